@@ -1,0 +1,232 @@
+"""The simulator base: a stateful aiohttp app with a request journal, faults and a control API.
+
+Every simulator serves its service's wire format on its own port, and under
+``/__interlock/`` a control surface shared by all of them:
+
+    GET    /__interlock/health        liveness
+    GET    /__interlock/journal       calls so far (?since=SEQ); secrets redacted
+    DELETE /__interlock/journal       forget the calls
+    POST   /__interlock/reset         state, journal and faults back to the start
+    GET    /__interlock/state         the service's readable state (outbox, objects, ...)
+    POST   /__interlock/seed          add data the service should already hold
+    GET    /__interlock/faults        active fault rules
+    POST   /__interlock/faults        add one (see FaultRule); answers with its id
+    DELETE /__interlock/faults[/ID]   remove all rules, or one
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, ClassVar
+
+from aiohttp import web
+
+from interlock.errors import ConfigError
+from interlock.simulators.faults import FaultPlan, FaultRule
+
+__all__ = ["CONTROL_PREFIX", "Simulator", "json_response"]
+
+CONTROL_PREFIX = "/__interlock"
+#: request headers that carry credentials; their values never reach a journal
+SECRET_HEADERS = frozenset(
+    {"authorization", "x-apikey", "key", "x-otx-api-key", "cookie", "x-misp-auth",
+     "x-api-key", "stripe-signature"}
+)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(
+        text=json.dumps(data), status=status, content_type="application/json", headers=headers
+    )
+
+
+class Simulator:
+    """Base of every service simulator. Subclasses add routes, state and the error shape."""
+
+    #: the service's name, as used in configuration and fault specs
+    name: ClassVar[str] = ""
+
+    def __init__(self, *, seed: int = 0) -> None:
+        self.seed = seed
+        self.rng = random.Random(seed)
+        self.faults = FaultPlan(seed)
+        self.journal: list[dict[str, Any]] = []
+        self._seq = 0
+        self.reset_state()
+
+    # -- what a service defines -------------------------------------------------------
+    def reset_state(self) -> None:
+        """Drop every object the service holds."""
+
+    def routes(self) -> list[web.RouteDef]:
+        return []
+
+    def state(self) -> dict[str, Any]:
+        return {}
+
+    def seed_data(self, data: dict[str, Any]) -> None:
+        raise ConfigError(f"the {self.name} simulator takes no seed data")
+
+    def authenticate(self, request: web.Request) -> web.Response | None:
+        """None when the request carries valid credentials, else the service's own 401."""
+        return None
+
+    def error_response(self, status: int, message: str) -> web.Response:
+        """The service's error body for ``status``; subclasses use the real shape."""
+        return json_response({"error": {"message": message, "status": status}}, status=status)
+
+    # -- the app ----------------------------------------------------------------------
+    def build_app(self) -> web.Application:
+        app = web.Application(middlewares=[self._middleware], client_max_size=8 * 1024 * 1024)
+        app.add_routes(
+            [
+                web.get(f"{CONTROL_PREFIX}/health", self._health),
+                web.get(f"{CONTROL_PREFIX}/journal", self._journal),
+                web.delete(f"{CONTROL_PREFIX}/journal", self._clear_journal),
+                web.post(f"{CONTROL_PREFIX}/reset", self._reset),
+                web.get(f"{CONTROL_PREFIX}/state", self._state),
+                web.post(f"{CONTROL_PREFIX}/seed", self._seed),
+                web.get(f"{CONTROL_PREFIX}/faults", self._list_faults),
+                web.post(f"{CONTROL_PREFIX}/faults", self._add_fault),
+                web.delete(f"{CONTROL_PREFIX}/faults", self._clear_faults),
+                web.delete(f"{CONTROL_PREFIX}/faults/{{rule_id}}", self._remove_fault),
+            ]
+        )
+        app.add_routes(self.routes())
+        return app
+
+    def reset(self) -> None:
+        self.journal.clear()
+        self.faults.clear()
+        self.rng = random.Random(self.seed)
+        self.reset_state()
+
+    @web.middleware
+    async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path.startswith(CONTROL_PREFIX):
+            return await handler(request)
+        body = await request.read()
+        entry: dict[str, Any] = {
+            "seq": self._next_seq(),
+            "time": time.time(),
+            "method": request.method,
+            "path": request.path,
+            "query": dict(request.query),
+            "headers": {
+                key: ("***" if key.lower() in SECRET_HEADERS else value)
+                for key, value in request.headers.items()
+            },
+            "body": body.decode("utf-8", errors="replace"),
+            "status": None,
+            "fault": None,
+        }
+        self.journal.append(entry)
+        rule = self.faults.pick(request.method, request.path)
+        if rule is not None:
+            entry["fault"] = rule.kind
+            response = await self._apply_fault(rule, request)
+            if response is None:  # latency: delay, then serve normally
+                response = await self._serve(request, handler)
+        else:
+            response = await self._serve(request, handler)
+        entry["status"] = response.status
+        return response
+
+    async def _serve(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        denied = self.authenticate(request)
+        if denied is not None:
+            return denied
+        try:
+            return await handler(request)
+        except web.HTTPException as exc:
+            if exc.status >= 400:
+                return self.error_response(exc.status, exc.reason or "error")
+            raise
+
+    async def _apply_fault(self, rule: FaultRule, request: web.Request) -> web.StreamResponse | None:
+        if rule.kind == "latency":
+            jitter = self.faults.rng.uniform(-rule.jitter_ms, rule.jitter_ms)
+            await asyncio.sleep(max(0.0, rule.ms + jitter) / 1000)
+            return None
+        if rule.kind == "status":
+            if rule.body is not None:
+                return json_response(rule.body, status=rule.status)
+            return self.error_response(rule.status, f"simulated failure ({rule.status})")
+        if rule.kind == "rate_limit":
+            response = self.error_response(429, "Too many requests (simulated)")
+            response.headers["Retry-After"] = f"{rule.retry_after:g}"
+            return response
+        if rule.kind == "malformed":
+            return web.Response(text='{"truncated": tru', status=200, content_type="application/json")
+        if rule.kind == "drop":
+            if request.transport is not None:
+                request.transport.abort()
+            raise asyncio.CancelledError
+        # hang: hold the call until the client gives up and disconnects
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    def _next_seq(self) -> int:
+        self._seq += 1
+        return self._seq
+
+    # -- control handlers -------------------------------------------------------------
+    async def _health(self, request: web.Request) -> web.Response:
+        return json_response({"service": self.name, "status": "ok"})
+
+    async def _journal(self, request: web.Request) -> web.Response:
+        try:
+            since = int(request.query.get("since", "0"))
+        except ValueError:
+            return json_response({"error": "since must be an integer"}, status=400)
+        return json_response([entry for entry in self.journal if entry["seq"] > since])
+
+    async def _clear_journal(self, request: web.Request) -> web.Response:
+        self.journal.clear()
+        return json_response({"ok": True})
+
+    async def _reset(self, request: web.Request) -> web.Response:
+        self.reset()
+        return json_response({"ok": True})
+
+    async def _state(self, request: web.Request) -> web.Response:
+        return json_response(self.state())
+
+    async def _seed(self, request: web.Request) -> web.Response:
+        try:
+            data = await request.json()
+            if not isinstance(data, dict):
+                raise ConfigError("seed data must be a JSON object")
+            self.seed_data(data)
+        except (ConfigError, json.JSONDecodeError) as exc:
+            return json_response({"error": str(exc)}, status=400)
+        return json_response({"ok": True})
+
+    async def _list_faults(self, request: web.Request) -> web.Response:
+        return json_response([rule.to_dict() for rule in self.faults.rules])
+
+    async def _add_fault(self, request: web.Request) -> web.Response:
+        try:
+            data = await request.json()
+            if not isinstance(data, dict):
+                raise ConfigError("a fault must be a JSON object")
+            rule = self.faults.add(FaultRule.from_dict(data))
+        except (ConfigError, json.JSONDecodeError) as exc:
+            return json_response({"error": str(exc)}, status=400)
+        return json_response(rule.to_dict(), status=201)
+
+    async def _clear_faults(self, request: web.Request) -> web.Response:
+        self.faults.clear()
+        return json_response({"ok": True})
+
+    async def _remove_fault(self, request: web.Request) -> web.Response:
+        try:
+            removed = self.faults.remove(int(request.match_info["rule_id"]))
+        except ValueError:
+            removed = False
+        return json_response({"removed": removed}, status=200 if removed else 404)

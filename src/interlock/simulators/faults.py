@@ -1,0 +1,147 @@
+"""Fault rules a simulator applies to incoming calls: status, 429, latency, hang, drop, malformed."""
+
+from __future__ import annotations
+
+import itertools
+import random
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from interlock.errors import ConfigError
+
+__all__ = ["FAULT_KINDS", "FaultPlan", "FaultRule", "parse_fault_spec"]
+
+FAULT_KINDS = ("status", "rate_limit", "latency", "hang", "drop", "malformed")
+_ids = itertools.count(1)
+
+
+@dataclass(kw_only=True)
+class FaultRule:
+    """One fault: what to do, to which calls, how often and how many times."""
+
+    kind: str
+    #: HTTP status for ``status`` (default 500)
+    status: int = 500
+    #: seconds in the Retry-After header of ``rate_limit``
+    retry_after: float = 1.0
+    #: added latency for ``latency``: ms, plus uniform jitter of ± jitter_ms
+    ms: float = 0.0
+    jitter_ms: float = 0.0
+    #: a body to send instead of the service's own error shape (``status``)
+    body: Any = None
+    #: apply only to paths matching this regular expression / this method
+    path: str | None = None
+    method: str | None = None
+    #: fraction of matching calls affected (seeded: replays the same way)
+    rate: float = 1.0
+    #: stop after this many affected calls (None: until removed)
+    times: int | None = None
+    id: int = field(default_factory=lambda: next(_ids))
+    hits: int = 0
+
+    def __post_init__(self) -> None:
+        if self.kind not in FAULT_KINDS:
+            raise ConfigError(
+                f"unknown fault kind {self.kind!r}", hint=f"use one of {', '.join(FAULT_KINDS)}"
+            )
+        if not 0 <= self.rate <= 1:
+            raise ConfigError(f"fault rate must be between 0 and 1, got {self.rate}")
+        if self.times is not None and self.times < 0:
+            raise ConfigError(f"fault times must not be negative, got {self.times}")
+        if self.ms < 0 or self.jitter_ms < 0 or self.retry_after < 0:
+            raise ConfigError("fault latency and retry_after must not be negative")
+        if not 100 <= self.status <= 599:
+            raise ConfigError(f"fault status must be an HTTP status, got {self.status}")
+        if self.path is not None:
+            try:
+                re.compile(self.path)
+            except re.error as exc:
+                raise ConfigError(f"fault path is not a valid regular expression: {exc}") from None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FaultRule:
+        allowed = {"kind", "status", "retry_after", "ms", "jitter_ms", "body", "path", "method",
+                   "rate", "times"}
+        unknown = set(data) - allowed
+        if unknown:
+            raise ConfigError(f"unknown fault field(s) {', '.join(sorted(unknown))}",
+                              hint=f"known: {', '.join(sorted(allowed))}")
+        if "kind" not in data:
+            raise ConfigError("a fault needs a kind", hint=f"one of {', '.join(FAULT_KINDS)}")
+        try:
+            return cls(**data)
+        except TypeError as exc:
+            raise ConfigError(f"bad fault: {exc}") from None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def matches(self, method: str, path: str) -> bool:
+        if self.method is not None and self.method.upper() != method.upper():
+            return False
+        return self.path is None or re.search(self.path, path) is not None
+
+
+class FaultPlan:
+    """The active rules of one simulator; the first matching rule that fires wins."""
+
+    def __init__(self, seed: int = 0) -> None:
+        self.seed = seed
+        self.rng = random.Random(seed)
+        self.rules: list[FaultRule] = []
+
+    def add(self, rule: FaultRule) -> FaultRule:
+        self.rules.append(rule)
+        return rule
+
+    def remove(self, rule_id: int) -> bool:
+        before = len(self.rules)
+        self.rules = [rule for rule in self.rules if rule.id != rule_id]
+        return len(self.rules) != before
+
+    def clear(self) -> None:
+        self.rules.clear()
+        self.rng = random.Random(self.seed)
+
+    def pick(self, method: str, path: str) -> FaultRule | None:
+        for rule in list(self.rules):
+            if not rule.matches(method, path):
+                continue
+            if rule.rate < 1 and self.rng.random() >= rule.rate:
+                continue
+            rule.hits += 1
+            if rule.times is not None and rule.hits >= rule.times:
+                self.rules.remove(rule)
+            return rule
+        return None
+
+
+def parse_fault_spec(spec: str) -> tuple[str, FaultRule]:
+    """``stripe:status=500,rate=0.3`` or ``twilio:hang`` → (service, rule)."""
+    service, sep, rest = spec.partition(":")
+    if not sep or not service or not rest:
+        raise ConfigError(
+            f"bad fault {spec!r}",
+            hint="write SERVICE:KIND[=VALUE][,key=value...], e.g. stripe:status=500,rate=0.5",
+        )
+    first, *options = rest.split(",")
+    kind, _, value = first.partition("=")
+    data: dict[str, Any] = {"kind": kind}
+    if value:
+        main = {"status": "status", "rate_limit": "retry_after", "latency": "ms"}.get(kind)
+        if main is None:
+            raise ConfigError(f"fault kind {kind!r} takes no value in {spec!r}")
+        data[main] = value
+    for option in options:
+        key, _, val = option.partition("=")
+        data[key] = val
+    numeric = {"status": int, "retry_after": float, "ms": float, "jitter_ms": float,
+               "rate": float, "times": int}
+    for key, convert in numeric.items():
+        if key in data:
+            try:
+                data[key] = convert(data[key])
+            except ValueError:
+                raise ConfigError(f"fault {spec!r}: {key} must be a number") from None
+    return service, FaultRule.from_dict(data)

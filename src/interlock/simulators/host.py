@@ -1,0 +1,82 @@
+"""Serve several simulators from one process, each on its own port.
+
+One process for all of them keeps a stack's start-up to one Python import instead of
+one per service; each still has its own base URL, state, journal and faults.
+Run as ``python -m interlock.simulators stripe=PORT sendgrid=PORT ...``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+
+from aiohttp import web
+
+from interlock.errors import InterlockError
+from interlock.simulators import load_simulator, parse_fault_spec
+from interlock.simulators.base import Simulator
+
+__all__ = ["main", "serve"]
+
+
+async def serve(
+    services: dict[str, int], *, host: str = "127.0.0.1", seed: int = 0,
+    faults: tuple[str, ...] = (),
+) -> None:
+    simulators: dict[str, Simulator] = {
+        name: load_simulator(name)(seed=seed) for name in services
+    }
+    for spec in faults:
+        name, rule = parse_fault_spec(spec)
+        if name not in simulators:
+            raise InterlockError(f"fault {spec!r} names {name!r}, which is not being served")
+        simulators[name].faults.add(rule)
+    runners = []
+    try:
+        for name, port in services.items():
+            runner = web.AppRunner(simulators[name].build_app(), access_log=None,
+                                   handle_signals=False)
+            await runner.setup()
+            await web.TCPSite(runner, host, port, shutdown_timeout=0.5).start()
+            runners.append(runner)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        print(f"serving {', '.join(f'{n} on {host}:{p}' for n, p in services.items())}", flush=True)
+        await stop.wait()
+    finally:
+        for runner in runners:
+            await runner.cleanup()
+
+
+def _service(text: str) -> tuple[str, int]:
+    name, sep, port = text.partition("=")
+    if not sep or not port.isdigit():
+        raise argparse.ArgumentTypeError(f"expected NAME=PORT, got {text!r}")
+    return name, int(port)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m interlock.simulators",
+        description="Serve external-service simulators, each on its own port.",
+    )
+    parser.add_argument("services", nargs="+", type=_service, metavar="NAME=PORT")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--seed", type=int, default=0, help="seed for fault randomness")
+    parser.add_argument("--fault", action="append", default=[], metavar="SERVICE:KIND[=V][,k=v]",
+                        help="a fault active from the start, e.g. stripe:status=500")
+    args = parser.parse_args(argv)
+    try:
+        asyncio.run(serve(dict(args.services), host=args.host, seed=args.seed,
+                          faults=tuple(args.fault)))
+    except InterlockError as exc:
+        print(f"simulators: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"simulators: cannot listen: {exc}", file=sys.stderr)
+        return 2
+    return 0

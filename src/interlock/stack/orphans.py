@@ -1,0 +1,70 @@
+"""Tagging of the processes and directories a stack creates, and the sweep of orphans.
+
+Every process we start carries ``INTERLOCK_OWNER=<pid>:<start time>`` of the process
+that owns the stack. If that owner was killed with SIGKILL (no teardown ran), the next
+stack finds processes whose owner is gone and ends their process groups, and removes
+work directories named after a dead owner.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+from pathlib import Path
+
+import psutil
+
+__all__ = ["owner_tag", "sweep"]
+
+ENV = "INTERLOCK_OWNER"
+DIR_PREFIX = "interlock-"
+
+
+def _me() -> str:
+    return f"{os.getpid()}:{psutil.Process().create_time():.0f}"
+
+
+def owner_tag() -> dict[str, str]:
+    return {ENV: _me()}
+
+
+def _owner_alive(tag: str) -> bool:
+    try:
+        pid_text, created = tag.split(":", 1)
+        process = psutil.Process(int(pid_text))
+        return f"{process.create_time():.0f}" == created
+    except (ValueError, psutil.Error):
+        return False
+
+
+def sweep(workroots: tuple[Path, ...] = ()) -> list[int]:
+    """End the process groups of orphaned stack processes and remove their work dirs."""
+    killed: list[int] = []
+    for proc in psutil.process_iter(["pid"]):
+        try:
+            tag = proc.environ().get(ENV)
+        except (psutil.Error, OSError):
+            continue
+        if not tag or _owner_alive(tag):
+            continue
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(os.getpgid(proc.pid), signal.SIGKILL)
+            killed.append(proc.pid)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(proc.pid, signal.SIGKILL)
+    for root in workroots:
+        if not root.is_dir():
+            continue
+        for entry in root.glob(f"{DIR_PREFIX}*"):
+            tag = entry.name[len(DIR_PREFIX):].split("-", 2)
+            if len(tag) >= 2 and not _owner_alive(f"{tag[0]}:{tag[1]}"):
+                shutil.rmtree(entry, ignore_errors=True)
+    return killed
+
+
+def workdir_name() -> str:
+    """A directory name that records its owner, for the sweep."""
+    pid, created = _me().split(":")
+    return f"{DIR_PREFIX}{pid}-{created}-"

@@ -1,0 +1,227 @@
+"""The stack: PostgreSQL, Redis, the simulators and the system under test, up together.
+
+Every port is chosen before anything starts, so every process can be spawned at once:
+the dependencies come up while the system under test is still importing. Teardown is
+an ExitStack, so a start that fails half-way unwinds what it had started.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import shutil
+import string
+import sys
+import tempfile
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+from interlock.config import Config, ServiceSpec
+from interlock.errors import ConfigError, InterlockError
+from interlock.simulators import load_simulator, parse_fault_spec
+from interlock.stack import orphans
+from interlock.stack.ports import free_port, port_open
+from interlock.stack.postgres import EmbeddedPostgres, check_postgres_url
+from interlock.stack.process import ManagedProcess
+from interlock.stack.redis import EmbeddedRedis, check_redis_url
+
+__all__ = ["Stack", "scratch_root"]
+
+
+def scratch_root() -> Path:
+    """tmpfs when there is one: disposable data directories should never touch a disk."""
+    shm = Path("/dev/shm")
+    if shm.is_dir() and os.access(shm, os.W_OK):
+        return shm
+    return Path(tempfile.gettempdir())
+
+
+def http_ok(host: str, port: int, path: str, timeout: float = 0.5) -> bool:
+    connection = http.client.HTTPConnection(host, port, timeout=timeout)
+    try:
+        connection.request("GET", path)
+        return 200 <= connection.getresponse().status < 300
+    except (OSError, http.client.HTTPException):
+        return False
+    finally:
+        connection.close()
+
+
+class Stack:
+    """Context manager that brings the configured stack up and always takes it down."""
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        run_dir: Path,
+        sim_faults: tuple[str, ...] = (),
+        seed: int = 0,
+        with_app: bool = True,
+    ) -> None:
+        self.config = config
+        self.run_dir = run_dir
+        self.log_dir = run_dir / "logs"
+        self.sim_faults = sim_faults
+        self.seed = seed
+        self.with_app = with_app
+        self.postgres_url = ""
+        self.redis_url = ""
+        self.app_url: str | None = None
+        self.simulators: dict[str, str] = {}
+        self.processes: dict[str, ManagedProcess] = {}
+        self._exit: ExitStack | None = None
+
+    # -- public view ------------------------------------------------------------------
+    def describe(self) -> dict[str, Any]:
+        return {
+            "postgres": self.postgres_url,
+            "redis": self.redis_url,
+            "app": self.app_url,
+            "simulators": dict(self.simulators),
+        }
+
+    # -- lifecycle --------------------------------------------------------------------
+    def __enter__(self) -> Stack:
+        with ExitStack() as stack:
+            self._start(stack)
+            self._exit = stack.pop_all()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        exit_stack, self._exit = self._exit, None
+        if exit_stack is not None:
+            exit_stack.close()
+
+    def close(self) -> None:
+        self.__exit__(None, None, None)
+
+    def _start(self, stack: ExitStack) -> None:
+        config = self.config
+        for spec in self.sim_faults:  # a bad spec is a usage error, before anything starts
+            name, _ = parse_fault_spec(spec)
+            if name not in config.simulators:
+                raise ConfigError(f"fault {spec!r} names {name!r}, which is not a configured "
+                                  f"simulator ({', '.join(config.simulators) or 'none'})")
+        for name in config.simulators:
+            load_simulator(name)
+        orphans.sweep((scratch_root(), Path(tempfile.gettempdir())))
+        if config.database_url:
+            check_postgres_url(config.database_url, source=_source("DATABASE_URL", config))
+        if config.redis_url:
+            check_redis_url(config.redis_url, source=_source("REDIS_URL", config))
+
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        workdir = Path(tempfile.mkdtemp(prefix=orphans.workdir_name(), dir=scratch_root()))
+        stack.callback(shutil.rmtree, workdir, ignore_errors=True)
+        workdir.chmod(0o711)  # PostgreSQL may run as another user and must reach its data
+
+        starting: list[ManagedProcess] = []
+        if config.database_url:
+            self.postgres_url = config.database_url
+        else:
+            postgres = EmbeddedPostgres(
+                workdir=workdir, log_path=self.log_dir / "postgres.log",
+                database=config.postgres_database,
+            )
+            self.postgres_url = postgres.url
+            starting.append(postgres.prepare())
+        if config.redis_url:
+            self.redis_url = config.redis_url
+        else:
+            redis = EmbeddedRedis(workdir=workdir, log_path=self.log_dir / "redis.log")
+            self.redis_url = redis.url
+            starting.append(redis.prepare())
+        if config.simulators:
+            starting.append(self._simulator_host())
+
+        services: list[ServiceSpec] = []
+        if self.with_app and config.app is not None:
+            services.append(config.app)
+            services.extend(config.services)
+        app_processes = [self._service(spec, primary=spec is config.app) for spec in services]
+
+        for process in [*starting, *app_processes]:
+            process.start()
+            self.processes[process.name] = process
+            stack.callback(process.stop)
+        for process in [*starting, *app_processes]:
+            process.wait_ready()
+
+    def _simulator_host(self) -> ManagedProcess:
+        ports = {name: free_port() for name in self.config.simulators}
+        self.simulators = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+        command = [sys.executable, "-m", "interlock.simulators",
+                   *(f"{name}={port}" for name, port in ports.items()), "--seed", str(self.seed)]
+        for spec in self.sim_faults:
+            command += ["--fault", spec]
+        return ManagedProcess(
+            "simulators",
+            command,
+            log_path=self.log_dir / "simulators.log",
+            probe=lambda: all(port_open("127.0.0.1", port) for port in ports.values()),
+            env=os.environ,
+            ready_timeout=30,
+            describe=f"simulators ({', '.join(ports)})",
+        )
+
+    def _service(self, spec: ServiceSpec, *, primary: bool) -> ManagedProcess:
+        port = free_port()
+        values = {
+            "python": sys.executable,
+            "port": str(port),
+            "postgres_url": self.postgres_url,
+            "redis_url": self.redis_url,
+            "run_dir": str(self.run_dir),
+            **{f"{name}_url": url for name, url in self.simulators.items()},
+        }
+        if primary:
+            self.app_url = f"http://127.0.0.1:{port}"
+        else:
+            values["app_url"] = self.app_url or ""
+        where = f"[tool.interlock.{'app' if primary else 'services.' + spec.name}]"
+        command = [_fill(part, values, where) for part in spec.command]
+        env = {**os.environ, **{k: _fill(v, values, where) for k, v in spec.env.items()}}
+        health = spec.health
+        probe = (
+            (lambda: http_ok("127.0.0.1", port, health))
+            if health is not None
+            else (lambda: port_open("127.0.0.1", port))
+        )
+        if not primary and "{port}" not in " ".join(spec.command) and health is None:
+            probe = _always
+        return ManagedProcess(
+            spec.name,
+            command,
+            log_path=self.log_dir / f"{spec.name}.log",
+            probe=probe,
+            env=env,
+            cwd=spec.cwd,
+            ready_timeout=spec.ready_timeout,
+            describe=f"{spec.name} ({' '.join(spec.command[:3])} ...)",
+        )
+
+
+def _always() -> bool:
+    return True
+
+
+def _fill(template: str, values: dict[str, str], where: str) -> str:
+    """Replace ``{name}`` placeholders; an unknown one is a configuration error."""
+    for _, field, _, _ in string.Formatter().parse(template):
+        if field is not None and field not in values:
+            raise ConfigError(
+                f"{where}: unknown placeholder {{{field}}} in {template!r}",
+                hint=f"known: {', '.join('{' + k + '}' for k in sorted(values))}",
+            )
+    try:
+        return template.format(**values)
+    except (ValueError, IndexError) as exc:
+        raise ConfigError(f"{where}: bad placeholder in {template!r}: {exc}") from None
+
+
+def _source(var: str, config: Config) -> str:
+    return var if os.environ.get(var) else f"[tool.interlock] {var.split('_')[0].lower()}.url"
+
+

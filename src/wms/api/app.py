@@ -1,0 +1,112 @@
+"""The WMS application factory (``uvicorn wms.api.app:create_app --factory``)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from fastapi import FastAPI, Request, Response
+from redis.asyncio import Redis
+from sqlalchemy import select
+
+from wms import __version__
+from wms.api.deps import Services
+from wms.api.errors import error_response, install_error_handlers
+from wms.api.routes import auth, customers, health
+from wms.api.ws import Hub
+from wms.api.ws import router as ws_router
+from wms.db.models import User
+from wms.db.session import make_engine, make_sessionmaker, migrate
+from wms.domain.customers import Onboarding
+from wms.events.relay import relay_once
+from wms.integrations.messaging import Email, Sms
+from wms.integrations.payments import Payments
+from wms.security import hash_password
+from wms.settings import Settings, get_settings
+
+__all__ = ["create_app"]
+
+log = logging.getLogger("wms")
+
+
+async def _bootstrap_admin(svc: Services) -> None:
+    settings = svc.settings
+    if not settings.bootstrap_admin_email or settings.bootstrap_admin_password is None:
+        return
+    async with svc.sessions() as session, session.begin():
+        exists = await session.scalar(
+            select(User.id).where(User.email == settings.bootstrap_admin_email)
+        )
+        if exists is None:
+            session.add(User(
+                email=settings.bootstrap_admin_email, role="admin",
+                password_hash=hash_password(settings.bootstrap_admin_password.get_secret_value()),
+            ))
+
+
+async def _relay_loop(svc: Services, wake: asyncio.Event) -> None:
+    """Publish outbox events as soon as a request commits one, and every half second."""
+    while True:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(wake.wait(), timeout=0.5)
+        wake.clear()
+        try:
+            while await relay_once(svc.sessions, svc.redis) > 0:
+                pass
+        except Exception as exc:  # noqa: BLE001 - the next pass retries; events wait in the outbox
+            log.warning("outbox relay failed: %s", exc)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.migrate_on_start:
+            await asyncio.to_thread(
+                migrate, settings.database_url, wait_seconds=settings.dependency_wait_seconds
+            )
+        engine = make_engine(settings.database_url)
+        redis = Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=2)
+        sessions = make_sessionmaker(engine)
+        wake = asyncio.Event()
+        svc = Services(
+            settings=settings, engine=engine, sessions=sessions, redis=redis,
+            onboarding=Onboarding(sessions=sessions, payments=Payments(settings),
+                                  email=Email(settings), sms=Sms(settings)),
+            wake_relay=wake.set,
+        )
+        app.state.services = svc
+        app.state.hub = hub = Hub(redis)
+        await _bootstrap_admin(svc)
+        tasks = [asyncio.create_task(_relay_loop(svc, wake)), asyncio.create_task(hub.run())]
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await redis.aclose()
+            await engine.dispose()
+
+    app = FastAPI(title="WMS", version=__version__, lifespan=lifespan,
+                  description="Waste Management System: customers, billing, pickups, routes.")
+    install_error_handlers(app)
+
+    @app.middleware("http")
+    async def limit_body(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > settings.max_body_bytes):
+            return error_response(413, "payload_too_large",
+                                  f"request body over {settings.max_body_bytes} bytes")
+        return await call_next(request)
+
+    app.include_router(health.router)
+    app.include_router(auth.router)
+    app.include_router(customers.router)
+    app.include_router(ws_router)
+    return app

@@ -1,0 +1,146 @@
+"""The WebSocket hub: dashboards subscribe to event channels and receive events live.
+
+One Redis pattern subscription per API process feeds every local socket. Events are
+delivered at least once upstream, so the hub drops ids it has already forwarded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from redis.asyncio import Redis
+
+from wms.errors import Unauthorized
+from wms.events import CHANNEL_PREFIX
+from wms.security import Principal
+
+__all__ = ["CHANNEL_ROLES", "Hub", "router"]
+
+log = logging.getLogger("wms.ws")
+
+#: which roles may subscribe to which channel; customers see only their own events
+CHANNEL_ROLES: dict[str, frozenset[str]] = {
+    "customers": frozenset({"admin", "dispatcher", "billing", "customer"}),
+    "notifications": frozenset({"admin", "dispatcher", "customer"}),
+    "pickups": frozenset({"admin", "dispatcher", "driver", "customer"}),
+    "routes": frozenset({"admin", "dispatcher", "driver"}),
+    "vehicles": frozenset({"admin", "dispatcher", "driver"}),
+    "billing": frozenset({"admin", "billing", "customer"}),
+    "security": frozenset({"admin"}),
+}
+
+
+@dataclass(eq=False)
+class Client:
+    socket: WebSocket
+    principal: Principal
+    channels: set[str] = field(default_factory=set)
+    queue: asyncio.Queue[dict[str, Any]] = field(default_factory=lambda: asyncio.Queue(1000))
+
+
+class Hub:
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+        self.clients: set[Client] = set()
+        self._seen: OrderedDict[str, None] = OrderedDict()
+
+    async def run(self) -> None:
+        """Forward Redis events to subscribed sockets until cancelled; reconnect on loss."""
+        while True:
+            try:
+                pubsub = self.redis.pubsub()
+                await pubsub.psubscribe(CHANNEL_PREFIX + "*")
+                async for message in pubsub.listen():
+                    if message.get("type") == "pmessage":
+                        self._dispatch(message)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - Redis went away: retry, keep serving
+                log.warning("event subscription lost (%s); retrying", exc)
+                await asyncio.sleep(0.5)
+
+    def _dispatch(self, message: dict[str, Any]) -> None:
+        try:
+            event = json.loads(message["data"])
+            event_id = str(event["id"])
+        except (ValueError, KeyError, TypeError):
+            return
+        if event_id in self._seen:
+            return
+        self._seen[event_id] = None
+        if len(self._seen) > 10_000:
+            self._seen.popitem(last=False)
+        channel = str(message["channel"], "utf-8") if isinstance(message["channel"], bytes) \
+            else str(message["channel"])
+        channel = channel.removeprefix(CHANNEL_PREFIX)
+        for client in list(self.clients):
+            if channel not in client.channels:
+                continue
+            if client.principal.role == "customer" and str(client.principal.customer_id) != \
+                    str(event.get("data", {}).get("customer_id")):
+                continue
+            with contextlib.suppress(asyncio.QueueFull):  # a stalled client loses, not us
+                client.queue.put_nowait({"type": "event", "channel": channel, "event": event})
+
+
+router = APIRouter()
+
+
+@router.websocket("/ws")
+async def websocket_endpoint(socket: WebSocket) -> None:
+    from wms.api.deps import principal_from_token
+
+    services = socket.app.state.services
+    origin = socket.headers.get("origin")
+    if origin is not None and origin not in services.settings.ws_allowed_origins:
+        await socket.close(code=1008, reason="origin not allowed")
+        return
+    token = socket.query_params.get("token") or \
+        socket.headers.get("authorization", "").removeprefix("Bearer ").strip()
+    try:
+        principal = principal_from_token(token, services.settings)
+    except Unauthorized:
+        await socket.close(code=1008, reason="invalid or missing token")
+        return
+    await socket.accept()
+    hub: Hub = socket.app.state.hub
+    client = Client(socket=socket, principal=principal)
+    hub.clients.add(client)
+    sender = asyncio.create_task(_pump(client))
+    try:
+        while True:
+            try:
+                request = json.loads(await socket.receive_text())
+                action, channels = request["action"], list(request["channels"])
+            except (ValueError, KeyError, TypeError):
+                await socket.send_json({"type": "error", "message": "expected "
+                                        '{"action": "subscribe", "channels": [...]}'})
+                continue
+            if action != "subscribe":
+                await socket.send_json({"type": "error", "message": f"unknown action {action!r}"})
+                continue
+            denied = [c for c in channels if principal.role not in CHANNEL_ROLES.get(c, ())]
+            if denied:
+                await socket.send_json({"type": "error", "message": "not allowed",
+                                        "channels": denied})
+                continue
+            client.channels.update(channels)
+            await socket.send_json({"type": "subscribed", "channels": sorted(client.channels)})
+    except WebSocketDisconnect:
+        pass
+    finally:
+        hub.clients.discard(client)
+        sender.cancel()
+
+
+async def _pump(client: Client) -> None:
+    with contextlib.suppress(Exception):
+        while True:
+            await client.socket.send_json(await client.queue.get())

@@ -1,0 +1,1 @@
+"""Business logic of WMS, independent of HTTP."""

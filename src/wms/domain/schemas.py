@@ -1,0 +1,91 @@
+"""Request and response models of the public API."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+Role = Literal["admin", "dispatcher", "driver", "billing", "customer"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class TokenRequest(Strict):
+    email: EmailStr
+    password: str = Field(min_length=1, max_length=200)
+
+
+class TokenResponse(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int
+    role: Role
+
+
+class UserCreate(Strict):
+    email: EmailStr
+    password: str = Field(min_length=8, max_length=200)
+    role: Role
+    customer_id: uuid.UUID | None = None
+
+
+class UserOut(BaseModel):
+    id: uuid.UUID
+    email: str
+    role: Role
+    customer_id: uuid.UUID | None
+
+
+class AddressIn(Strict):
+    line1: str = Field(min_length=1, max_length=200)
+    city: str = Field(min_length=1, max_length=100)
+    postal_code: str = Field(min_length=2, max_length=20, pattern=r"^[A-Za-z0-9 -]+$")
+
+
+class AddressOut(BaseModel):
+    id: uuid.UUID
+    line1: str
+    city: str
+    postal_code: str
+    latitude: float | None
+    longitude: float | None
+
+
+class CustomerCreate(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    email: EmailStr
+    phone: str = Field(pattern=r"^\+[1-9][0-9]{6,14}$", description="E.164, e.g. +15551234567")
+    service_address: AddressIn
+
+
+class NotificationOut(BaseModel):
+    channel: Literal["email", "sms"]
+    kind: str
+    status: Literal["sent", "failed"]
+
+
+class CustomerOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    email: str
+    phone: str
+    status: str
+    stripe_customer_id: str | None
+    service_addresses: list[AddressOut]
+    created_at: datetime
+    notifications: list[NotificationOut] = []
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    details: object | None = None
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorBody

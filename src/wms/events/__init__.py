@@ -1,0 +1,31 @@
+"""Domain events: written to the outbox with the change that causes them, then published on Redis."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from wms.db.models import OutboxEvent
+
+__all__ = ["CHANNEL_PREFIX", "new_event", "redis_channel"]
+
+#: Redis channel of a WMS event channel: ``wms.events.<channel>``
+CHANNEL_PREFIX = "wms.events."
+
+
+def redis_channel(channel: str) -> str:
+    return CHANNEL_PREFIX + channel
+
+
+def new_event(channel: str, type_: str, data: dict[str, Any]) -> OutboxEvent:
+    """An outbox row; add it to the session of the change it describes."""
+    event_id = uuid.uuid4()
+    payload = {
+        "id": str(event_id),
+        "type": type_,
+        "channel": channel,
+        "occurred_at": datetime.now(UTC).isoformat(),
+        "data": data,
+    }
+    return OutboxEvent(id=event_id, channel=channel, type=type_, payload=payload)

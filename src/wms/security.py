@@ -1,0 +1,86 @@
+"""Passwords (scrypt) and JWT access tokens (HS256 pinned; exp, iss and aud required)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+import time
+import uuid
+from dataclasses import dataclass
+
+import jwt
+
+from wms.errors import Unauthorized
+
+__all__ = ["ROLES", "Principal", "hash_password", "issue_token", "verify_password", "verify_token"]
+
+ROLES = ("admin", "dispatcher", "driver", "billing", "customer")
+ALGORITHM = "HS256"
+_SCRYPT = {"n": 2**14, "r": 8, "p": 1}
+
+
+def hash_password(password: str) -> str:
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, **_SCRYPT)
+    return "scrypt$" + base64.b64encode(salt).decode() + "$" + base64.b64encode(digest).decode()
+
+
+def verify_password(password: str, stored: str) -> bool:
+    try:
+        _, salt, digest = stored.split("$")
+        expected = base64.b64decode(digest)
+        actual = hashlib.scrypt(password.encode(), salt=base64.b64decode(salt), **_SCRYPT)
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(expected, actual)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Principal:
+    """Who is calling: a user id, a role and, for customers, their customer id."""
+
+    user_id: uuid.UUID
+    email: str
+    role: str
+    customer_id: uuid.UUID | None = None
+
+
+def issue_token(
+    principal: Principal, *, secret: str, issuer: str, audience: str, ttl: int
+) -> str:
+    now = int(time.time())
+    claims = {
+        "sub": str(principal.user_id),
+        "email": principal.email,
+        "role": principal.role,
+        "cid": str(principal.customer_id) if principal.customer_id else None,
+        "iat": now,
+        "exp": now + ttl,
+        "iss": issuer,
+        "aud": audience,
+        "jti": secrets.token_hex(8),
+    }
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+
+
+def verify_token(token: str, *, secret: str, issuer: str, audience: str) -> Principal:
+    try:
+        claims = jwt.decode(
+            token, secret, algorithms=[ALGORITHM], audience=audience, issuer=issuer,
+            options={"require": ["exp", "iat", "iss", "aud", "sub"]},
+        )
+        role = claims["role"]
+        if role not in ROLES:
+            raise Unauthorized("token carries an unknown role")
+        return Principal(
+            user_id=uuid.UUID(claims["sub"]),
+            email=str(claims.get("email", "")),
+            role=role,
+            customer_id=uuid.UUID(claims["cid"]) if claims.get("cid") else None,
+        )
+    except jwt.ExpiredSignatureError:
+        raise Unauthorized("token expired", code="token_expired") from None
+    except (jwt.PyJWTError, KeyError, ValueError):
+        raise Unauthorized("invalid token", code="invalid_token") from None

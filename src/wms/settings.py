@@ -1,0 +1,46 @@
+"""WMS settings, from ``WMS_*`` environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "get_settings"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="WMS_", extra="ignore")
+
+    database_url: str = "postgresql://postgres@127.0.0.1:5432/wms"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    migrate_on_start: bool = True
+    #: how long start-up waits for PostgreSQL and Redis to accept connections
+    dependency_wait_seconds: float = 20.0
+
+    jwt_secret: SecretStr = SecretStr("change-me-in-production-0123456789")
+    jwt_issuer: str = "wms"
+    jwt_audience: str = "wms-api"
+    token_ttl_seconds: int = 3600
+    bootstrap_admin_email: str | None = None
+    bootstrap_admin_password: SecretStr | None = None
+    ws_allowed_origins: list[str] = Field(default_factory=lambda: ["http://localhost"])
+    max_body_bytes: int = 1_000_000
+
+    stripe_api_base: str = "https://api.stripe.com"
+    stripe_api_key: SecretStr = SecretStr("")
+    sendgrid_api_base: str = "https://api.sendgrid.com"
+    sendgrid_api_key: SecretStr = SecretStr("")
+    email_from: str = "no-reply@wms.example"
+    twilio_api_base: str = "https://api.twilio.com"
+    twilio_account_sid: str = ""
+    twilio_auth_token: SecretStr = SecretStr("")
+    sms_from: str = "+15005550006"
+    #: seconds an external call may take before it is abandoned
+    external_timeout_seconds: float = 5.0
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
