@@ -1,4 +1,4 @@
-"""Configuration: defaults, overridden by ``[tool.interlock]``, overridden by environment variables."""
+"""Configuration: defaults, then ``[tool.interlock]``, then environment variables."""
 
 from __future__ import annotations
 
@@ -23,7 +23,14 @@ THRESHOLD_ENV = {
 }
 
 _TOP_KEYS = {
-    "tests", "artifacts", "simulators", "postgres", "redis", "app", "services", "slo",
+    "tests",
+    "artifacts",
+    "simulators",
+    "postgres",
+    "redis",
+    "app",
+    "services",
+    "slo",
     *THRESHOLD_ENV.values(),
 }
 _SERVICE_KEYS = {"command", "health", "env", "ready_timeout", "cwd"}
@@ -88,9 +95,7 @@ def find_project_root(start: Path) -> Path:
     return start
 
 
-def load_config(
-    root: Path | None = None, environ: Mapping[str, str] | None = None
-) -> Config:
+def load_config(root: Path | None = None, environ: Mapping[str, str] | None = None) -> Config:
     """Read ``[tool.interlock]`` from the project's pyproject.toml and apply the environment."""
     env = os.environ if environ is None else environ
     root = find_project_root((root or Path.cwd()).resolve())
@@ -139,9 +144,7 @@ def _build(root: Path, table: dict[str, Any], env: Mapping[str, str]) -> Config:
         raise ConfigError("[tool.interlock] simulators must be a list of service names")
 
     app = _service("app", table["app"], root) if "app" in table else None
-    services = tuple(
-        _service(name, spec, root) for name, spec in _table(table, "services").items()
-    )
+    services = tuple(_service(name, spec, root) for name, spec in _table(table, "services").items())
     slo: dict[str, tuple[str, ...]] = {}
     for name, rules in _table(table, "slo").items():
         if isinstance(rules, str):
@@ -153,7 +156,8 @@ def _build(root: Path, table: dict[str, Any], env: Mapping[str, str]) -> Config:
     return Config(
         root=root,
         tests=root / _str(table, "tests", "tests/integration"),
-        artifacts=root / env.get("INTERLOCK_ARTIFACTS", _str(table, "artifacts", ".interlock/runs")),
+        artifacts=root
+        / env.get("INTERLOCK_ARTIFACTS", _str(table, "artifacts", ".interlock/runs")),
         thresholds=thresholds,
         database_url=env.get("DATABASE_URL") or postgres.get("url") or None,
         redis_url=env.get("REDIS_URL") or redis.get("url") or None,

@@ -1,21 +1,29 @@
 """WMS's exception tree; every error maps to one JSON shape and one HTTP status.
 
-    WMSError                     500 internal
-    ├── NotFound                 404
-    ├── Conflict                 409
-    ├── Forbidden                403
-    ├── Unauthorized             401
-    ├── InvalidInput             422
-    └── UpstreamError            502  an external service failed
-        └── UpstreamUnavailable  503  its breaker is open / it timed out
+WMSError                     500 internal
+├── NotFound                 404
+├── Conflict                 409
+├── Forbidden                403
+├── Unauthorized             401
+├── InvalidInput             422
+└── UpstreamError            502  an external service failed
+    └── UpstreamUnavailable  503  its breaker is open / it timed out
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["Conflict", "Forbidden", "InvalidInput", "NotFound", "Unauthorized", "UpstreamError",
-           "UpstreamUnavailable", "WMSError"]
+__all__ = [
+    "Conflict",
+    "Forbidden",
+    "InvalidInput",
+    "NotFound",
+    "Unauthorized",
+    "UpstreamError",
+    "UpstreamUnavailable",
+    "WMSError",
+]
 
 
 class WMSError(Exception):

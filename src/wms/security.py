@@ -47,9 +47,7 @@ class Principal:
     customer_id: uuid.UUID | None = None
 
 
-def issue_token(
-    principal: Principal, *, secret: str, issuer: str, audience: str, ttl: int
-) -> str:
+def issue_token(principal: Principal, *, secret: str, issuer: str, audience: str, ttl: int) -> str:
     now = int(time.time())
     claims = {
         "sub": str(principal.user_id),
@@ -68,7 +66,11 @@ def issue_token(
 def verify_token(token: str, *, secret: str, issuer: str, audience: str) -> Principal:
     try:
         claims = jwt.decode(
-            token, secret, algorithms=[ALGORITHM], audience=audience, issuer=issuer,
+            token,
+            secret,
+            algorithms=[ALGORITHM],
+            audience=audience,
+            issuer=issuer,
             options={"require": ["exp", "iat", "iss", "aud", "sub"]},
         )
         role = claims["role"]

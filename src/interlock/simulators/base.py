@@ -33,13 +33,23 @@ __all__ = ["CONTROL_PREFIX", "Simulator", "json_response"]
 CONTROL_PREFIX = "/__interlock"
 #: request headers that carry credentials; their values never reach a journal
 SECRET_HEADERS = frozenset(
-    {"authorization", "x-apikey", "key", "x-otx-api-key", "cookie", "x-misp-auth",
-     "x-api-key", "stripe-signature"}
+    {
+        "authorization",
+        "x-apikey",
+        "key",
+        "x-otx-api-key",
+        "cookie",
+        "x-misp-auth",
+        "x-api-key",
+        "stripe-signature",
+    }
 )
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+def json_response(
+    data: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> web.Response:
     return web.Response(
         text=json.dumps(data), status=status, content_type="application/json", headers=headers
     )
@@ -148,7 +158,9 @@ class Simulator:
                 return self.error_response(exc.status, exc.reason or "error")
             raise
 
-    async def _apply_fault(self, rule: FaultRule, request: web.Request) -> web.StreamResponse | None:
+    async def _apply_fault(
+        self, rule: FaultRule, request: web.Request
+    ) -> web.StreamResponse | None:
         if rule.kind == "latency":
             jitter = self.faults.rng.uniform(-rule.jitter_ms, rule.jitter_ms)
             await asyncio.sleep(max(0.0, rule.ms + jitter) / 1000)
@@ -162,7 +174,9 @@ class Simulator:
             response.headers["Retry-After"] = f"{rule.retry_after:g}"
             return response
         if rule.kind == "malformed":
-            return web.Response(text='{"truncated": tru', status=200, content_type="application/json")
+            return web.Response(
+                text='{"truncated": tru', status=200, content_type="application/json"
+            )
         if rule.kind == "drop":
             if request.transport is not None:
                 request.transport.abort()

@@ -20,6 +20,8 @@ class SimulatorClient:
         self.name = name
         self.url = url
         self._http = httpx.Client(base_url=url + CONTROL_PREFIX, timeout=10)
+        #: ids of the faults added through this client, so a test can remove just its own
+        self.added: set[int] = set()
 
     def close(self) -> None:
         self._http.close()
@@ -29,11 +31,14 @@ class SimulatorClient:
         response.raise_for_status()
         return response.json()
 
-    def journal(self, *, path: str | None = None, method: str | None = None) -> list[dict[str, Any]]:
+    def journal(
+        self, *, path: str | None = None, method: str | None = None
+    ) -> list[dict[str, Any]]:
         """Calls received so far, oldest first, optionally only those to ``path``/``method``."""
         entries: list[dict[str, Any]] = self._call("GET", "/journal")
         return [
-            e for e in entries
+            e
+            for e in entries
             if (path is None or e["path"] == path) and (method is None or e["method"] == method)
         ]
 
@@ -52,10 +57,16 @@ class SimulatorClient:
 
     def add_fault(self, kind: str, **options: Any) -> int:
         rule: dict[str, Any] = self._call("POST", "/faults", json={"kind": kind, **options})
+        self.added.add(int(rule["id"]))
         return int(rule["id"])
 
     def remove_fault(self, rule_id: int) -> None:
-        self._http.delete(f"/faults/{rule_id}")
+        self._http.delete(f"/faults/{rule_id}")  # 404 when a counted fault already ran out
+        self.added.discard(rule_id)
+
+    def remove_added_faults(self) -> None:
+        for rule_id in list(self.added):
+            self.remove_fault(rule_id)
 
     def clear_faults(self) -> None:
         self._call("DELETE", "/faults")

@@ -1,4 +1,4 @@
-"""Fault rules a simulator applies to incoming calls: status, 429, latency, hang, drop, malformed."""
+"""Fault rules a simulator applies to calls: status, 429, latency, hang, drop, malformed."""
 
 from __future__ import annotations
 
@@ -61,12 +61,24 @@ class FaultRule:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FaultRule:
-        allowed = {"kind", "status", "retry_after", "ms", "jitter_ms", "body", "path", "method",
-                   "rate", "times"}
+        allowed = {
+            "kind",
+            "status",
+            "retry_after",
+            "ms",
+            "jitter_ms",
+            "body",
+            "path",
+            "method",
+            "rate",
+            "times",
+        }
         unknown = set(data) - allowed
         if unknown:
-            raise ConfigError(f"unknown fault field(s) {', '.join(sorted(unknown))}",
-                              hint=f"known: {', '.join(sorted(allowed))}")
+            raise ConfigError(
+                f"unknown fault field(s) {', '.join(sorted(unknown))}",
+                hint=f"known: {', '.join(sorted(allowed))}",
+            )
         if "kind" not in data:
             raise ConfigError("a fault needs a kind", hint=f"one of {', '.join(FAULT_KINDS)}")
         try:
@@ -136,8 +148,14 @@ def parse_fault_spec(spec: str) -> tuple[str, FaultRule]:
     for option in options:
         key, _, val = option.partition("=")
         data[key] = val
-    numeric = {"status": int, "retry_after": float, "ms": float, "jitter_ms": float,
-               "rate": float, "times": int}
+    numeric = {
+        "status": int,
+        "retry_after": float,
+        "ms": float,
+        "jitter_ms": float,
+        "rate": float,
+        "times": int,
+    }
     for key, convert in numeric.items():
         if key in data:
             try:

@@ -24,7 +24,8 @@ def decode_form(body: str) -> dict[str, Any]:
         for part in path[:-1]:
             node = node.setdefault(part, {})
         node[path[-1]] = value
-    return _listify(result)
+    decoded: dict[str, Any] = _listify(result)
+    return decoded
 
 
 def _listify(node: Any) -> Any:

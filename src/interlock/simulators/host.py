@@ -22,12 +22,13 @@ __all__ = ["main", "serve"]
 
 
 async def serve(
-    services: dict[str, int], *, host: str = "127.0.0.1", seed: int = 0,
+    services: dict[str, int],
+    *,
+    host: str = "127.0.0.1",
+    seed: int = 0,
     faults: tuple[str, ...] = (),
 ) -> None:
-    simulators: dict[str, Simulator] = {
-        name: load_simulator(name)(seed=seed) for name in services
-    }
+    simulators: dict[str, Simulator] = {name: load_simulator(name)(seed=seed) for name in services}
     for spec in faults:
         name, rule = parse_fault_spec(spec)
         if name not in simulators:
@@ -36,10 +37,14 @@ async def serve(
     runners = []
     try:
         for name, port in services.items():
-            runner = web.AppRunner(simulators[name].build_app(), access_log=None,
-                                   handle_signals=False)
+            runner = web.AppRunner(
+                simulators[name].build_app(),
+                access_log=None,
+                handle_signals=False,
+                shutdown_timeout=0.5,
+            )
             await runner.setup()
-            await web.TCPSite(runner, host, port, shutdown_timeout=0.5).start()
+            await web.TCPSite(runner, host, port).start()
             runners.append(runner)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -67,12 +72,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("services", nargs="+", type=_service, metavar="NAME=PORT")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--seed", type=int, default=0, help="seed for fault randomness")
-    parser.add_argument("--fault", action="append", default=[], metavar="SERVICE:KIND[=V][,k=v]",
-                        help="a fault active from the start, e.g. stripe:status=500")
+    parser.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="SERVICE:KIND[=V][,k=v]",
+        help="a fault active from the start, e.g. stripe:status=500",
+    )
     args = parser.parse_args(argv)
     try:
-        asyncio.run(serve(dict(args.services), host=args.host, seed=args.seed,
-                          faults=tuple(args.fault)))
+        asyncio.run(
+            serve(dict(args.services), host=args.host, seed=args.seed, faults=tuple(args.fault))
+        )
     except InterlockError as exc:
         print(f"simulators: {exc}", file=sys.stderr)
         return 2

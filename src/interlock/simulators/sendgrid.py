@@ -28,8 +28,9 @@ class SendGridSimulator(Simulator):
             self.api_keys = set(data["api_keys"])
 
     def error_response(self, status: int, message: str) -> web.Response:
-        return json_response({"errors": [{"message": message, "field": None, "help": None}]},
-                             status=status)
+        return json_response(
+            {"errors": [{"message": message, "field": None, "help": None}]}, status=status
+        )
 
     def authenticate(self, request: web.Request) -> web.Response | None:
         key = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
@@ -37,8 +38,16 @@ class SendGridSimulator(Simulator):
         if valid:
             return None
         return json_response(
-            {"errors": [{"field": None, "message": "The provided authorization grant is invalid, "
-                         "expired, or revoked", "help": None}]},
+            {
+                "errors": [
+                    {
+                        "field": None,
+                        "message": "The provided authorization grant is invalid, "
+                        "expired, or revoked",
+                        "help": None,
+                    }
+                ]
+            },
             status=401,
         )
 
@@ -53,16 +62,30 @@ class SendGridSimulator(Simulator):
         errors = []
         personalizations = mail.get("personalizations") if isinstance(mail, dict) else None
         if not personalizations or not all(p.get("to") for p in personalizations):
-            errors.append(("personalizations", "The personalizations field is required and must "
-                           "have at least one personalization with a to address."))
+            errors.append(
+                (
+                    "personalizations",
+                    "The personalizations field is required and must "
+                    "have at least one personalization with a to address.",
+                )
+            )
         if not isinstance(mail, dict) or not (mail.get("from") or {}).get("email"):
             errors.append(("from.email", "The from email does not contain a valid address."))
         if not mail.get("subject") and not mail.get("template_id"):
-            errors.append(("subject", "The subject is required. You can get around this "
-                           "requirement if you use a template with a subject defined."))
+            errors.append(
+                (
+                    "subject",
+                    "The subject is required. You can get around this "
+                    "requirement if you use a template with a subject defined.",
+                )
+            )
         if not mail.get("content") and not mail.get("template_id"):
-            errors.append(("content", "Unless a valid template_id is provided, the content "
-                           "parameter is required."))
+            errors.append(
+                (
+                    "content",
+                    "Unless a valid template_id is provided, the content parameter is required.",
+                )
+            )
         if errors:
             return json_response(
                 {"errors": [{"field": f, "message": m, "help": None} for f, m in errors]},

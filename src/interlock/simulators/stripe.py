@@ -87,19 +87,30 @@ class StripeSimulator(Simulator):
                 method, path, original, status, body = stored
                 if (method, path, original) != (request.method, request.path, params):
                     return json_response(
-                        {"error": {"type": "idempotency_error",
-                                   "message": IDEMPOTENCY_MISMATCH.format(key=key)}},
+                        {
+                            "error": {
+                                "type": "idempotency_error",
+                                "message": IDEMPOTENCY_MISMATCH.format(key=key),
+                            }
+                        },
                         status=400,
                     )
                 return web.Response(
-                    text=body, status=status, content_type="application/json",
+                    text=body,
+                    status=status,
+                    content_type="application/json",
                     headers={"Idempotent-Replayed": "true", "Idempotency-Key": key},
                 )
             response = await handler(request, params)
             # validation failures are not stored: the caller may fix them and retry
             if response.status != 400 and isinstance(response.text, str):
-                self.idempotency[slot] = (request.method, request.path, params, response.status,
-                                          response.text)
+                self.idempotency[slot] = (
+                    request.method,
+                    request.path,
+                    params,
+                    response.status,
+                    response.text,
+                )
             response.headers["Idempotency-Key"] = key
             return response
 
@@ -121,7 +132,7 @@ class StripeSimulator(Simulator):
             "delinquent": False,
             "invoice_settings": {"default_payment_method": None},
         }
-        self.customers[customer["id"]] = customer
+        self.customers[str(customer["id"])] = customer
         return json_response(customer)
 
     async def _update_customer(self, request: web.Request, params: dict[str, Any]) -> web.Response:
@@ -163,7 +174,7 @@ class StripeSimulator(Simulator):
             ids = [item["id"] for item in items]
             if after not in ids:
                 return self._missing("object", after)
-            items = items[ids.index(after) + 1:]
+            items = items[ids.index(after) + 1 :]
         page = items[:limit]
         return json_response(
             {"object": "list", "url": url, "has_more": len(items) > limit, "data": page}

@@ -26,8 +26,9 @@ class ThreadedSimulator:
         self.sim: Simulator = load_simulator(name)(seed=seed, **options)
         self.url = ""
         self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True,
-                                        name=f"simulator-{name}")
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, daemon=True, name=f"simulator-{name}"
+        )
         self._runner: web.AppRunner | None = None
 
     def call(self, fn: Any) -> Any:
@@ -35,9 +36,11 @@ class ThreadedSimulator:
         return asyncio.run_coroutine_threadsafe(fn(), self._loop).result(timeout=10)
 
     async def _start(self) -> None:
-        self._runner = web.AppRunner(self.sim.build_app(), access_log=None, handle_signals=False)
+        self._runner = web.AppRunner(
+            self.sim.build_app(), access_log=None, handle_signals=False, shutdown_timeout=0.2
+        )
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0, shutdown_timeout=0.2)
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
         server = site._server  # aiohttp exposes the bound port only through the server
         port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]

@@ -35,8 +35,12 @@ class TwilioSimulator(Simulator):
 
     def error_response(self, status: int, message: str, code: int = 20500) -> web.Response:
         return json_response(
-            {"code": code, "message": message,
-             "more_info": f"https://www.twilio.com/docs/errors/{code}", "status": status},
+            {
+                "code": code,
+                "message": message,
+                "more_info": f"https://www.twilio.com/docs/errors/{code}",
+                "status": status,
+            },
             status=status,
         )
 
@@ -80,12 +84,24 @@ class TwilioSimulator(Simulator):
         now = format_datetime(datetime.now(UTC), usegmt=True)
         msid = "SM" + secrets.token_hex(16)
         message = {
-            "sid": msid, "account_sid": sid, "to": to, "from": form.get("From"),
-            "messaging_service_sid": form.get("MessagingServiceSid"), "body": body,
-            "status": "queued", "num_segments": str(max(1, len(body or "") // 160 + 1)),
-            "num_media": "0", "direction": "outbound-api", "api_version": "2010-04-01",
-            "price": None, "price_unit": "USD", "error_code": None, "error_message": None,
-            "date_created": now, "date_updated": now, "date_sent": None,
+            "sid": msid,
+            "account_sid": sid,
+            "to": to,
+            "from": form.get("From"),
+            "messaging_service_sid": form.get("MessagingServiceSid"),
+            "body": body,
+            "status": "queued",
+            "num_segments": str(max(1, len(body or "") // 160 + 1)),
+            "num_media": "0",
+            "direction": "outbound-api",
+            "api_version": "2010-04-01",
+            "price": None,
+            "price_unit": "USD",
+            "error_code": None,
+            "error_message": None,
+            "date_created": now,
+            "date_updated": now,
+            "date_sent": None,
             "uri": f"/2010-04-01/Accounts/{sid}/Messages/{msid}.json",
             "subresource_uris": {"media": f"/2010-04-01/Accounts/{sid}/Messages/{msid}/Media.json"},
             "status_callback": form.get("StatusCallback"),
@@ -107,8 +123,16 @@ class TwilioSimulator(Simulator):
         if to := request.query.get("To"):
             items = [m for m in items if m["to"] == to]
         uri = f"/2010-04-01/Accounts/{sid}/Messages.json"
-        return json_response({
-            "messages": items, "end": max(0, len(items) - 1), "first_page_uri": uri,
-            "next_page_uri": None, "page": 0, "page_size": 50, "previous_page_uri": None,
-            "start": 0, "uri": uri,
-        })
+        return json_response(
+            {
+                "messages": items,
+                "end": max(0, len(items) - 1),
+                "first_page_uri": uri,
+                "next_page_uri": None,
+                "page": 0,
+                "page_size": 50,
+                "previous_page_uri": None,
+                "start": 0,
+                "uri": uri,
+            }
+        )

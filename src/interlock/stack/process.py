@@ -43,7 +43,7 @@ def _load_libc() -> None:
 _load_libc()
 
 
-class _Executor(SimpleExecutor):  # type: ignore[misc]
+class _Executor(SimpleExecutor):
     """mirakuru's executor, with our pre-exec hook in place of its bare ``setsid``."""
 
     @property
@@ -131,6 +131,7 @@ class ManagedProcess:
             self.command,
             cwd=str(self.cwd) if self.cwd else None,
             timeout=self.stop_timeout,
+            sleep=0.01,
             stop_signal=self.stop_signal,
             envvars=env,
             stdin=None,
@@ -179,7 +180,7 @@ class ManagedProcess:
         if executor is not None and executor.process is not None:
             try:
                 executor.stop()
-            except Exception:  # noqa: BLE001 - an unexpected exit code must not stop teardown
+            except Exception:
                 executor.kill()
         self._close_log()
 

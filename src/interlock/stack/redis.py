@@ -66,13 +66,23 @@ class EmbeddedRedis:
         self.workdir.mkdir(parents=True, exist_ok=True)
         command = [
             str(redis_server_binary()),
-            "--port", str(self.port),
-            "--bind", self.host,
-            "--save", "",
-            "--appendonly", "no",
-            "--dir", str(self.workdir),
-            "--daemonize", "no",
-            "--loglevel", "warning",
+            "--port",
+            str(self.port),
+            "--bind",
+            self.host,
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(self.workdir),
+            "--daemonize",
+            "no",
+            "--loglevel",
+            "warning",
+            # serverCron notices SIGTERM on its next tick: 10 Hz by default, so 100 ms to stop
+            "--hz",
+            "50",
         ]
         return ManagedProcess(
             "redis",

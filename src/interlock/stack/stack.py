@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from interlock.config import Config, ServiceSpec
-from interlock.errors import ConfigError, InterlockError
+from interlock.errors import ConfigError
 from interlock.simulators import load_simulator, parse_fault_spec
 from interlock.stack import orphans
 from interlock.stack.ports import free_port, port_open
@@ -71,6 +71,8 @@ class Stack:
         self.app_url: str | None = None
         self.simulators: dict[str, str] = {}
         self.processes: dict[str, ManagedProcess] = {}
+        #: scratch folder of this stack (data directories), on tmpfs where there is one
+        self.workdir: Path | None = None
         self._exit: ExitStack | None = None
 
     # -- public view ------------------------------------------------------------------
@@ -102,8 +104,10 @@ class Stack:
         for spec in self.sim_faults:  # a bad spec is a usage error, before anything starts
             name, _ = parse_fault_spec(spec)
             if name not in config.simulators:
-                raise ConfigError(f"fault {spec!r} names {name!r}, which is not a configured "
-                                  f"simulator ({', '.join(config.simulators) or 'none'})")
+                raise ConfigError(
+                    f"fault {spec!r} names {name!r}, which is not a configured "
+                    f"simulator ({', '.join(config.simulators) or 'none'})"
+                )
         for name in config.simulators:
             load_simulator(name)
         orphans.sweep((scratch_root(), Path(tempfile.gettempdir())))
@@ -115,6 +119,7 @@ class Stack:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         workdir = Path(tempfile.mkdtemp(prefix=orphans.workdir_name(), dir=scratch_root()))
         stack.callback(shutil.rmtree, workdir, ignore_errors=True)
+        self.workdir = workdir
         workdir.chmod(0o711)  # PostgreSQL may run as another user and must reach its data
 
         starting: list[ManagedProcess] = []
@@ -122,7 +127,8 @@ class Stack:
             self.postgres_url = config.database_url
         else:
             postgres = EmbeddedPostgres(
-                workdir=workdir, log_path=self.log_dir / "postgres.log",
+                workdir=workdir,
+                log_path=self.log_dir / "postgres.log",
                 database=config.postgres_database,
             )
             self.postgres_url = postgres.url
@@ -152,8 +158,14 @@ class Stack:
     def _simulator_host(self) -> ManagedProcess:
         ports = {name: free_port() for name in self.config.simulators}
         self.simulators = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
-        command = [sys.executable, "-m", "interlock.simulators",
-                   *(f"{name}={port}" for name, port in ports.items()), "--seed", str(self.seed)]
+        command = [
+            sys.executable,
+            "-m",
+            "interlock.simulators",
+            *(f"{name}={port}" for name, port in ports.items()),
+            "--seed",
+            str(self.seed),
+        ]
         for spec in self.sim_faults:
             command += ["--fault", spec]
         return ManagedProcess(
@@ -223,5 +235,3 @@ def _fill(template: str, values: dict[str, str], where: str) -> str:
 
 def _source(var: str, config: Config) -> str:
     return var if os.environ.get(var) else f"[tool.interlock] {var.split('_')[0].lower()}.url"
-
-

@@ -40,10 +40,15 @@ async def _bootstrap_admin(svc: Services) -> None:
             select(User.id).where(User.email == settings.bootstrap_admin_email)
         )
         if exists is None:
-            session.add(User(
-                email=settings.bootstrap_admin_email, role="admin",
-                password_hash=hash_password(settings.bootstrap_admin_password.get_secret_value()),
-            ))
+            session.add(
+                User(
+                    email=settings.bootstrap_admin_email,
+                    role="admin",
+                    password_hash=hash_password(
+                        settings.bootstrap_admin_password.get_secret_value()
+                    ),
+                )
+            )
 
 
 async def _relay_loop(svc: Services, wake: asyncio.Event) -> None:
@@ -55,7 +60,7 @@ async def _relay_loop(svc: Services, wake: asyncio.Event) -> None:
         try:
             while await relay_once(svc.sessions, svc.redis) > 0:
                 pass
-        except Exception as exc:  # noqa: BLE001 - the next pass retries; events wait in the outbox
+        except Exception as exc:
             log.warning("outbox relay failed: %s", exc)
 
 
@@ -73,9 +78,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         sessions = make_sessionmaker(engine)
         wake = asyncio.Event()
         svc = Services(
-            settings=settings, engine=engine, sessions=sessions, redis=redis,
-            onboarding=Onboarding(sessions=sessions, payments=Payments(settings),
-                                  email=Email(settings), sms=Sms(settings)),
+            settings=settings,
+            engine=engine,
+            sessions=sessions,
+            redis=redis,
+            onboarding=Onboarding(
+                sessions=sessions,
+                payments=Payments(settings),
+                email=Email(settings),
+                sms=Sms(settings),
+            ),
             wake_relay=wake.set,
         )
         app.state.services = svc
@@ -91,8 +103,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await redis.aclose()
             await engine.dispose()
 
-    app = FastAPI(title="WMS", version=__version__, lifespan=lifespan,
-                  description="Waste Management System: customers, billing, pickups, routes.")
+    app = FastAPI(
+        title="WMS",
+        version=__version__,
+        lifespan=lifespan,
+        description="Waste Management System: customers, billing, pickups, routes.",
+    )
     install_error_handlers(app)
 
     @app.middleware("http")
@@ -101,8 +117,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ) -> Response:
         length = request.headers.get("content-length")
         if length is not None and (not length.isdigit() or int(length) > settings.max_body_bytes):
-            return error_response(413, "payload_too_large",
-                                  f"request body over {settings.max_body_bytes} bytes")
+            return error_response(
+                413, "payload_too_large", f"request body over {settings.max_body_bytes} bytes"
+            )
         return await call_next(request)
 
     app.include_router(health.router)

@@ -62,7 +62,7 @@ class Hub:
                         self._dispatch(message)
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - Redis went away: retry, keep serving
+            except Exception as exc:
                 log.warning("event subscription lost (%s); retrying", exc)
                 await asyncio.sleep(0.5)
 
@@ -77,14 +77,18 @@ class Hub:
         self._seen[event_id] = None
         if len(self._seen) > 10_000:
             self._seen.popitem(last=False)
-        channel = str(message["channel"], "utf-8") if isinstance(message["channel"], bytes) \
+        channel = (
+            str(message["channel"], "utf-8")
+            if isinstance(message["channel"], bytes)
             else str(message["channel"])
+        )
         channel = channel.removeprefix(CHANNEL_PREFIX)
         for client in list(self.clients):
             if channel not in client.channels:
                 continue
-            if client.principal.role == "customer" and str(client.principal.customer_id) != \
-                    str(event.get("data", {}).get("customer_id")):
+            if client.principal.role == "customer" and str(client.principal.customer_id) != str(
+                event.get("data", {}).get("customer_id")
+            ):
                 continue
             with contextlib.suppress(asyncio.QueueFull):  # a stalled client loses, not us
                 client.queue.put_nowait({"type": "event", "channel": channel, "event": event})
@@ -102,8 +106,10 @@ async def websocket_endpoint(socket: WebSocket) -> None:
     if origin is not None and origin not in services.settings.ws_allowed_origins:
         await socket.close(code=1008, reason="origin not allowed")
         return
-    token = socket.query_params.get("token") or \
-        socket.headers.get("authorization", "").removeprefix("Bearer ").strip()
+    token = (
+        socket.query_params.get("token")
+        or socket.headers.get("authorization", "").removeprefix("Bearer ").strip()
+    )
     try:
         principal = principal_from_token(token, services.settings)
     except Unauthorized:
@@ -120,16 +126,21 @@ async def websocket_endpoint(socket: WebSocket) -> None:
                 request = json.loads(await socket.receive_text())
                 action, channels = request["action"], list(request["channels"])
             except (ValueError, KeyError, TypeError):
-                await socket.send_json({"type": "error", "message": "expected "
-                                        '{"action": "subscribe", "channels": [...]}'})
+                await socket.send_json(
+                    {
+                        "type": "error",
+                        "message": 'expected {"action": "subscribe", "channels": [...]}',
+                    }
+                )
                 continue
             if action != "subscribe":
                 await socket.send_json({"type": "error", "message": f"unknown action {action!r}"})
                 continue
             denied = [c for c in channels if principal.role not in CHANNEL_ROLES.get(c, ())]
             if denied:
-                await socket.send_json({"type": "error", "message": "not allowed",
-                                        "channels": denied})
+                await socket.send_json(
+                    {"type": "error", "message": "not allowed", "channels": denied}
+                )
                 continue
             client.channels.update(channels)
             await socket.send_json({"type": "subscribed", "channels": sorted(client.channels)})

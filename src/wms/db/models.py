@@ -10,7 +10,15 @@ from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, Text, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-__all__ = ["AuditEntry", "Base", "Customer", "Notification", "OutboxEvent", "ServiceAddress", "User"]
+__all__ = [
+    "AuditEntry",
+    "Base",
+    "Customer",
+    "Notification",
+    "OutboxEvent",
+    "ServiceAddress",
+    "User",
+]
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 

@@ -39,13 +39,20 @@ class Onboarding:
         # Stripe first: if it fails, nothing was written. The key makes a retried request
         # reuse the Stripe customer instead of creating a second one.
         stripe_id = await self.payments.create_customer(
-            email=data.email, name=data.name, phone=data.phone,
+            email=data.email,
+            name=data.name,
+            phone=data.phone,
             metadata={"wms_customer_id": str(customer_id)},
             idempotency_key=f"wms-onboard-{idempotency_key or customer_id}",
         )
         customer = Customer(
-            id=customer_id, name=data.name, email=data.email, phone=data.phone,
-            status="active", stripe_customer_id=stripe_id, created_at=datetime.now(UTC),
+            id=customer_id,
+            name=data.name,
+            email=data.email,
+            phone=data.phone,
+            status="active",
+            stripe_customer_id=stripe_id,
+            created_at=datetime.now(UTC),
         )
         address = ServiceAddress(customer_id=customer_id, **data.service_address.model_dump())
         try:
@@ -53,13 +60,21 @@ class Onboarding:
                 session.add(customer)
                 await session.flush()
                 session.add(address)
-                session.add(new_event("customers", "customer.onboarded", {
-                    "customer_id": str(customer_id), "email": data.email,
-                    "stripe_customer_id": stripe_id,
-                }))
+                session.add(
+                    new_event(
+                        "customers",
+                        "customer.onboarded",
+                        {
+                            "customer_id": str(customer_id),
+                            "email": data.email,
+                            "stripe_customer_id": stripe_id,
+                        },
+                    )
+                )
         except IntegrityError:
-            raise Conflict(f"a customer with e-mail {data.email} exists",
-                           code="customer_exists") from None
+            raise Conflict(
+                f"a customer with e-mail {data.email} exists", code="customer_exists"
+            ) from None
 
         notifications = await self._welcome(customer)
         out = customer_out(customer, [address])
@@ -71,7 +86,8 @@ class Onboarding:
         recorded as failed, to be retried."""
         results = await asyncio.gather(
             self.email.send(
-                to=customer.email, subject="Welcome to WMS",
+                to=customer.email,
+                subject="Welcome to WMS",
                 text=f"Hello {customer.name}, your waste collection service is active.",
             ),
             self.sms.send(to=customer.phone, text="WMS: your collection service is active."),
@@ -82,30 +98,54 @@ class Onboarding:
             if isinstance(result, BaseException) and not isinstance(result, WMSError):
                 raise result
             failed = isinstance(result, WMSError)
-            rows.append(Notification(
-                customer_id=customer.id, channel=channel, kind="welcome",
-                status="failed" if failed else "sent",
-                provider_id=None if failed else str(result),
-                error=str(result) if failed else None,
-            ))
+            rows.append(
+                Notification(
+                    customer_id=customer.id,
+                    channel=channel,
+                    kind="welcome",
+                    status="failed" if failed else "sent",
+                    provider_id=None if failed else str(result),
+                    error=str(result) if failed else None,
+                )
+            )
         async with self.sessions() as session, session.begin():
             session.add_all(rows)
             for row in rows:
-                session.add(new_event("notifications", f"notification.{row.status}", {
-                    "customer_id": str(customer.id), "channel": row.channel, "kind": row.kind,
-                }))
-        return [NotificationOut(channel=r.channel, kind=r.kind, status=r.status)  # type: ignore[arg-type]
-                for r in rows]
+                session.add(
+                    new_event(
+                        "notifications",
+                        f"notification.{row.status}",
+                        {
+                            "customer_id": str(customer.id),
+                            "channel": row.channel,
+                            "kind": row.kind,
+                        },
+                    )
+                )
+        return [
+            NotificationOut(channel=r.channel, kind=r.kind, status=r.status)
+            for r in rows
+        ]
 
 
 def customer_out(customer: Customer, addresses: list[ServiceAddress]) -> CustomerOut:
     return CustomerOut(
-        id=customer.id, name=customer.name, email=customer.email, phone=customer.phone,
-        status=customer.status, stripe_customer_id=customer.stripe_customer_id,
+        id=customer.id,
+        name=customer.name,
+        email=customer.email,
+        phone=customer.phone,
+        status=customer.status,
+        stripe_customer_id=customer.stripe_customer_id,
         created_at=customer.created_at,
         service_addresses=[
-            AddressOut(id=a.id, line1=a.line1, city=a.city, postal_code=a.postal_code,
-                       latitude=a.latitude, longitude=a.longitude)
+            AddressOut(
+                id=a.id,
+                line1=a.line1,
+                city=a.city,
+                postal_code=a.postal_code,
+                latitude=a.latitude,
+                longitude=a.longitude,
+            )
             for a in addresses
         ],
     )

@@ -1,4 +1,4 @@
-"""Domain events: written to the outbox with the change that causes them, then published on Redis."""
+"""Domain events: written to the outbox with the change that causes them, published on Redis."""
 
 from __future__ import annotations
 

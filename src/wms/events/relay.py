@@ -26,14 +26,18 @@ async def relay_once(sessions: async_sessionmaker, redis: Redis, *, batch: int =
     """Publish up to ``batch`` pending events in order; return how many were published."""
     async with sessions() as session, session.begin():
         rows = (
-            await session.execute(
-                select(OutboxEvent)
-                .where(OutboxEvent.published_at.is_(None))
-                .order_by(OutboxEvent.created_at, OutboxEvent.id)
-                .limit(batch)
-                .with_for_update(skip_locked=True)
+            (
+                await session.execute(
+                    select(OutboxEvent)
+                    .where(OutboxEvent.published_at.is_(None))
+                    .order_by(OutboxEvent.created_at, OutboxEvent.id)
+                    .limit(batch)
+                    .with_for_update(skip_locked=True)
+                )
             )
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
         for event in rows:
             await redis.publish(redis_channel(event.channel), json.dumps(event.payload))
         if rows:

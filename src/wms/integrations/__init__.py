@@ -33,5 +33,6 @@ class ExternalService:
                 anyio.to_thread.run_sync(fn, limiter=self._limiter), self.timeout
             )
         except TimeoutError:
-            raise UpstreamUnavailable(self.name, f"no answer within {self.timeout:g} s",
-                                      code="upstream_timeout") from None
+            raise UpstreamUnavailable(
+                self.name, f"no answer within {self.timeout:g} s", code="upstream_timeout"
+            ) from None

@@ -17,7 +17,9 @@ __all__ = ["Email", "Sms"]
 
 class Email:
     def __init__(self, settings: Settings) -> None:
-        self.service = ExternalService("sendgrid", capacity=8, timeout=settings.external_timeout_seconds)
+        self.service = ExternalService(
+            "sendgrid", capacity=8, timeout=settings.external_timeout_seconds
+        )
         self.client = SendGridAPIClient(
             settings.sendgrid_api_key.get_secret_value(), host=settings.sendgrid_api_base
         )
@@ -44,7 +46,9 @@ class Email:
 
 class Sms:
     def __init__(self, settings: Settings) -> None:
-        self.service = ExternalService("twilio", capacity=8, timeout=settings.external_timeout_seconds)
+        self.service = ExternalService(
+            "twilio", capacity=8, timeout=settings.external_timeout_seconds
+        )
         self.client = TwilioClient(
             settings.twilio_account_sid,
             settings.twilio_auth_token.get_secret_value(),

@@ -15,7 +15,9 @@ __all__ = ["Payments"]
 
 class Payments:
     def __init__(self, settings: Settings) -> None:
-        self.service = ExternalService("stripe", capacity=16, timeout=settings.external_timeout_seconds)
+        self.service = ExternalService(
+            "stripe", capacity=16, timeout=settings.external_timeout_seconds
+        )
         self.client = stripe.StripeClient(
             settings.stripe_api_key.get_secret_value(),
             base_addresses={"api": settings.stripe_api_base},
@@ -27,7 +29,12 @@ class Payments:
     async def create_customer(
         self, *, email: str, name: str, phone: str, metadata: dict[str, str], idempotency_key: str
     ) -> str:
-        params: dict[str, Any] = {"email": email, "name": name, "phone": phone, "metadata": metadata}
+        params: dict[str, Any] = {
+            "email": email,
+            "name": name,
+            "phone": phone,
+            "metadata": metadata,
+        }
 
         def create() -> str:
             customer = self.client.v1.customers.create(
@@ -42,6 +49,7 @@ class Payments:
             raise UpstreamUnavailable("stripe", f"unreachable: {exc.user_message or exc}") from None
         except stripe.StripeError as exc:
             raise UpstreamError(
-                "stripe", exc.user_message or str(exc) or "request failed",
+                "stripe",
+                exc.user_message or str(exc) or "request failed",
                 code="payment_provider_error",
             ) from None

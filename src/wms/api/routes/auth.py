@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Depends
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -13,8 +15,11 @@ from wms.errors import Conflict, InvalidInput, Unauthorized
 from wms.security import Principal, hash_password, issue_token, verify_password
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
-ERRORS = {401: {"model": ErrorResponse}, 403: {"model": ErrorResponse},
-          422: {"model": ErrorResponse}}
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorResponse},
+    403: {"model": ErrorResponse},
+    422: {"model": ErrorResponse},
+}
 
 
 @router.post("/auth/token", response_model=TokenResponse, responses=ERRORS)
@@ -22,26 +27,34 @@ async def token(body: TokenRequest, svc: Services = Depends(services)) -> TokenR
     async with svc.sessions() as session, session.begin():
         user = await session.scalar(select(User).where(User.email == body.email))
         ok = user is not None and verify_password(body.password, user.password_hash)
-        session.add(AuditEntry(actor=body.email, action="login" if ok else "login_failed",
-                               details={}))
+        session.add(
+            AuditEntry(actor=body.email, action="login" if ok else "login_failed", details={})
+        )
     if not ok or user is None:
         raise Unauthorized("wrong e-mail or password", code="bad_credentials")
     settings = svc.settings
-    principal = Principal(user_id=user.id, email=user.email, role=user.role,
-                          customer_id=user.customer_id)
+    principal = Principal(
+        user_id=user.id, email=user.email, role=user.role, customer_id=user.customer_id
+    )
     return TokenResponse(
         access_token=issue_token(
-            principal, secret=settings.jwt_secret.get_secret_value(),
-            issuer=settings.jwt_issuer, audience=settings.jwt_audience,
+            principal,
+            secret=settings.jwt_secret.get_secret_value(),
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
             ttl=settings.token_ttl_seconds,
         ),
         expires_in=settings.token_ttl_seconds,
-        role=user.role,  # type: ignore[arg-type]
+        role=user.role,
     )
 
 
-@router.post("/users", response_model=UserOut, status_code=201,
-             responses={**ERRORS, 409: {"model": ErrorResponse}})
+@router.post(
+    "/users",
+    response_model=UserOut,
+    status_code=201,
+    responses={**ERRORS, 409: {"model": ErrorResponse}},
+)
 async def create_user(
     body: UserCreate,
     svc: Services = Depends(services),
@@ -53,13 +66,26 @@ async def create_user(
         async with svc.sessions() as session, session.begin():
             if body.customer_id and await session.get(Customer, body.customer_id) is None:
                 raise InvalidInput("customer_id names no customer")
-            user = User(email=body.email, password_hash=hash_password(body.password),
-                        role=body.role, customer_id=body.customer_id)
+            user = User(
+                email=body.email,
+                password_hash=hash_password(body.password),
+                role=body.role,
+                customer_id=body.customer_id,
+            )
             session.add(user)
-            session.add(AuditEntry(actor=admin.email, action="user_created",
-                                   details={"email": body.email, "role": body.role}))
+            session.add(
+                AuditEntry(
+                    actor=admin.email,
+                    action="user_created",
+                    details={"email": body.email, "role": body.role},
+                )
+            )
             await session.flush()
     except IntegrityError:
         raise Conflict(f"a user with e-mail {body.email} exists", code="user_exists") from None
-    return UserOut(id=user.id, email=user.email, role=user.role,  # type: ignore[arg-type]
-                   customer_id=user.customer_id)
+    return UserOut(
+        id=user.id,
+        email=user.email,
+        role=user.role,
+        customer_id=user.customer_id,
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from fastapi import APIRouter, Depends, Header
 
@@ -12,14 +13,23 @@ from wms.domain.schemas import CustomerCreate, CustomerOut, ErrorResponse
 from wms.security import Principal
 
 router = APIRouter(prefix="/api/v1/customers", tags=["customers"])
-ERRORS = {401: {"model": ErrorResponse}, 403: {"model": ErrorResponse},
-          422: {"model": ErrorResponse}}
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorResponse},
+    403: {"model": ErrorResponse},
+    422: {"model": ErrorResponse},
+}
 
 
 @router.post(
-    "", response_model=CustomerOut, status_code=201,
-    responses={**ERRORS, 409: {"model": ErrorResponse}, 502: {"model": ErrorResponse},
-               503: {"model": ErrorResponse}},
+    "",
+    response_model=CustomerOut,
+    status_code=201,
+    responses={
+        **ERRORS,
+        409: {"model": ErrorResponse},
+        502: {"model": ErrorResponse},
+        503: {"model": ErrorResponse},
+    },
 )
 async def onboard_customer(
     body: CustomerCreate,
@@ -33,8 +43,11 @@ async def onboard_customer(
     return customer
 
 
-@router.get("/{customer_id}", response_model=CustomerOut,
-            responses={**ERRORS, 404: {"model": ErrorResponse}})
+@router.get(
+    "/{customer_id}",
+    response_model=CustomerOut,
+    responses={**ERRORS, 404: {"model": ErrorResponse}},
+)
 async def read_customer(
     customer_id: uuid.UUID,
     svc: Services = Depends(services),

@@ -30,8 +30,9 @@ async def ready(svc: Services = Depends(services)) -> JSONResponse:
         try:
             await asyncio.wait_for(check, timeout=1.0)
             results[name] = "ok"
-        except Exception as exc:  # noqa: BLE001 - any failure means "not ready"
+        except Exception as exc:
             results[name] = f"down: {type(exc).__name__}"
     ok = all(value == "ok" for value in results.values())
-    return JSONResponse({"status": "ok" if ok else "degraded", "checks": results},
-                        status_code=200 if ok else 503)
+    return JSONResponse(
+        {"status": "ok" if ok else "degraded", "checks": results}, status_code=200 if ok else 503
+    )

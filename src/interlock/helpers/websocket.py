@@ -1,0 +1,89 @@
+"""A WebSocket client for tests: send and await JSON frames with a deadline."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from contextlib import ExitStack
+from typing import Any
+
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import ClientConnection, connect
+
+from interlock.helpers.deadline import WaitTimeout
+
+__all__ = ["WebSocketClient", "WebSocketFactory"]
+
+
+class WebSocketClient:
+    def __init__(self, connection: ClientConnection, timeout: float) -> None:
+        self.connection = connection
+        self.timeout = timeout
+        self.received: list[Any] = []
+
+    def send_json(self, data: Any) -> None:
+        self.connection.send(json.dumps(data))
+
+    def wait_for(
+        self,
+        predicate: Callable[[Any], bool],
+        *,
+        timeout: float | None = None,
+        what: str = "a matching frame",
+    ) -> Any:
+        limit = timeout or self.timeout
+        for frame in self.received:
+            if predicate(frame):
+                return frame
+        deadline = time.monotonic() + limit
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise WaitTimeout(f"no {what} within {limit:g} s; got {self.received[-3:]}")
+            try:
+                raw = self.connection.recv(timeout=remaining)
+            except TimeoutError:
+                continue
+            except ConnectionClosed as exc:
+                raise WaitTimeout(f"connection closed while waiting for {what}: {exc}") from None
+            frame = json.loads(raw)
+            self.received.append(frame)
+            if predicate(frame):
+                return frame
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+class WebSocketFactory:
+    """``ws.connect("/ws", token=...)``; every connection is closed at the end of the test."""
+
+    def __init__(self, base_url: str, *, timeout: float) -> None:
+        self.base_url = base_url.replace("http://", "ws://", 1).replace("https://", "wss://", 1)
+        self.timeout = timeout
+        self._open = ExitStack()
+
+    def connect(
+        self,
+        path: str = "/ws",
+        *,
+        token: str | None = None,
+        headers: dict[str, str] | None = None,
+        origin: str | None = None,
+    ) -> WebSocketClient:
+        extra = dict(headers or {})
+        if token:
+            extra["Authorization"] = f"Bearer {token}"
+        connection = self._open.enter_context(
+            connect(
+                self.base_url + path,
+                additional_headers=extra,
+                origin=origin,  # type: ignore[arg-type]
+                open_timeout=self.timeout,
+            )
+        )
+        return WebSocketClient(connection, self.timeout)
+
+    def close_all(self) -> None:
+        self._open.close()

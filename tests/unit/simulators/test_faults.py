@@ -1,0 +1,72 @@
+"""Fault rules of the simulators: specs, matching, counts and seeded rates."""
+
+from __future__ import annotations
+
+import pytest
+
+from interlock.errors import ConfigError
+from interlock.simulators.faults import FaultPlan, FaultRule, parse_fault_spec
+
+
+def test_spec_with_status_and_options_is_parsed():
+    service, rule = parse_fault_spec("stripe:status=503,rate=0.5,times=3,path=^/v1/customers")
+    assert service == "stripe"
+    assert (rule.kind, rule.status, rule.rate, rule.times, rule.path) == (
+        "status",
+        503,
+        0.5,
+        3,
+        "^/v1/customers",
+    )
+
+
+def test_spec_kinds_take_their_main_value():
+    assert parse_fault_spec("twilio:latency=250")[1].ms == 250
+    assert parse_fault_spec("airtable:rate_limit=2")[1].retry_after == 2
+    assert parse_fault_spec("sendgrid:hang")[1].kind == "hang"
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("stripe", "bad fault"),
+        ("stripe:explode", "unknown fault kind 'explode'"),
+        ("stripe:status=abc", "status must be a number"),
+        ("stripe:status=500,rate=2", "rate must be between 0 and 1"),
+        ("stripe:latency=-5", "must not be negative"),
+        ("stripe:hang=3", "takes no value"),
+        ("stripe:status=500,colour=red", "unknown fault field(s) colour"),
+    ],
+)
+def test_bad_spec_is_refused_clearly(spec, message):
+    with pytest.raises(ConfigError) as info:
+        parse_fault_spec(spec)
+    assert message in str(info.value)
+
+
+def test_counted_rule_fires_n_times_then_goes_away():
+    plan = FaultPlan()
+    plan.add(FaultRule(kind="status", times=2))
+    fired = [plan.pick("GET", "/x") is not None for _ in range(4)]
+    assert fired == [True, True, False, False]
+    assert plan.rules == []
+
+
+def test_rule_applies_only_to_matching_method_and_path():
+    plan = FaultPlan()
+    plan.add(FaultRule(kind="status", method="POST", path="^/v1/payment"))
+    assert plan.pick("GET", "/v1/payment_intents") is None
+    assert plan.pick("POST", "/v1/customers") is None
+    assert plan.pick("POST", "/v1/payment_intents") is not None
+
+
+def test_partial_rate_is_seeded_so_a_run_replays_identically():
+    def pattern(seed: int) -> list[bool]:
+        plan = FaultPlan(seed)
+        plan.add(FaultRule(kind="status", rate=0.3))
+        return [plan.pick("GET", "/") is not None for _ in range(200)]
+
+    first = pattern(7)
+    assert first == pattern(7)
+    assert first != pattern(8)
+    assert 40 <= sum(first) <= 80  # about 30 %

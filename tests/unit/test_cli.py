@@ -1,0 +1,154 @@
+"""The interlock command as a user runs it: errors, env up and teardown after signals."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+
+from interlock.config import load_config
+from interlock.stack import Stack
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def interlock(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 120, cwd: Path = ROOT
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "interlock.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+        cwd=cwd,
+    )
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: str) -> None:
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    error = [line for line in result.stderr.splitlines() if line.startswith("interlock")]
+    assert len(error) == 1, result.stderr
+    for fragment in fragments:
+        assert fragment in error[0]
+
+
+def test_unreachable_database_exits_2_with_one_line(tmp_path):
+    result = interlock(
+        "run",
+        env={"DATABASE_URL": "postgresql://u@127.0.0.1:1/x", "INTERLOCK_ARTIFACTS": str(tmp_path)},
+    )
+    assert_one_line_error(result, "PostgreSQL", "127.0.0.1:1", "DATABASE_URL")
+
+
+def test_unknown_suite_exits_2():
+    result = interlock("run", "smoke")
+    assert result.returncode == 2
+    assert "invalid choice: 'smoke'" in result.stderr
+
+
+def test_malformed_configuration_exits_2(tmp_path):
+    (tmp_path / "pyproject.toml").write_text("[tool.interlock]\nperformance_threshold = 'high'\n")
+    result = interlock("doctor", cwd=tmp_path)
+    assert_one_line_error(result, "performance_threshold must be a number")
+
+
+def test_missing_app_binary_exits_2(tmp_path):
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.interlock]\ntests = "tests"\n[tool.interlock.app]\ncommand = ["no-such-server"]\n'
+    )
+    result = interlock("run", cwd=tmp_path)
+    assert_one_line_error(result, "'no-such-server' is not on PATH")
+
+
+def test_bad_simulator_fault_exits_2():
+    assert_one_line_error(
+        interlock("run", "--sim-fault", "stripe:explode"), "unknown fault kind 'explode'"
+    )
+
+
+def test_doctor_passes_on_this_machine():
+    result = interlock("doctor")
+    assert result.returncode == 0, result.stdout
+    lines = result.stdout.splitlines()
+    assert any(line.startswith("ok    postgres") for line in lines)
+    assert lines[-1].endswith("checks passed")
+
+
+def test_doctor_reports_an_unreachable_redis_with_its_fix():
+    result = interlock("doctor", env={"REDIS_URL": "redis://127.0.0.1:1/0"})
+    assert result.returncode == 1
+    assert "FAIL  redis" in result.stdout
+    assert "fix:" in result.stdout
+
+
+def _family(pid: int) -> list[psutil.Process]:
+    try:
+        return [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
+
+
+def _all_gone(processes: list[psutil.Process], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if all(not p.is_running() or p.status() == psutil.STATUS_ZOMBIE for p in processes):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_env_up_prints_json_and_leaves_nothing_after_a_signal(tmp_path, signum):
+    with subprocess.Popen(
+        [sys.executable, "-m", "interlock.cli", "env", "up", "--json"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, "INTERLOCK_ARTIFACTS": str(tmp_path)},
+    ) as process:
+        try:
+            assert process.stdout is not None
+            info = json.loads(process.stdout.readline())
+            assert set(info) == {"postgres", "redis", "app", "simulators"}
+            assert httpx.get(info["app"] + "/health/ready").status_code == 200
+            family = _family(process.pid)
+            assert len(family) >= 5  # the CLI, postgres, redis, simulators, the app
+            process.send_signal(signum)
+            assert process.wait(timeout=10) == 0
+            assert _all_gone(family, timeout=5), [p for p in family if p.is_running()]
+        finally:
+            if process.poll() is None:
+                process.kill()
+
+
+def test_after_sigkill_the_next_stack_removes_the_orphans(tmp_path):
+    with subprocess.Popen(
+        [sys.executable, "-m", "interlock.cli", "env", "up", "--json", "--no-app"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, "INTERLOCK_ARTIFACTS": str(tmp_path)},
+    ) as process:
+        assert process.stdout is not None
+        json.loads(process.stdout.readline())
+        family = _family(process.pid)
+        workdirs = list(Path("/dev/shm").glob(f"interlock-{process.pid}-*"))
+        assert workdirs
+        process.kill()
+    with Stack(load_config(ROOT), run_dir=tmp_path / "next", with_app=False) as stack:
+        assert stack.postgres_url
+        assert _all_gone(family, timeout=5)
+        assert not any(w.exists() for w in workdirs)

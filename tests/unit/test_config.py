@@ -1,0 +1,79 @@
+"""Configuration: defaults, [tool.interlock], and environment overrides, with clear errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from interlock.config import load_config
+from interlock.errors import ConfigError
+
+
+def write(tmp_path, body: str):
+    (tmp_path / "pyproject.toml").write_text(body)
+    return tmp_path
+
+
+def test_defaults_are_the_seed_thresholds(tmp_path):
+    config = load_config(write(tmp_path, ""), environ={})
+    t = config.thresholds
+    assert (
+        t.integration_timeout,
+        t.performance_threshold,
+        t.latency_threshold,
+        t.coverage_threshold,
+    ) == (60000, 95, 2000, 85)
+    assert config.database_url is None
+    assert config.redis_url is None
+
+
+def test_environment_overrides_pyproject_which_overrides_defaults(tmp_path):
+    root = write(
+        tmp_path, "[tool.interlock]\nlatency_threshold = 1500\nperformance_threshold = 90\n"
+    )
+    config = load_config(root, environ={"LATENCY_THRESHOLD": "800"})
+    assert config.thresholds.latency_threshold == 800
+    assert config.thresholds.performance_threshold == 90
+
+
+def test_database_and_redis_urls_come_from_the_environment(tmp_path):
+    root = write(tmp_path, '[tool.interlock.postgres]\nurl = "postgresql://a@h/db"\n')
+    config = load_config(root, environ={"REDIS_URL": "redis://r:1/0"})
+    assert config.database_url == "postgresql://a@h/db"
+    assert config.redis_url == "redis://r:1/0"
+    assert (
+        load_config(root, environ={"DATABASE_URL": "postgresql://b@h/db"}).database_url
+        == "postgresql://b@h/db"
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "environ", "message"),
+    [
+        ("[tool.interlock]\nlatncy_threshold = 3\n", {}, "unknown key(s) latncy_threshold"),
+        (
+            '[tool.interlock]\nlatency_threshold = "fast"\n',
+            {},
+            "latency_threshold must be a number",
+        ),
+        ("", {"PERFORMANCE_THRESHOLD": "abc"}, "$PERFORMANCE_THRESHOLD must be a number"),
+        ("", {"PERFORMANCE_THRESHOLD": "120"}, "between 0 and 100"),
+        ("[tool.interlock.app]\ncommand = []\n", {}, "command must be a non-empty list"),
+        ('[tool.interlock.app]\ncommand = ["x"]\nhealth = "ready"\n', {}, "must be an HTTP path"),
+        ('[tool.interlock]\nsimulators = "stripe"\n', {}, "simulators must be a list"),
+        ("[tool.interlock\n", {}, "not valid TOML"),
+    ],
+)
+def test_bad_configuration_is_one_clear_error(tmp_path, body, environ, message):
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, body), environ=environ)
+    assert message in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_per_workflow_thresholds_are_read(tmp_path):
+    root = write(
+        tmp_path,
+        '[tool.interlock.slo]\nonboarding = ["p(95)<1500", "rate>=0.99"]\nbilling = "avg<200"\n',
+    )
+    config = load_config(root, environ={})
+    assert config.slo == {"onboarding": ("p(95)<1500", "rate>=0.99"), "billing": ("avg<200",)}
