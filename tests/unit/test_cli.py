@@ -152,3 +152,31 @@ def test_after_sigkill_the_next_stack_removes_the_orphans(tmp_path):
         assert stack.postgres_url
         assert _all_gone(family, timeout=5)
         assert not any(w.exists() for w in workdirs)
+
+
+def test_stripe_failing_every_call_turns_the_business_suite_red_naming_onboarding(tmp_path):
+    result = interlock(
+        "run",
+        "business",
+        "--sim-fault",
+        "stripe:status=500",
+        "--",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        env={"INTERLOCK_ARTIFACTS": str(tmp_path)},
+        timeout=300,
+    )
+    assert result.returncode == 1, result.stdout[-2000:]
+    assert "SLO breach: onboarding: rate>=0.95" in result.stdout
+    (run_dir,) = tmp_path.iterdir()
+    slo = json.loads((run_dir / "slo.json").read_text())
+    assert {w["name"]: w["ok"] for w in slo["workflows"]} == {"onboarding": False}
+    junit = (run_dir / "junit.xml").read_text()
+    assert 'name="interlock.slo"' in junit
+    assert {p.name for p in (run_dir / "logs").iterdir()} >= {
+        "postgres.log",
+        "redis.log",
+        "simulators.log",
+        "app.log",
+    }

@@ -64,9 +64,33 @@ def sweep(workroots: tuple[Path, ...] = ()) -> list[int]:
         for entry in root.glob(f"{DIR_PREFIX}*"):
             parts = entry.name[len(DIR_PREFIX) :].split("-", 2)
             if len(parts) >= 2 and not _owner_alive(f"{parts[0]}:{parts[1]}"):
+                _kill_recorded(entry)
                 _remove_postgres_segment(entry / "postgres" / "postmaster.pid")
                 shutil.rmtree(entry, ignore_errors=True)
     return killed
+
+
+PIDS_FILE = ".pids"
+
+
+def record_pid(workdir: Path, pid: int | None) -> None:
+    """Note a started process in its stack's work dir, for a sweep that cannot read its tag."""
+    if pid is None:
+        return
+    with contextlib.suppress(psutil.Error, OSError), (workdir / PIDS_FILE).open("a") as out:
+        out.write(f"{pid} {psutil.Process(pid).create_time():.3f}\n")
+
+
+def _kill_recorded(workdir: Path) -> None:
+    try:
+        lines = (workdir / PIDS_FILE).read_text().splitlines()
+    except OSError:
+        return
+    for line in lines:
+        with contextlib.suppress(ValueError, psutil.Error, ProcessLookupError, PermissionError):
+            pid_text, created = line.split()
+            if f"{psutil.Process(int(pid_text)).create_time():.3f}" == created:  # not reused
+                os.killpg(int(pid_text), signal.SIGKILL)
 
 
 def _remove_postgres_segment(pidfile: Path) -> None:

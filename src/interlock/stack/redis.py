@@ -83,6 +83,9 @@ class EmbeddedRedis:
             # serverCron notices SIGTERM on its next tick: 10 Hz by default, so 100 ms to stop
             "--hz",
             "50",
+            # keep /proc/PID/environ intact: it carries the owner tag the orphan sweep reads
+            "--set-proc-title",
+            "no",
         ]
         return ManagedProcess(
             "redis",

@@ -152,6 +152,7 @@ class Stack:
             process.start()
             self.processes[process.name] = process
             stack.callback(process.stop)
+            orphans.record_pid(workdir, process.pid)
         for process in [*starting, *app_processes]:
             process.wait_ready()
 
