@@ -15,6 +15,15 @@ REGISTRY: dict[str, str] = {
     "stripe": "interlock.simulators.stripe:StripeSimulator",
     "sendgrid": "interlock.simulators.sendgrid:SendGridSimulator",
     "twilio": "interlock.simulators.twilio:TwilioSimulator",
+    "samsara": "interlock.simulators.samsara:SamsaraSimulator",
+    "airtable": "interlock.simulators.airtable:AirtableSimulator",
+    "google": "interlock.simulators.google:GoogleMapsSimulator",
+    "mapbox": "interlock.simulators.mapbox:MapboxSimulator",
+    "virustotal": "interlock.simulators.virustotal:VirusTotalSimulator",
+    "abuseipdb": "interlock.simulators.abuseipdb:AbuseIPDBSimulator",
+    "misp": "interlock.simulators.misp:MISPSimulator",
+    "greynoise": "interlock.simulators.greynoise:GreyNoiseSimulator",
+    "otx": "interlock.simulators.otx:OTXSimulator",
 }
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import random
 import time
 from collections.abc import Awaitable, Callable
@@ -44,6 +45,8 @@ SECRET_HEADERS = frozenset(
         "stripe-signature",
     }
 )
+#: query parameters that carry credentials (Google's key, Mapbox's access_token, ...)
+SECRET_PARAMS = frozenset({"key", "access_token", "api_key", "apikey", "token", "signature"})
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -126,7 +129,10 @@ class Simulator:
             "time": time.time(),
             "method": request.method,
             "path": request.path,
-            "query": dict(request.query),
+            "query": {
+                key: ("***" if key.lower() in SECRET_PARAMS else value)
+                for key, value in request.query.items()
+            },
             "headers": {
                 key: ("***" if key.lower() in SECRET_HEADERS else value)
                 for key, value in request.headers.items()
@@ -171,7 +177,8 @@ class Simulator:
             return self.error_response(rule.status, f"simulated failure ({rule.status})")
         if rule.kind == "rate_limit":
             response = self.error_response(429, "Too many requests (simulated)")
-            response.headers["Retry-After"] = f"{rule.retry_after:g}"
+            # whole seconds, as HTTP says: urllib3 refuses "0.5" and treats it as no header
+            response.headers["Retry-After"] = str(math.ceil(rule.retry_after))
             return response
         if rule.kind == "malformed":
             return web.Response(

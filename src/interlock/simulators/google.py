@@ -1,0 +1,518 @@
+"""Google Maps simulator: geocoding, directions (optimised waypoints) and distance matrix.
+
+Places come from seed data or, for any other address, from a hash of the address, so
+the same address always lands on the same point inside a configurable bounding box.
+Like Google, errors are HTTP 200 with ``status`` other than ``OK``.
+
+The module also holds the plane geometry the routing simulators share (Samsara's moving
+vehicles, Mapbox's directions and trip optimisation): distances, bearings, polyline
+encoding and the visiting order of stops.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import math
+import re
+from collections.abc import Callable, Iterable, Sequence
+from itertools import pairwise, permutations
+from typing import Any
+
+from aiohttp import web
+
+from interlock.errors import ConfigError
+from interlock.simulators.base import Simulator, json_response
+
+__all__ = [
+    "GoogleMapsSimulator",
+    "Point",
+    "bearing_deg",
+    "best_order",
+    "encode_polyline",
+    "haversine_m",
+    "road_leg",
+]
+
+Point = tuple[float, float]  # (lat, lng)
+EARTH_RADIUS_M = 6_371_008.8
+#: roads are longer than the straight line between their ends (a typical detour index)
+ROAD_FACTOR = 1.3
+#: average speed of each travel mode in km/h (Google and Mapbox names)
+SPEED_KMH = {
+    "driving": 40.0,
+    "driving-traffic": 32.0,
+    "walking": 5.0,
+    "bicycling": 15.0,
+    "cycling": 15.0,
+    "transit": 25.0,
+}
+#: how much slower driving is in traffic, for ``duration_in_traffic``
+TRAFFIC_FACTOR = 1.25
+#: orders of up to this many movable stops are searched exhaustively; beyond, a heuristic
+EXHAUSTIVE_STOPS = 7
+
+
+# -- geometry shared by the routing simulators ------------------------------------------
+def haversine_m(a: Point, b: Point) -> float:
+    lat1, lng1, lat2, lng2 = map(math.radians, (*a, *b))
+    h = (
+        math.sin((lat2 - lat1) / 2) ** 2
+        + math.cos(lat1) * math.cos(lat2) * math.sin((lng2 - lng1) / 2) ** 2
+    )
+    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(min(1.0, h)))
+
+
+def bearing_deg(a: Point, b: Point) -> float:
+    lat1, lng1, lat2, lng2 = map(math.radians, (*a, *b))
+    y = math.sin(lng2 - lng1) * math.cos(lat2)
+    x = math.cos(lat1) * math.sin(lat2) - math.sin(lat1) * math.cos(lat2) * math.cos(lng2 - lng1)
+    return (math.degrees(math.atan2(y, x)) + 360) % 360
+
+
+def road_leg(a: Point, b: Point, mode: str) -> tuple[float, float]:
+    """(metres, seconds) by road from ``a`` to ``b`` for a travel mode."""
+    metres = haversine_m(a, b) * ROAD_FACTOR
+    return metres, metres / (SPEED_KMH[mode] / 3.6)
+
+
+def encode_polyline(points: Iterable[Point], precision: int = 5) -> str:
+    """Google's encoded polyline algorithm (Mapbox's ``polyline`` and ``polyline6``)."""
+    factor = 10**precision
+    out: list[str] = []
+    prev_lat = prev_lng = 0
+    for lat, lng in points:
+        ilat, ilng = round(lat * factor), round(lng * factor)
+        for delta in (ilat - prev_lat, ilng - prev_lng):
+            value = ~(delta << 1) if delta < 0 else delta << 1
+            while value >= 0x20:
+                out.append(chr((0x20 | (value & 0x1F)) + 63))
+                value >>= 5
+            out.append(chr(value + 63))
+        prev_lat, prev_lng = ilat, ilng
+    return "".join(out)
+
+
+def best_order(
+    n: int,
+    cost: Callable[[int, int], float],
+    *,
+    last_fixed: bool,
+    roundtrip: bool = False,
+    before: Sequence[tuple[int, int]] = (),
+) -> list[int]:
+    """A cheap visiting order of stops 0..n-1 that starts at 0 (and ends at n-1 if fixed).
+
+    ``before`` holds (i, j) pairs: stop i must be visited before stop j. Small problems are
+    solved exactly; larger ones by nearest neighbour and 2-opt, which is deterministic.
+    Raises ValueError when the ``before`` pairs cannot all hold.
+    """
+    tail = [n - 1] if last_fixed and n > 1 else []
+    free = [i for i in range(1, n) if i not in tail]
+
+    def total(order: Sequence[int]) -> float:
+        legs = sum(cost(order[k], order[k + 1]) for k in range(len(order) - 1))
+        return legs + (cost(order[-1], order[0]) if roundtrip else 0.0)
+
+    def valid(order: Sequence[int]) -> bool:
+        position = {stop: k for k, stop in enumerate(order)}
+        return all(position[i] < position[j] for i, j in before)
+
+    if len(free) <= EXHAUSTIVE_STOPS:
+        orders = ([0, *p, *tail] for p in permutations(free))
+        found = [o for o in orders if valid(o)]
+        if not found:
+            raise ValueError("the pick-up/drop-off constraints contradict each other")
+        return min(found, key=total)
+    order, remaining = [0], list(free)
+    while remaining:
+        ready = [s for s in remaining if all(i in order for i, j in before if j == s)]
+        if not ready:
+            raise ValueError("the pick-up/drop-off constraints contradict each other")
+        nearest = min(ready, key=lambda s: cost(order[-1], s))
+        order.append(nearest)
+        remaining.remove(nearest)
+    order += tail
+    improved = True
+    while improved:  # 2-opt over the movable middle of the order
+        improved = False
+        for i in range(1, len(order) - len(tail) - 1):
+            for j in range(i + 1, len(order) - len(tail)):
+                candidate = order[:i] + order[i : j + 1][::-1] + order[j + 1 :]
+                if valid(candidate) and total(candidate) < total(order) - 1e-9:
+                    order, improved = candidate, True
+    return order
+
+
+# -- the simulator ------------------------------------------------------------------------
+#: default bounding box of hash-placed addresses (south, west, north, east)
+DEFAULT_BOUNDS = (40.60, -74.05, 40.85, -73.85)
+NO_KEY = (
+    "You must use an API key to authenticate each request to Google Maps Platform APIs. "
+    "For additional information, please refer to http://g.co/dev/maps-no-account"
+)
+BAD_KEY = "The provided API key is invalid. "
+#: what each endpoint returns alongside a non-OK status
+EMPTY: dict[str, dict[str, list[Any]]] = {
+    "geocode": {"results": []},
+    "directions": {"geocoded_waypoints": [], "routes": []},
+    "distancematrix": {"destination_addresses": [], "origin_addresses": [], "rows": []},
+}
+MODES = ("driving", "walking", "bicycling", "transit")
+MAX_WAYPOINTS = 25
+MAX_DIMENSION = 25
+MAX_ELEMENTS = 100
+_LATLNG = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*,\s*(-?\d+(?:\.\d+)?)\s*$")
+
+
+def _normal(address: str) -> str:
+    return " ".join(address.lower().replace(",", " ").split())
+
+
+def _digest(text: str) -> bytes:
+    return hashlib.sha256(text.encode()).digest()
+
+
+def _distance_text(metres: float, imperial: bool) -> str:
+    if imperial:
+        miles = metres / 1609.344
+        return f"{round(metres * 3.28084)} ft" if miles < 0.1 else f"{miles:.1f} mi"
+    return f"{round(metres)} m" if metres < 1000 else f"{metres / 1000:.1f} km"
+
+
+def _duration_text(seconds: float) -> str:
+    minutes = max(1, round(seconds / 60))
+    units = [("day", minutes // 1440), ("hour", minutes // 60 % 24), ("min", minutes % 60)]
+    shown = [(name, value) for name, value in units if value][:2]
+    return " ".join(f"{value} {name}{'s' if value > 1 else ''}" for name, value in shown)
+
+
+def _measure(metres: float, seconds: float, imperial: bool) -> dict[str, Any]:
+    return {
+        "distance": {"text": _distance_text(metres, imperial), "value": round(metres)},
+        "duration": {"text": _duration_text(seconds), "value": round(seconds)},
+    }
+
+
+def _where(place: dict[str, Any]) -> Point:
+    location = place["geometry"]["location"]
+    return location["lat"], location["lng"]
+
+
+class GoogleMapsSimulator(Simulator):
+    """Geocoding, Directions and Distance Matrix under ``/maps/api/*/json``, keyed by ``key=``."""
+
+    name = "google"
+
+    def reset_state(self) -> None:
+        self.api_keys: set[str] | None = None  # None: any key starting "AIza" is valid
+        self.bounds = DEFAULT_BOUNDS
+        #: normalised address -> seeded result, or None for an address Google cannot find
+        self.seeded: dict[str, dict[str, Any] | None] = {}
+        #: place_id -> every result handed out so far, seeded or derived
+        self.places: dict[str, dict[str, Any]] = {}
+
+    def state(self) -> dict[str, Any]:
+        return {"bounds": list(self.bounds), "places": list(self.places.values())}
+
+    def seed_data(self, data: dict[str, Any]) -> None:
+        if "api_keys" in data:
+            self.api_keys = set(data["api_keys"])
+        if "bounds" in data:
+            b = data["bounds"]
+            try:
+                self.bounds = (
+                    float(b["south"]),
+                    float(b["west"]),
+                    float(b["north"]),
+                    float(b["east"]),
+                )
+            except (KeyError, TypeError, ValueError):
+                raise ConfigError("bounds needs numeric south, west, north and east") from None
+            if not (self.bounds[0] < self.bounds[2] and self.bounds[1] < self.bounds[3]):
+                raise ConfigError("bounds must have south < north and west < east")
+        for address, place in (data.get("places") or {}).items():
+            if place is None:
+                self.seeded[_normal(address)] = None
+                continue
+            try:
+                lat, lng = float(place["lat"]), float(place["lng"])
+            except (KeyError, TypeError, ValueError):
+                raise ConfigError(f"place {address!r} needs numeric lat and lng") from None
+            result = self._result(
+                _normal(address),
+                lat,
+                lng,
+                place.get("formatted_address", address),
+                place_id=place.get("place_id"),
+            )
+            result["types"] = place.get("types", result["types"])
+            result["address_components"] = place.get("address_components", [])
+            self.seeded[_normal(address)] = result
+            self.places[result["place_id"]] = result
+
+    def authenticate(self, request: web.Request) -> web.Response | None:
+        key = request.query.get("key", "")
+        valid = key in self.api_keys if self.api_keys is not None else key.startswith("AIza")
+        if key and valid:
+            return None
+        return self._status(request, "REQUEST_DENIED", BAD_KEY if key else NO_KEY)
+
+    def error_response(self, status: int, message: str) -> web.Response:
+        if status == 429:  # Google reports quota exhaustion in the body of a 200
+            return json_response(
+                {
+                    "error_message": "You have exceeded your rate-limit for this API.",
+                    "status": "OVER_QUERY_LIMIT",
+                }
+            )
+        kind = {
+            400: "INVALID_REQUEST",
+            401: "REQUEST_DENIED",
+            403: "REQUEST_DENIED",
+            404: "NOT_FOUND",
+        }.get(status, "UNKNOWN_ERROR")
+        return json_response({"error_message": message, "status": kind}, status=status)
+
+    def routes(self) -> list[web.RouteDef]:
+        return [
+            web.get("/maps/api/geocode/json", self._geocode),
+            web.get("/maps/api/directions/json", self._directions),
+            web.get("/maps/api/distancematrix/json", self._matrix),
+        ]
+
+    def _status(
+        self, request: web.Request, status: str, message: str | None = None
+    ) -> web.Response:
+        endpoint = request.path.removeprefix("/maps/api/").partition("/")[0]
+        body: dict[str, Any] = dict(EMPTY.get(endpoint, {}))
+        if message:
+            body["error_message"] = message
+        return json_response({**body, "status": status})
+
+    # -- places -------------------------------------------------------------------------
+    def _result(
+        self, key: str, lat: float, lng: float, formatted: str, place_id: str | None = None
+    ) -> dict[str, Any]:
+        pid = place_id or "ChIJ" + base64.urlsafe_b64encode(_digest("place:" + key))[:23].decode()
+        return {
+            "address_components": [],
+            "formatted_address": formatted,
+            "geometry": {
+                "location": {"lat": lat, "lng": lng},
+                "location_type": "ROOFTOP",
+                "viewport": {
+                    "northeast": {"lat": lat + 0.00135, "lng": lng + 0.00135},
+                    "southwest": {"lat": lat - 0.00135, "lng": lng - 0.00135},
+                },
+            },
+            "place_id": pid,
+            "types": ["street_address"],
+        }
+
+    def _geocode_address(self, address: str) -> dict[str, Any] | None:
+        key = _normal(address)
+        if key in self.seeded:
+            return self.seeded[key]
+        digest = _digest(key)
+        south, west, north, east = self.bounds
+        lat = south + (north - south) * int.from_bytes(digest[:8]) / 2**64
+        lng = west + (east - west) * int.from_bytes(digest[8:16]) / 2**64
+        result = self._result(key, round(lat, 7), round(lng, 7), address.strip())
+        self.places[result["place_id"]] = result
+        return result
+
+    def _nearest(self, point: Point) -> dict[str, Any]:
+        near = [p for p in self.places.values() if haversine_m(point, _where(p)) <= 50]
+        if near:
+            return min(near, key=lambda p: haversine_m(point, _where(p)))
+        lat, lng = point
+        result = self._result(f"{lat:.6f},{lng:.6f}", lat, lng, "Unnamed Road")
+        result["types"] = ["route"]
+        result["geometry"]["location_type"] = "GEOMETRIC_CENTER"
+        return result
+
+    def _locate(self, text: str) -> tuple[Point, dict[str, Any]] | None:
+        """A directions/matrix location: ``lat,lng``, ``place_id:ID`` or an address."""
+        text = text.removeprefix("via:")
+        if match := _LATLNG.match(text):
+            point = (float(match.group(1)), float(match.group(2)))
+            return point, self._nearest(point)
+        if text.startswith("place_id:"):
+            place = self.places.get(text.removeprefix("place_id:"))
+        else:
+            place = self._geocode_address(text) if text.strip() else None
+        return None if place is None else (_where(place), place)
+
+    # -- handlers -----------------------------------------------------------------------
+    async def _geocode(self, request: web.Request) -> web.Response:
+        q = request.query
+        if "latlng" in q:
+            match = _LATLNG.match(q["latlng"])
+            if not match or abs(float(match.group(1))) > 90 or abs(float(match.group(2))) > 180:
+                return self._status(
+                    request, "INVALID_REQUEST", "Invalid request. Invalid 'latlng' parameter."
+                )
+            result = self._nearest((float(match.group(1)), float(match.group(2))))
+            return json_response({"results": [result], "status": "OK"})
+        if "place_id" in q:
+            place = self.places.get(q["place_id"])
+            if place is None:
+                return self._status(request, "NOT_FOUND")
+            return json_response({"results": [place], "status": "OK"})
+        address = " ".join(filter(None, [q.get("address", ""), q.get("components", "")]))
+        if not address.strip():
+            return self._status(
+                request,
+                "INVALID_REQUEST",
+                "Invalid request. Missing the "
+                "'address', 'components', 'latlng' or 'place_id' parameter.",
+            )
+        place = self._geocode_address(address)
+        if place is None:
+            return self._status(request, "ZERO_RESULTS")
+        return json_response({"results": [place], "status": "OK"})
+
+    def _mode(self, request: web.Request) -> str | None:
+        mode = request.query.get("mode", "driving")
+        return mode if mode in MODES else None
+
+    async def _directions(self, request: web.Request) -> web.Response:
+        q = request.query
+        for required in ("origin", "destination"):
+            if not q.get(required):
+                return self._status(
+                    request,
+                    "INVALID_REQUEST",
+                    f"Invalid request. Missing the '{required}' parameter.",
+                )
+        mode = self._mode(request)
+        if mode is None:
+            return self._status(
+                request, "INVALID_REQUEST", "Invalid request. Invalid 'mode' parameter."
+            )
+        stops = [s for s in q.get("waypoints", "").split("|") if s]
+        optimize = bool(stops) and stops[0] == "optimize:true"
+        stops = stops[1:] if optimize else stops
+        if len(stops) > MAX_WAYPOINTS:
+            return self._status(request, "MAX_WAYPOINTS_EXCEEDED")
+        located = [self._locate(text) for text in [q["origin"], *stops, q["destination"]]]
+        geocoded = [
+            {"geocoder_status": "ZERO_RESULTS"}
+            if found is None
+            else {
+                "geocoder_status": "OK",
+                "place_id": found[1]["place_id"],
+                "types": found[1]["types"],
+            }
+            for found in located
+        ]
+        if any(found is None for found in located):
+            return json_response(
+                {"geocoded_waypoints": geocoded, "routes": [], "status": "NOT_FOUND"}
+            )
+        points = [found[0] for found in located if found is not None]
+        places = [found[1] for found in located if found is not None]
+        order = list(range(len(points)))
+        if optimize and len(stops) > 1:
+            order = best_order(
+                len(points), lambda i, j: haversine_m(points[i], points[j]), last_fixed=True
+            )
+        imperial = q.get("units") == "imperial"
+        legs = [
+            self._leg(places[a], places[b], mode, imperial, "departure_time" in q)
+            for a, b in pairwise(order)
+        ]
+        lats, lngs = [p[0] for p in points], [p[1] for p in points]
+        route = {
+            "bounds": {
+                "northeast": {"lat": max(lats), "lng": max(lngs)},
+                "southwest": {"lat": min(lats), "lng": min(lngs)},
+            },
+            "copyrights": "Map data ©Interlock simulator",
+            "legs": legs,
+            "overview_polyline": {"points": encode_polyline(points[i] for i in order)},
+            "summary": "Simulated route",
+            "warnings": [],
+            "waypoint_order": [i - 1 for i in order[1:-1]],
+        }
+        return json_response({"geocoded_waypoints": geocoded, "routes": [route], "status": "OK"})
+
+    def _leg(
+        self, start: dict[str, Any], end: dict[str, Any], mode: str, imperial: bool, traffic: bool
+    ) -> dict[str, Any]:
+        a, b = _where(start), _where(end)
+        metres, seconds = road_leg(a, b, mode)
+        measure = _measure(metres, seconds, imperial)
+        step = {
+            **measure,
+            "start_location": start["geometry"]["location"],
+            "end_location": end["geometry"]["location"],
+            "html_instructions": f"Head to <b>{end['formatted_address']}</b>",
+            "polyline": {"points": encode_polyline([a, b])},
+            "travel_mode": mode.upper(),
+        }
+        leg = {
+            **measure,
+            "start_address": start["formatted_address"],
+            "end_address": end["formatted_address"],
+            "start_location": start["geometry"]["location"],
+            "end_location": end["geometry"]["location"],
+            "steps": [step],
+            "traffic_speed_entry": [],
+            "via_waypoint": [],
+        }
+        if traffic and mode == "driving":
+            leg["duration_in_traffic"] = _measure(metres, seconds * TRAFFIC_FACTOR, imperial)[
+                "duration"
+            ]
+        return leg
+
+    async def _matrix(self, request: web.Request) -> web.Response:
+        q = request.query
+        origins = [s for s in q.get("origins", "").split("|") if s]
+        destinations = [s for s in q.get("destinations", "").split("|") if s]
+        if not origins or not destinations:
+            return self._status(
+                request,
+                "INVALID_REQUEST",
+                "Invalid request. Missing the "
+                f"'{'origins' if not origins else 'destinations'}' parameter.",
+            )
+        mode = self._mode(request)
+        if mode is None:
+            return self._status(
+                request, "INVALID_REQUEST", "Invalid request. Invalid 'mode' parameter."
+            )
+        if max(len(origins), len(destinations)) > MAX_DIMENSION:
+            return self._status(request, "MAX_DIMENSIONS_EXCEEDED")
+        if len(origins) * len(destinations) > MAX_ELEMENTS:
+            return self._status(request, "MAX_ELEMENTS_EXCEEDED")
+        froms = [self._locate(text) for text in origins]
+        tos = [self._locate(text) for text in destinations]
+        imperial, traffic = q.get("units") == "imperial", "departure_time" in q
+        rows = []
+        for src in froms:
+            elements = []
+            for dst in tos:
+                if src is None or dst is None:
+                    elements.append({"status": "NOT_FOUND"})
+                    continue
+                metres, seconds = road_leg(src[0], dst[0], mode)
+                element = {**_measure(metres, seconds, imperial), "status": "OK"}
+                if traffic and mode == "driving":
+                    element["duration_in_traffic"] = _measure(
+                        metres, seconds * TRAFFIC_FACTOR, imperial
+                    )["duration"]
+                elements.append(element)
+            rows.append({"elements": elements})
+        return json_response(
+            {
+                "destination_addresses": [
+                    "" if d is None else d[1]["formatted_address"] for d in tos
+                ],
+                "origin_addresses": ["" if o is None else o[1]["formatted_address"] for o in froms],
+                "rows": rows,
+                "status": "OK",
+            }
+        )

@@ -1,0 +1,159 @@
+"""The MISP simulator, driven through the official PyMISP client."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from aiohttp import web
+from pymisp import MISPAttribute, MISPEvent, MISPServerError, PyMISP, PyMISPError
+
+from interlock.simulators.base import Simulator
+from interlock.simulators.client import SimulatorClient
+from interlock.simulators.misp import AUTH_FAILED, MISPSimulator
+
+KEY = "Interlock0Misp0Key0" * 2 + "ab"
+BAD = "45.83.64.1"
+
+
+@contextmanager
+def serve(sim: Simulator) -> Iterator[str]:
+    """``sim`` on a loopback port, served from a background thread; yields its base URL."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    runner = web.AppRunner(
+        sim.build_app(), access_log=None, handle_signals=False, shutdown_timeout=0.2
+    )
+
+    def run(coro: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, loop).result(timeout=10)
+
+    try:
+        run(runner.setup())
+        run(web.TCPSite(runner, "127.0.0.1", 0).start())
+        host, port = runner.addresses[0][:2]
+        yield f"http://{host}:{port}"
+    finally:
+        run(runner.cleanup())
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=5)
+        loop.close()
+
+
+@pytest.fixture
+def url() -> Iterator[str]:
+    with serve(MISPSimulator()) as base:
+        yield base + "/"
+
+
+@pytest.fixture
+def control(url: str) -> Iterator[SimulatorClient]:
+    client = SimulatorClient("misp", url.rstrip("/"))
+    client.seed(
+        {
+            "ips": {
+                BAD: {
+                    "malicious": True,
+                    "score": 95,
+                    "event": "Log4Shell scanners",
+                    "tags": ["tlp:white"],
+                },
+                "45.83.64.2": {"malicious": True, "score": 60, "event": "Log4Shell scanners"},
+                "8.8.8.8": {"malicious": False, "event": "Known resolvers"},
+            }
+        }
+    )
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def misp(url: str, control: SimulatorClient) -> PyMISP:
+    return PyMISP(url, KEY, ssl=False)
+
+
+def test_constructor_calls_what_a_real_server_answers(
+    misp: PyMISP, control: SimulatorClient
+) -> None:
+    calls = [(call["path"], call["status"]) for call in control.journal()]
+    assert calls == [
+        ("/servers/getVersion", 200),
+        ("/users/view/me", 200),
+        ("/attributes/describeTypes.json", 200),
+    ]
+    assert "ip-dst" in misp.types
+    assert control.journal()[0]["headers"]["Authorization"] == "***"
+
+
+def test_attribute_search_returns_the_seeded_ip(misp: PyMISP) -> None:
+    found = misp.search(
+        controller="attributes",
+        value=BAD,
+        type_attribute=["ip-src", "ip-dst"],
+        to_ids=1,
+        pythonify=True,
+    )
+    assert [type(a) for a in found] == [MISPAttribute]
+    [attribute] = found
+    assert (attribute.value, attribute.type, attribute.to_ids) == (BAD, "ip-dst", True)
+    assert attribute.Event.info == "Log4Shell scanners"
+    assert [tag.name for tag in attribute.tags] == ["tlp:white"]
+
+
+def test_only_malicious_ips_are_flagged_for_ids(misp: PyMISP) -> None:
+    flagged = misp.search(controller="attributes", to_ids=1)["Attribute"]
+    assert sorted(a["value"] for a in flagged) == [BAD, "45.83.64.2"]
+    [benign] = misp.search(controller="attributes", value="8.8.8.8")["Attribute"]
+    assert benign["to_ids"] is False
+
+
+def test_unseeded_ip_finds_nothing(misp: PyMISP) -> None:
+    assert misp.search(controller="attributes", value="1.2.3.4") == {"Attribute": []}
+    assert misp.search(controller="events", value="1.2.3.4") == []
+
+
+def test_event_search_returns_whole_events_with_threat_level(misp: PyMISP) -> None:
+    [event] = misp.search(controller="events", value="45.83.64.%", pythonify=True)
+    assert isinstance(event, MISPEvent)
+    assert event.info == "Log4Shell scanners"
+    assert event.threat_level_id == 1  # high: the worst score in it is 95
+    assert sorted(a.value for a in event.attributes) == [BAD, "45.83.64.2"]
+
+
+def test_search_pages_with_page_and_limit(misp: PyMISP) -> None:
+    pages = [
+        misp.search(controller="attributes", limit=2, page=page)["Attribute"] for page in (1, 2, 3)
+    ]
+    assert [[a["value"] for a in page] for page in pages] == [[BAD, "45.83.64.2"], ["8.8.8.8"], []]
+
+
+def test_wrong_key_fails_construction_with_pymisp_error(url: str, control: SimulatorClient) -> None:
+    with pytest.raises(PyMISPError, match="Unable to get the user settings"):
+        PyMISP(url, "wrong-key", ssl=False)
+
+
+def test_revoked_key_gets_the_documented_403_body(misp: PyMISP, control: SimulatorClient) -> None:
+    control.seed({"api_keys": ["another" * 5 + "abcde"]})
+    result = misp.search(controller="attributes", value=BAD)
+    assert result == {
+        "errors": (
+            403,
+            {"name": AUTH_FAILED, "message": AUTH_FAILED, "url": "/attributes/restSearch"},
+        )
+    }
+
+
+def test_injected_500_raises_misp_server_error(misp: PyMISP, control: SimulatorClient) -> None:
+    with control.failing(500, path="restSearch"), pytest.raises(MISPServerError):
+        misp.search(controller="attributes", value=BAD)
+
+
+def test_injected_429_is_returned_as_errors(misp: PyMISP, control: SimulatorClient) -> None:
+    with control.fault("rate_limit", retry_after=1, path="restSearch"):
+        result = misp.search(controller="attributes", value=BAD)
+    assert result["errors"][0] == 429

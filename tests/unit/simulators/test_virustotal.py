@@ -1,0 +1,159 @@
+"""The VirusTotal simulator, driven through the official vt-py client."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+import vt
+from aiohttp import web
+
+from interlock.simulators.base import Simulator
+from interlock.simulators.client import SimulatorClient
+from interlock.simulators.virustotal import VirusTotalSimulator
+
+KEY = "0123456789abcdef" * 4
+BAD = "45.83.64.1"
+
+
+@contextmanager
+def serve(sim: Simulator) -> Iterator[str]:
+    """``sim`` on a loopback port, served from a background thread; yields its base URL."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    runner = web.AppRunner(
+        sim.build_app(), access_log=None, handle_signals=False, shutdown_timeout=0.2
+    )
+
+    def run(coro: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, loop).result(timeout=10)
+
+    try:
+        run(runner.setup())
+        run(web.TCPSite(runner, "127.0.0.1", 0).start())
+        host, port = runner.addresses[0][:2]
+        yield f"http://{host}:{port}"
+    finally:
+        run(runner.cleanup())
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=5)
+        loop.close()
+
+
+@pytest.fixture
+def url() -> Iterator[str]:
+    with serve(VirusTotalSimulator()) as base:
+        yield base
+
+
+@pytest.fixture
+def control(url: str) -> Iterator[SimulatorClient]:
+    client = SimulatorClient("virustotal", url)
+    client.seed(
+        {
+            "ips": {BAD: {"malicious": True, "score": 95, "tags": ["scanner"]}, "45.83.64.2": None},
+            "domains": {"evil.example": {"malicious": True, "score": 80}},
+        }
+    )
+    yield client
+    client.close()
+
+
+@contextmanager
+def vt_client(url: str, key: str = KEY) -> Iterator[vt.Client]:
+    # vt-py's sync calls run on the thread's event loop: give it one, then close both
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    client = vt.Client(key, host=url)
+    try:
+        yield client
+    finally:
+        client.close()
+        asyncio.set_event_loop(None)
+        loop.close()
+
+
+@pytest.fixture
+def client(url: str, control: SimulatorClient) -> Iterator[vt.Client]:
+    with vt_client(url) as vt_:
+        yield vt_
+
+
+def test_seeded_ip_comes_back_as_a_malicious_vt_object(client: vt.Client) -> None:
+    ip = client.get_object("/ip_addresses/{}", BAD)
+    assert (ip.type, ip.id) == ("ip_address", BAD)
+    assert ip.last_analysis_stats["malicious"] >= 15
+    assert (
+        sum(r["category"] == "malicious" for r in ip.last_analysis_results.values())
+        == (ip.last_analysis_stats["malicious"])
+    )
+    assert ip.reputation == -95
+    assert ip.tags == ["scanner"]
+    assert ip.last_analysis_date.year >= 2024  # vt-py turns *_date into a datetime
+
+
+def test_unseeded_ip_is_harmless_and_the_same_on_every_server(url: str) -> None:
+    # one vt client at a time: its sync calls share the thread's event loop
+    with vt_client(url) as first_client:
+        first = first_client.get_object("/ip_addresses/{}", "1.2.3.4").to_dict()
+    with serve(VirusTotalSimulator()) as other, vt_client(other) as second_client:
+        second = second_client.get_object("/ip_addresses/{}", "1.2.3.4").to_dict()
+    assert first["attributes"]["last_analysis_stats"]["malicious"] == 0
+    assert first["attributes"] == second["attributes"]
+
+
+def test_seeded_domain_is_served_as_a_domain_object(client: vt.Client) -> None:
+    domain = client.get_object("/domains/{}", "evil.example")
+    assert domain.type == "domain"
+    assert domain.last_analysis_stats["malicious"] > 0
+    assert domain.tld == "example"
+
+
+def test_ip_seeded_as_null_is_not_found(client: vt.Client) -> None:
+    with pytest.raises(vt.APIError) as raised:
+        client.get_object("/ip_addresses/{}", "45.83.64.2")
+    assert raised.value.code == "NotFoundError"
+
+
+def test_wrong_key_raises_wrong_credentials_and_is_redacted(
+    url: str, control: SimulatorClient
+) -> None:
+    with vt_client(url, key="not-a-virustotal-key") as wrong, pytest.raises(vt.APIError) as raised:
+        wrong.get_object("/ip_addresses/{}", BAD)
+    assert raised.value.code == "WrongCredentialsError"
+    [call] = control.journal()
+    assert call["status"] == 401
+    assert call["headers"]["X-Apikey"] == "***"
+
+
+def test_fifth_call_in_a_minute_exceeds_the_default_quota(client: vt.Client) -> None:
+    for _ in range(4):
+        client.get_object("/ip_addresses/{}", BAD)
+    with pytest.raises(vt.APIError) as raised:
+        client.get_object("/ip_addresses/{}", BAD)
+    assert raised.value.code == "QuotaExceededError"
+
+
+def test_quota_is_set_by_seed_data(client: vt.Client, control: SimulatorClient) -> None:
+    control.seed({"quota": {"per_minute": 1}})
+    assert control.state()["quota"] == {"per_minute": 1, "per_day": 500}
+    client.get_object("/ip_addresses/{}", BAD)
+    with pytest.raises(vt.APIError, match="QuotaExceededError"):
+        client.get_object("/ip_addresses/{}", BAD)
+    control.seed({"quota": {"per_minute": None}})
+    for _ in range(6):
+        client.get_object("/ip_addresses/{}", BAD)
+
+
+def test_injected_500_surfaces_as_a_server_error(
+    client: vt.Client, control: SimulatorClient
+) -> None:
+    with control.failing(500, path="/ip_addresses/"), pytest.raises(vt.APIError) as raised:
+        client.get_object("/ip_addresses/{}", BAD)
+    assert raised.value.code == "ServerError"
+    assert client.get_object("/ip_addresses/{}", BAD).id == BAD
