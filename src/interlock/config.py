@@ -23,6 +23,7 @@ THRESHOLD_ENV = {
 }
 
 _TOP_KEYS = {
+    "env",
     "tests",
     "artifacts",
     "simulators",
@@ -143,8 +144,13 @@ def _build(root: Path, table: dict[str, Any], env: Mapping[str, str]) -> Config:
     if not isinstance(simulators, list) or not all(isinstance(s, str) for s in simulators):
         raise ConfigError("[tool.interlock] simulators must be a list of service names")
 
-    app = _service("app", table["app"], root) if "app" in table else None
-    services = tuple(_service(name, spec, root) for name, spec in _table(table, "services").items())
+    shared = table.get("env", {})
+    if not isinstance(shared, dict) or not all(isinstance(v, str) for v in shared.values()):
+        raise ConfigError("[tool.interlock.env] must be a table of strings")
+    app = _service("app", table["app"], root, shared) if "app" in table else None
+    services = tuple(
+        _service(name, spec, root, shared) for name, spec in _table(table, "services").items()
+    )
     slo: dict[str, tuple[str, ...]] = {}
     for name, rules in _table(table, "slo").items():
         if isinstance(rules, str):
@@ -170,7 +176,7 @@ def _build(root: Path, table: dict[str, Any], env: Mapping[str, str]) -> Config:
     )
 
 
-def _service(name: str, spec: Any, root: Path) -> ServiceSpec:
+def _service(name: str, spec: Any, root: Path, shared: dict[str, str]) -> ServiceSpec:
     where = f"[tool.interlock.{'app' if name == 'app' else 'services.' + name}]"
     if not isinstance(spec, dict):
         raise ConfigError(f"{where} must be a table")
@@ -196,7 +202,7 @@ def _service(name: str, spec: Any, root: Path) -> ServiceSpec:
         name=name,
         command=tuple(command),
         health=health,
-        env=dict(env),
+        env={**shared, **env},
         ready_timeout=_number(f"{where} ready_timeout", spec.get("ready_timeout", 30)),
         cwd=(root / cwd) if isinstance(cwd, str) else root,
     )

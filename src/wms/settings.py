@@ -16,6 +16,8 @@ class Settings(BaseSettings):
     database_url: str = "postgresql://postgres@127.0.0.1:5432/wms"
     redis_url: str = "redis://127.0.0.1:6379/0"
     migrate_on_start: bool = True
+    #: publish outbox events from the API process too (when no worker runs)
+    relay_in_api: bool = True
     #: how long start-up waits for PostgreSQL and Redis to accept connections
     dependency_wait_seconds: float = 20.0
 
@@ -30,6 +32,7 @@ class Settings(BaseSettings):
 
     stripe_api_base: str = "https://api.stripe.com"
     stripe_api_key: SecretStr = SecretStr("")
+    stripe_webhook_secret: SecretStr = SecretStr("")
     sendgrid_api_base: str = "https://api.sendgrid.com"
     sendgrid_api_key: SecretStr = SecretStr("")
     email_from: str = "no-reply@wms.example"
@@ -37,6 +40,10 @@ class Settings(BaseSettings):
     twilio_account_sid: str = ""
     twilio_auth_token: SecretStr = SecretStr("")
     sms_from: str = "+15005550006"
+    #: hours between a failed payment and each retry of it; then the invoice is uncollectible
+    dunning_schedule_hours: list[float] = Field(default_factory=lambda: [24.0, 72.0, 168.0])
+    #: how often the worker looks for payments due for a retry
+    dunning_interval_seconds: float = 30.0
     #: seconds an external call may take before it is abandoned
     external_timeout_seconds: float = 5.0
 

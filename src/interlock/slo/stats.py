@@ -53,6 +53,7 @@ def summarize(name: str, samples: Iterable[Sample]) -> WorkflowStats:
     durations = [s.duration_ms for s in runs]
     failures = [s for s in runs if not s.ok]
     hist = histogram(durations)
+    top = max(durations) if durations else 0.0
     distinct_errors = tuple(dict.fromkeys(s.error or "failed" for s in failures))[:5]
     return WorkflowStats(
         name=name,
@@ -61,10 +62,11 @@ def summarize(name: str, samples: Iterable[Sample]) -> WorkflowStats:
         rate=(len(runs) - len(failures)) / len(runs) if runs else 0.0,
         avg=sum(durations) / len(durations) if durations else 0.0,
         min=min(durations) if durations else 0.0,
-        med=percentile_ms(hist, 50),
-        p90=percentile_ms(hist, 90),
-        p95=percentile_ms(hist, 95),
-        p99=percentile_ms(hist, 99),
+        # an HDR bucket's upper edge may lie a hair above the largest sample: cap at max
+        med=min(percentile_ms(hist, 50), top),
+        p90=min(percentile_ms(hist, 90), top),
+        p95=min(percentile_ms(hist, 95), top),
+        p99=min(percentile_ms(hist, 99), top),
         max=max(durations) if durations else 0.0,
         errors=distinct_errors,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import signal
@@ -10,6 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
+import psutil
 from mirakuru import SimpleExecutor
 
 from interlock.errors import ServiceStartError
@@ -51,6 +53,13 @@ class _Executor(SimpleExecutor):
         kwargs: dict[str, Any] = super()._popen_kwargs
         kwargs["preexec_fn"] = _die_with_parent
         return kwargs
+
+
+def _stopped(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_STOPPED
+    except psutil.Error:
+        return True
 
 
 def wait_until(
@@ -188,8 +197,32 @@ class ManagedProcess:
         """SIGKILL the group at once (process faults, and teardown of a broken start)."""
         executor, self._executor = self._executor, None
         if executor is not None:
+            self.resume()  # a stopped group still dies on SIGKILL, but let it reap cleanly
             executor.kill()
         self._close_log()
+
+    def restart(self) -> None:
+        """Stop (or clean up after a kill), start again, and wait until ready."""
+        self.stop()
+        self.start()
+        self.wait_ready()
+
+    def pause(self) -> None:
+        """SIGSTOP the whole group and wait until the kernel reports it stopped."""
+        self._signal_group(signal.SIGSTOP)
+        pid = self.pid
+        if pid is not None and not wait_until(lambda: _stopped(pid), timeout=5):
+            raise ServiceStartError(f"{self.describe} did not stop on SIGSTOP")
+
+    def resume(self) -> None:
+        """SIGCONT the whole group (harmless when it is not paused)."""
+        self._signal_group(signal.SIGCONT)
+
+    def _signal_group(self, signum: int) -> None:
+        pid = self.pid
+        if pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signum)
 
     def _close_log(self) -> None:
         if self._log is not None:

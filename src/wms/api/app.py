@@ -14,12 +14,14 @@ from sqlalchemy import select
 from wms import __version__
 from wms.api.deps import Services
 from wms.api.errors import error_response, install_error_handlers
-from wms.api.routes import auth, customers, health
+from wms.api.routes import auth, billing, customers, health
 from wms.api.ws import Hub
 from wms.api.ws import router as ws_router
 from wms.db.models import User
 from wms.db.session import make_engine, make_sessionmaker, migrate
+from wms.domain.billing import Billing
 from wms.domain.customers import Onboarding
+from wms.domain.notifications import Notifier
 from wms.events.relay import relay_once
 from wms.integrations.messaging import Email, Sms
 from wms.integrations.payments import Payments
@@ -77,23 +79,28 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redis = Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=2)
         sessions = make_sessionmaker(engine)
         wake = asyncio.Event()
+        payments = Payments(settings)
+        notifier = Notifier(sessions=sessions, email=Email(settings), sms=Sms(settings))
         svc = Services(
             settings=settings,
             engine=engine,
             sessions=sessions,
             redis=redis,
-            onboarding=Onboarding(
+            onboarding=Onboarding(sessions=sessions, payments=payments, notifier=notifier),
+            billing=Billing(
                 sessions=sessions,
-                payments=Payments(settings),
-                email=Email(settings),
-                sms=Sms(settings),
+                payments=payments,
+                notifier=notifier,
+                dunning_schedule_hours=tuple(settings.dunning_schedule_hours),
             ),
             wake_relay=wake.set,
         )
         app.state.services = svc
         app.state.hub = hub = Hub(redis)
         await _bootstrap_admin(svc)
-        tasks = [asyncio.create_task(_relay_loop(svc, wake)), asyncio.create_task(hub.run())]
+        tasks = [asyncio.create_task(hub.run())]
+        if settings.relay_in_api:  # the worker relays in a full deployment
+            tasks.append(asyncio.create_task(_relay_loop(svc, wake)))
         try:
             yield
         finally:
@@ -125,5 +132,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(auth.router)
     app.include_router(customers.router)
+    app.include_router(billing.router)
     app.include_router(ws_router)
     return app

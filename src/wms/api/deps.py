@@ -10,6 +10,7 @@ from fastapi import Request
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from wms.domain.billing import Billing
 from wms.domain.customers import Onboarding
 from wms.errors import Forbidden, Unauthorized
 from wms.security import Principal, verify_token
@@ -25,6 +26,7 @@ class Services:
     sessions: async_sessionmaker[AsyncSession]
     redis: Redis
     onboarding: Onboarding
+    billing: Billing
     wake_relay: Callable[[], None]
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -11,11 +10,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from wms.db.models import Customer, Notification, ServiceAddress
+from wms.db.models import Customer, ServiceAddress
+from wms.domain.notifications import Message, Notifier
 from wms.domain.schemas import AddressOut, CustomerCreate, CustomerOut, NotificationOut
-from wms.errors import Conflict, NotFound, WMSError
-from wms.events import new_event
-from wms.integrations.messaging import Email, Sms
+from wms.errors import Conflict, NotFound
+from wms.events import emit
 from wms.integrations.payments import Payments
 from wms.security import Principal
 
@@ -26,8 +25,7 @@ __all__ = ["Onboarding", "customer_out", "get_customer"]
 class Onboarding:
     sessions: async_sessionmaker[AsyncSession]
     payments: Payments
-    email: Email
-    sms: Sms
+    notifier: Notifier
 
     async def onboard(self, data: CustomerCreate, *, idempotency_key: str | None) -> CustomerOut:
         async with self.sessions() as session:
@@ -60,16 +58,15 @@ class Onboarding:
                 session.add(customer)
                 await session.flush()
                 session.add(address)
-                session.add(
-                    new_event(
-                        "customers",
-                        "customer.onboarded",
-                        {
-                            "customer_id": str(customer_id),
-                            "email": data.email,
-                            "stripe_customer_id": stripe_id,
-                        },
-                    )
+                await emit(
+                    session,
+                    "customers",
+                    "customer.onboarded",
+                    {
+                        "customer_id": str(customer_id),
+                        "email": data.email,
+                        "stripe_customer_id": stripe_id,
+                    },
                 )
         except IntegrityError:
             raise Conflict(
@@ -82,50 +79,15 @@ class Onboarding:
         return out
 
     async def _welcome(self, customer: Customer) -> list[NotificationOut]:
-        """Welcome e-mail and SMS. A failed message does not undo the onboarding: it is
-        recorded as failed, to be retried."""
-        results = await asyncio.gather(
-            self.email.send(
-                to=customer.email,
+        return await self.notifier.notify(
+            customer,
+            Message(
+                kind="welcome",
                 subject="Welcome to WMS",
-                text=f"Hello {customer.name}, your waste collection service is active.",
+                email_text=f"Hello {customer.name}, your waste collection service is active.",
+                sms_text="WMS: your collection service is active.",
             ),
-            self.sms.send(to=customer.phone, text="WMS: your collection service is active."),
-            return_exceptions=True,
         )
-        rows = []
-        for channel, result in zip(("email", "sms"), results, strict=True):
-            if isinstance(result, BaseException) and not isinstance(result, WMSError):
-                raise result
-            failed = isinstance(result, WMSError)
-            rows.append(
-                Notification(
-                    customer_id=customer.id,
-                    channel=channel,
-                    kind="welcome",
-                    status="failed" if failed else "sent",
-                    provider_id=None if failed else str(result),
-                    error=str(result) if failed else None,
-                )
-            )
-        async with self.sessions() as session, session.begin():
-            session.add_all(rows)
-            for row in rows:
-                session.add(
-                    new_event(
-                        "notifications",
-                        f"notification.{row.status}",
-                        {
-                            "customer_id": str(customer.id),
-                            "channel": row.channel,
-                            "kind": row.kind,
-                        },
-                    )
-                )
-        return [
-            NotificationOut(channel=r.channel, kind=r.kind, status=r.status)
-            for r in rows
-        ]
 
 
 def customer_out(customer: Customer, addresses: list[ServiceAddress]) -> CustomerOut:

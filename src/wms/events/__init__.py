@@ -6,9 +6,15 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from wms.db.models import OutboxEvent
 
-__all__ = ["CHANNEL_PREFIX", "new_event", "redis_channel"]
+__all__ = ["CHANNEL_PREFIX", "OUTBOX_NOTIFY", "emit", "new_event", "redis_channel"]
+
+#: PostgreSQL NOTIFY channel; delivered on commit, so the relay wakes for committed events only
+OUTBOX_NOTIFY = "wms_outbox"
 
 #: Redis channel of a WMS event channel: ``wms.events.<channel>``
 CHANNEL_PREFIX = "wms.events."
@@ -29,3 +35,13 @@ def new_event(channel: str, type_: str, data: dict[str, Any]) -> OutboxEvent:
         "data": data,
     }
     return OutboxEvent(id=event_id, channel=channel, type=type_, payload=payload)
+
+
+async def emit(
+    session: AsyncSession, channel: str, type_: str, data: dict[str, Any]
+) -> OutboxEvent:
+    """Write an event into the outbox within the session's transaction, and wake the relay."""
+    event = new_event(channel, type_, data)
+    session.add(event)
+    await session.execute(text(f"NOTIFY {OUTBOX_NOTIFY}"))
+    return event

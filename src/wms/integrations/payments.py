@@ -1,16 +1,32 @@
-"""Stripe, through the official SDK."""
+"""Stripe, through the official SDK: customers, payment methods, charges, refunds, webhooks."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import stripe
 
-from wms.errors import UpstreamError, UpstreamUnavailable
+from wms.errors import InvalidInput, UpstreamError, UpstreamUnavailable
 from wms.integrations import ExternalService
 from wms.settings import Settings
 
-__all__ = ["Payments"]
+__all__ = ["Charge", "Payments", "WebhookRejected"]
+
+
+class WebhookRejected(InvalidInput):
+    status = 400
+    code = "invalid_webhook"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Charge:
+    """The outcome of one charge attempt."""
+
+    payment_intent_id: str | None
+    succeeded: bool
+    error: str | None = None
+    decline_code: str | None = None
 
 
 class Payments:
@@ -18,6 +34,7 @@ class Payments:
         self.service = ExternalService(
             "stripe", capacity=16, timeout=settings.external_timeout_seconds
         )
+        self.webhook_secret = settings.stripe_webhook_secret.get_secret_value()
         self.client = stripe.StripeClient(
             settings.stripe_api_key.get_secret_value(),
             base_addresses={"api": settings.stripe_api_base},
@@ -25,6 +42,20 @@ class Payments:
             max_network_retries=2,
             http_client=stripe.RequestsClient(timeout=settings.external_timeout_seconds),
         )
+
+    async def _call(self, fn: Any) -> Any:
+        try:
+            return await self.service.call(fn)
+        except stripe.APIConnectionError as exc:
+            raise UpstreamUnavailable("stripe", f"unreachable: {exc.user_message or exc}") from None
+        except stripe.CardError:
+            raise
+        except stripe.StripeError as exc:
+            raise UpstreamError(
+                "stripe",
+                exc.user_message or str(exc) or "request failed",
+                code="payment_provider_error",
+            ) from None
 
     async def create_customer(
         self, *, email: str, name: str, phone: str, metadata: dict[str, str], idempotency_key: str
@@ -43,13 +74,108 @@ class Payments:
             )
             return str(customer.id)
 
+        result: str = await self._call(create)
+        return result
+
+    async def attach_payment_method(self, *, customer: str, payment_method: str) -> str:
+        def attach() -> str:
+            method = self.client.v1.payment_methods.attach(
+                payment_method, params={"customer": customer}
+            )
+            return str(method.id)
+
         try:
-            return await self.service.call(create)
-        except stripe.APIConnectionError as exc:
-            raise UpstreamUnavailable("stripe", f"unreachable: {exc.user_message or exc}") from None
-        except stripe.StripeError as exc:
-            raise UpstreamError(
-                "stripe",
-                exc.user_message or str(exc) or "request failed",
-                code="payment_provider_error",
+            result: str = await self._call(attach)
+        except stripe.CardError as exc:
+            raise InvalidInput(f"payment method refused: {exc.user_message}") from None
+        return result
+
+    async def charge(
+        self,
+        *,
+        customer: str,
+        payment_method: str,
+        amount_cents: int,
+        currency: str,
+        metadata: dict[str, str],
+        idempotency_key: str,
+    ) -> Charge:
+        """Create and confirm a PaymentIntent off-session; a decline is an outcome, not an error."""
+        params: dict[str, Any] = {
+            "amount": amount_cents,
+            "currency": currency,
+            "customer": customer,
+            "payment_method": payment_method,
+            "confirm": True,
+            "off_session": True,
+            "metadata": metadata,
+        }
+
+        def create() -> Charge:
+            try:
+                intent = self.client.v1.payment_intents.create(
+                    params=params,  # type: ignore[arg-type]
+                    options={"idempotency_key": idempotency_key},
+                )
+            except stripe.CardError as exc:
+                error = exc.error
+                intent_data = getattr(error, "payment_intent", None) if error else None
+                return Charge(
+                    payment_intent_id=str(intent_data["id"]) if intent_data else None,
+                    succeeded=False,
+                    error=exc.user_message or "card declined",
+                    decline_code=getattr(error, "decline_code", None) if error else None,
+                )
+            return Charge(
+                payment_intent_id=str(intent.id),
+                succeeded=intent.status == "succeeded",
+                error=None if intent.status == "succeeded" else intent.status,
+            )
+
+        result: Charge = await self._call(create)
+        return result
+
+    async def succeeded_intent(self, *, customer: str, invoice_id: str) -> str | None:
+        """A PaymentIntent of this invoice that already succeeded: never charge twice."""
+
+        def find() -> str | None:
+            page = self.client.v1.payment_intents.list(params={"customer": customer, "limit": 100})
+            for intent in page.auto_paging_iter():
+                data = intent.to_dict()
+                metadata = data.get("metadata") or {}
+                if metadata.get("invoice_id") == invoice_id and data.get("status") == "succeeded":
+                    return str(data["id"])
+            return None
+
+        result: str | None = await self._call(find)
+        return result
+
+    async def refund(
+        self, *, payment_intent: str, amount_cents: int, reason: str, idempotency_key: str
+    ) -> str:
+        def create() -> str:
+            refund = self.client.v1.refunds.create(
+                params={"payment_intent": payment_intent, "amount": amount_cents, "reason": reason},
+                options={"idempotency_key": idempotency_key},
+            )
+            return str(refund.id)
+
+        result: str = await self._call(create)
+        return result
+
+    def verify_webhook(self, payload: bytes, signature: str | None) -> dict[str, Any]:
+        """The event, if the Stripe-Signature is valid and at most 300 s old; else 400."""
+        if not signature:
+            raise WebhookRejected("missing Stripe-Signature header", code="invalid_signature")
+        try:
+            event = stripe.Webhook.construct_event(
+                payload, signature, self.webhook_secret, tolerance=300
+            )
+        except stripe.SignatureVerificationError as exc:
+            raise WebhookRejected(
+                f"signature check failed: {exc.user_message or exc}", code="invalid_signature"
             ) from None
+        except ValueError:
+            raise WebhookRejected("payload is not a Stripe event", code="invalid_payload") from None
+        data: dict[str, Any] = event.to_dict()
+        return data
