@@ -44,6 +44,20 @@ class Settings(BaseSettings):
     dunning_schedule_hours: list[float] = Field(default_factory=lambda: [24.0, 72.0, 168.0])
     #: how often the worker looks for payments due for a retry
     dunning_interval_seconds: float = 30.0
+    samsara_api_base: str = "https://api.samsara.com"
+    samsara_api_token: SecretStr = SecretStr("")
+    mapbox_api_base: str = "https://api.mapbox.com"
+    mapbox_access_token: SecretStr = SecretStr("")
+    google_maps_api_base: str = "https://maps.googleapis.com"
+    google_maps_api_key: SecretStr = SecretStr("")
+    airtable_api_base: str = "https://api.airtable.com"
+    airtable_api_token: SecretStr = SecretStr("")
+    airtable_base_id: str = ""
+    virustotal_api_base: str = "https://www.virustotal.com"
+    abuseipdb_api_base: str = "https://api.abuseipdb.com"
+    misp_api_base: str = "https://misp.example"
+    greynoise_api_base: str = "https://api.greynoise.io"
+    otx_api_base: str = "https://otx.alienvault.com"
     #: seconds an external call may take before it is abandoned
     external_timeout_seconds: float = 5.0
 

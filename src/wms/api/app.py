@@ -93,6 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 notifier=notifier,
                 dunning_schedule_hours=tuple(settings.dunning_schedule_hours),
             ),
+            notifier=notifier,
             wake_relay=wake.set,
         )
         app.state.services = svc

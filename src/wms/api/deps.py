@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from wms.domain.billing import Billing
 from wms.domain.customers import Onboarding
+from wms.domain.notifications import Notifier
 from wms.errors import Forbidden, Unauthorized
 from wms.security import Principal, verify_token
 from wms.settings import Settings
@@ -27,6 +28,7 @@ class Services:
     redis: Redis
     onboarding: Onboarding
     billing: Billing
+    notifier: Notifier
     wake_relay: Callable[[], None]
 
 
