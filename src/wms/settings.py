@@ -58,6 +58,11 @@ class Settings(BaseSettings):
     misp_api_base: str = "https://misp.example"
     greynoise_api_base: str = "https://api.greynoise.io"
     otx_api_base: str = "https://otx.alienvault.com"
+    #: consecutive failures that open a service's circuit breaker, and seconds until a trial
+    breaker_fail_max: int = 5
+    breaker_reset_seconds: float = 10.0
+    #: daily spend per service in USD; alerts at 50, 80 and 100 % (e.g. {"twilio": 5})
+    cost_budgets_usd: dict[str, float] = Field(default_factory=dict)
     #: seconds an external call may take before it is abandoned
     external_timeout_seconds: float = 5.0
 

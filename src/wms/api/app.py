@@ -14,7 +14,7 @@ from sqlalchemy import select
 from wms import __version__
 from wms.api.deps import Services
 from wms.api.errors import error_response, install_error_handlers
-from wms.api.routes import auth, billing, customers, health
+from wms.api.routes import auth, billing, customers, health, integrations
 from wms.api.ws import Hub
 from wms.api.ws import router as ws_router
 from wms.db.models import User
@@ -80,7 +80,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         sessions = make_sessionmaker(engine)
         wake = asyncio.Event()
         payments = Payments(settings)
-        notifier = Notifier(sessions=sessions, email=Email(settings), sms=Sms(settings))
+        email, sms = Email(settings), Sms(settings)
+        notifier = Notifier(sessions=sessions, email=email, sms=sms)
         svc = Services(
             settings=settings,
             engine=engine,
@@ -94,6 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 dunning_schedule_hours=tuple(settings.dunning_schedule_hours),
             ),
             notifier=notifier,
+            integrations={s.name: s for s in (payments.service, email.service, sms.service)},
             wake_relay=wake.set,
         )
         app.state.services = svc
@@ -134,5 +136,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(auth.router)
     app.include_router(customers.router)
     app.include_router(billing.router)
+    app.include_router(integrations.router)
     app.include_router(ws_router)
     return app

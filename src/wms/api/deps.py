@@ -14,6 +14,7 @@ from wms.domain.billing import Billing
 from wms.domain.customers import Onboarding
 from wms.domain.notifications import Notifier
 from wms.errors import Forbidden, Unauthorized
+from wms.integrations.resilience import ExternalService
 from wms.security import Principal, verify_token
 from wms.settings import Settings
 
@@ -29,6 +30,8 @@ class Services:
     onboarding: Onboarding
     billing: Billing
     notifier: Notifier
+    #: every external service's resilient wrapper, by name (for /api/v1/integrations)
+    integrations: dict[str, ExternalService]
     wake_relay: Callable[[], None]
 
 

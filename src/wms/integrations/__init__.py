@@ -1,38 +1,29 @@
-"""Adapters to external services, each behind a capacity limit and a timeout.
-
-The official SDKs are synchronous, so calls run on worker threads. Each service has its
-own limiter: a slow service can take its own slots, never the others' (a bulkhead).
-"""
+"""Adapters to external services; each call goes through ``resilience.ExternalService``."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
-from typing import TypeVar
+from wms.integrations.resilience import (
+    ExternalService,
+    Permanent,
+    Policy,
+    Transient,
+    policy_for,
+)
+from wms.settings import Settings
 
-import anyio
-
-from wms.errors import UpstreamUnavailable
-
-__all__ = ["ExternalService"]
-
-T = TypeVar("T")
+__all__ = ["ExternalService", "Permanent", "Policy", "Transient", "external_service"]
 
 
-class ExternalService:
-    """Runs blocking SDK calls for one service off the event loop, bounded and timed."""
-
-    def __init__(self, name: str, *, capacity: int = 8, timeout: float = 5.0) -> None:
-        self.name = name
-        self.timeout = timeout
-        self._limiter = anyio.CapacityLimiter(capacity)
-
-    async def call(self, fn: Callable[[], T]) -> T:
-        try:
-            return await asyncio.wait_for(
-                anyio.to_thread.run_sync(fn, limiter=self._limiter), self.timeout
-            )
-        except TimeoutError:
-            raise UpstreamUnavailable(
-                self.name, f"no answer within {self.timeout:g} s", code="upstream_timeout"
-            ) from None
+def external_service(name: str, settings: Settings) -> ExternalService:
+    """The resilient wrapper of one service, configured from settings."""
+    return ExternalService(
+        name,
+        policy_for(
+            name,
+            timeout=settings.external_timeout_seconds,
+            fail_max=settings.breaker_fail_max,
+            reset_timeout=settings.breaker_reset_seconds,
+        ),
+        redis_url=settings.redis_url,
+        budget_usd=settings.cost_budgets_usd.get(name),
+    )

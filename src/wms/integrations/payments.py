@@ -7,8 +7,9 @@ from typing import Any
 
 import stripe
 
-from wms.errors import InvalidInput, UpstreamError, UpstreamUnavailable
-from wms.integrations import ExternalService
+from wms.errors import InvalidInput
+from wms.integrations import external_service
+from wms.integrations.resilience import Permanent, Transient
 from wms.settings import Settings
 
 __all__ = ["Charge", "Payments", "WebhookRejected"]
@@ -31,31 +32,33 @@ class Charge:
 
 class Payments:
     def __init__(self, settings: Settings) -> None:
-        self.service = ExternalService(
-            "stripe", capacity=16, timeout=settings.external_timeout_seconds
-        )
+        self.service = external_service("stripe", settings)
         self.webhook_secret = settings.stripe_webhook_secret.get_secret_value()
         self.client = stripe.StripeClient(
             settings.stripe_api_key.get_secret_value(),
             base_addresses={"api": settings.stripe_api_base},
-            # the SDK retries connection errors, 409 and 5xx, reusing the idempotency key
-            max_network_retries=2,
+            # ExternalService retries (reusing the idempotency key); the SDK must not as well
+            max_network_retries=0,
             http_client=stripe.RequestsClient(timeout=settings.external_timeout_seconds),
         )
 
     async def _call(self, fn: Any) -> Any:
-        try:
-            return await self.service.call(fn)
-        except stripe.APIConnectionError as exc:
-            raise UpstreamUnavailable("stripe", f"unreachable: {exc.user_message or exc}") from None
-        except stripe.CardError:
-            raise
-        except stripe.StripeError as exc:
-            raise UpstreamError(
-                "stripe",
-                exc.user_message or str(exc) or "request failed",
-                code="payment_provider_error",
-            ) from None
+        def classified() -> Any:
+            try:
+                return fn()
+            except stripe.CardError:
+                raise
+            except (stripe.APIConnectionError, stripe.RateLimitError, stripe.APIError) as exc:
+                # 429, 409 (key in use) and 5xx: worth another try with the same key
+                after = (exc.headers or {}).get("Retry-After") if exc.headers else None
+                raise Transient(
+                    exc.user_message or str(exc) or type(exc).__name__,
+                    retry_after=float(after) if after and after.isdigit() else None,
+                ) from None
+            except stripe.StripeError as exc:
+                raise Permanent(exc.user_message or str(exc) or type(exc).__name__) from None
+
+        return await self.service.call(classified)
 
     async def create_customer(
         self, *, email: str, name: str, phone: str, metadata: dict[str, str], idempotency_key: str

@@ -74,8 +74,10 @@ def test_onboarding_writes_nothing_when_stripe_fails(api, db, sims, slo):
     body = customer_payload()
     with sims["stripe"].failing(status=500):
         response = api.as_role("admin").post("/api/v1/customers", json=body)
-    assert response.status_code == 502
-    assert response.json()["error"]["code"] == "payment_provider_error"
+    assert response.status_code == 503
+    error = response.json()["error"]
+    assert error["code"] == "upstream_unavailable"
+    assert error["details"] == {"service": "stripe"}
     assert db.count("customers", "email = %s", (body["email"],)) == 0
     assert not any(
         m["personalizations"][0]["to"][0]["email"] == body["email"]
