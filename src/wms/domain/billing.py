@@ -9,6 +9,7 @@ an invoice's state only moves forward (a late failure never unsettles a payment)
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -105,7 +106,7 @@ class Billing:
         if customer is None:
             raise NotFound("customer not found")
         if plan is None or not plan.active:
-            raise InvalidInput("plan_id names no active plan")
+            raise NotFound("plan not found")
         if customer.stripe_customer_id is None:
             raise Conflict("customer has no payment account yet", code="not_onboarded")
         method = await self.payments.attach_payment_method(
@@ -176,11 +177,18 @@ class Billing:
     # -- invoices --------------------------------------------------------------------------
     async def create_invoice(self, data: InvoiceCreate) -> InvoiceOut:
         invoice = Invoice(
-            **data.model_dump(), currency="usd", status="open", attempt_count=0, refunded_cents=0
+            customer_id=data.customer_id,
+            period_start=data.period_start,
+            period_end=data.period_start + timedelta(days=data.period_days - 1),
+            amount_cents=data.amount_cents,
+            currency="usd",
+            status="open",
+            attempt_count=0,
+            refunded_cents=0,
         )
         async with self.sessions() as session, session.begin():
             if await session.get(Customer, data.customer_id) is None:
-                raise InvalidInput("customer_id names no customer")
+                raise NotFound("customer not found")
             session.add(invoice)
             await session.flush()
             await emit(
@@ -224,7 +232,9 @@ class Billing:
         """Charge an invoice once. Replaying the same Idempotency-Key returns the same payment."""
         if principal.role == "customer":
             await self.get_invoice(invoice_id, principal)  # 404 for someone else's invoice
-        key = f"{invoice_id}:{idempotency_key or uuid.uuid4()}"
+        # the caller's key may be up to 200 characters; its digest fits the column
+        client_key = idempotency_key or str(uuid.uuid4())
+        key = f"{invoice_id}:{hashlib.sha256(client_key.encode()).hexdigest()[:40]}"
         async with self.sessions() as session, session.begin():
             existing = await session.scalar(select(Payment).where(Payment.idempotency_key == key))
             invoice = await session.get(Invoice, invoice_id, with_for_update=True)

@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field
 
 from wms.domain.schemas import Strict
 
@@ -62,14 +62,8 @@ class SubscriptionOut(BaseModel):
 class InvoiceCreate(Strict):
     customer_id: uuid.UUID
     period_start: date
-    period_end: date
+    period_days: int = Field(ge=1, le=366, description="length of the billed period")
     amount_cents: int = Field(ge=50, le=10_000_000)
-
-    @model_validator(mode="after")
-    def _period(self) -> InvoiceCreate:
-        if self.period_end < self.period_start:
-            raise ValueError("period_end is before period_start")
-        return self
 
 
 class InvoiceOut(BaseModel):

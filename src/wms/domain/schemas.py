@@ -4,15 +4,29 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 Role = Literal["admin", "dispatcher", "driver", "billing", "customer"]
+StaffRole = Literal["admin", "dispatcher", "driver", "billing"]
+
+
+#: a deliberately plain address (letters, digits and ._%+- before the @, a dotted host
+#: with an alphabetic top-level label), stated in the schema as a pattern so that what
+#: the spec allows is exactly what the service accepts
+EMAIL_PATTERN = (
+    r"^[A-Za-z0-9_%+-]{1,32}(\.[A-Za-z0-9_%+-]{1,15}){0,2}"  # at most 64 before the @
+    r"@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
+)
+EmailStr = Annotated[
+    str,
+    Field(max_length=254, pattern=EMAIL_PATTERN, json_schema_extra={"format": "email"}),
+]
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid")
 
 
 class TokenRequest(Strict):
@@ -28,10 +42,16 @@ class TokenResponse(BaseModel):
 
 
 class UserCreate(Strict):
+    """A staff account; customers get theirs through /customers/{id}/users."""
+
     email: EmailStr
     password: str = Field(min_length=8, max_length=200)
-    role: Role
-    customer_id: uuid.UUID | None = None
+    role: StaffRole
+
+
+class CustomerUserCreate(Strict):
+    email: EmailStr
+    password: str = Field(min_length=8, max_length=200)
 
 
 class UserOut(BaseModel):

@@ -42,7 +42,10 @@ class Payments:
             http_client=stripe.RequestsClient(timeout=settings.external_timeout_seconds),
         )
 
-    async def _call(self, fn: Any) -> Any:
+    async def _call(self, fn: Any, *, client_params: tuple[str, ...] = ()) -> Any:
+        """Run ``fn`` as a Stripe call; ``client_params`` are parameters our caller chose,
+        so Stripe rejecting one of them is the caller's error (422), not ours (502)."""
+
         def classified() -> Any:
             try:
                 return fn()
@@ -54,6 +57,22 @@ class Payments:
                 raise Transient(
                     exc.user_message or str(exc) or type(exc).__name__,
                     retry_after=float(after) if after and after.isdigit() else None,
+                ) from None
+            except stripe.IdempotencyError as exc:
+                # the caller reused its Idempotency-Key for a different request
+                raise Permanent(
+                    exc.user_message or str(exc),
+                    client_error="idempotency_key_reused",
+                    client_status=409,
+                ) from None
+            except stripe.InvalidRequestError as exc:
+                client = exc.param in client_params or "*" in client_params
+                missing = exc.code == "resource_missing"
+                code = "not_found" if missing else f"invalid_{exc.param or 'request'}"
+                raise Permanent(
+                    exc.user_message or str(exc),
+                    client_error=code if client else None,
+                    client_status=404 if missing else 422,
                 ) from None
             except stripe.StripeError as exc:
                 raise Permanent(exc.user_message or str(exc) or type(exc).__name__) from None
@@ -88,7 +107,8 @@ class Payments:
             return str(method.id)
 
         try:
-            result: str = await self._call(attach)
+            # every refusal of an attach is about the card our caller gave
+            result: str = await self._call(attach, client_params=("*",))
         except stripe.CardError as exc:
             raise InvalidInput(f"payment method refused: {exc.user_message}") from None
         return result

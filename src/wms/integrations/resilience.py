@@ -34,7 +34,7 @@ from tenacity import (
     wait_random_exponential,
 )
 
-from wms.errors import UpstreamError, UpstreamUnavailable
+from wms.errors import Conflict, InvalidInput, NotFound, UpstreamError, UpstreamUnavailable
 
 log = logging.getLogger("wms.integrations")
 
@@ -105,7 +105,19 @@ class Transient(Exception):
 
 
 class Permanent(Exception):
-    """The service refused the request (4xx): retrying cannot help, the service is healthy."""
+    """The service refused the request (4xx): retrying cannot help, the service is healthy.
+
+    ``client_error`` names the code to answer our own caller with (422) when the refusal
+    is about what that caller sent (an unknown card, a reused idempotency key); without
+    it the refusal is ours to fix, and the caller sees a 502.
+    """
+
+    def __init__(
+        self, message: str, *, client_error: str | None = None, client_status: int = 422
+    ) -> None:
+        super().__init__(message)
+        self.client_error = client_error
+        self.client_status = client_status
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -275,6 +287,9 @@ class ExternalService:
         except Transient as exc:
             raise UpstreamUnavailable(self.name, str(exc)) from None
         except Permanent as exc:
+            if exc.client_error:
+                kind = {404: NotFound, 409: Conflict}.get(exc.client_status, InvalidInput)
+                raise kind(f"{self.name}: {exc}", code=exc.client_error) from None
             raise UpstreamError(self.name, str(exc)) from None
         except pybreaker.CircuitBreakerError:
             self.stats.rejected_open += 1
