@@ -24,6 +24,7 @@ THRESHOLD_ENV = {
 
 _TOP_KEYS = {
     "env",
+    "faults",
     "tests",
     "artifacts",
     "simulators",
@@ -81,6 +82,8 @@ class Config:
     simulators: tuple[str, ...] = ()
     app: ServiceSpec | None = None
     services: tuple[ServiceSpec, ...] = ()
+    #: put a fault proxy between the system under test and each dependency
+    faults: bool = True
     #: per-workflow thresholds, k6 style: {"onboarding": ("p(95)<1500", "rate>=0.99")}
     slo: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
@@ -170,6 +173,7 @@ def _build(root: Path, table: dict[str, Any], env: Mapping[str, str]) -> Config:
         postgres_database=str(postgres.get("database", "interlock")),
         postgres_version=str(postgres.get("version", "")),
         simulators=tuple(simulators),
+        faults=_bool("[tool.interlock] faults", table.get("faults", True)),
         app=app,
         services=services,
         slo=slo,
@@ -219,6 +223,12 @@ def _str(table: dict[str, Any], key: str, default: str) -> str:
     value = table.get(key, default)
     if not isinstance(value, str):
         raise ConfigError(f"[tool.interlock] {key} must be a string, got {value!r}")
+    return value
+
+
+def _bool(where: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{where} must be true or false, got {value!r}")
     return value
 
 

@@ -1,7 +1,7 @@
 """Interlock's pytest plugin: the stack and its clients as fixtures, suite markers, SLO gates.
 
 Fixtures: ``stack`` (session; one per xdist worker), ``api``, ``db``, ``redis``, ``ws``,
-``sims``, ``slo`` and ``interlock_config``. A project teaches ``api.as_role(...)`` to log
+``sims``, ``faults``, ``slo`` and ``interlock_config``. A project teaches ``api.as_role(...)`` to log
 in by defining ``interlock_auth`` (role -> headers) in its conftest.py.
 
 At the end of a session every recorded workflow is judged against its thresholds; the
@@ -26,13 +26,14 @@ import pytest
 
 from interlock.config import Config, load_config
 from interlock.errors import ConfigError, InterlockError
+from interlock.faults import Proxy
 from interlock.helpers import ApiClient, DatabaseHelper, EventListener, WebSocketFactory
 from interlock.helpers.api import TokenProvider
 from interlock.runs import new_run_dir
 from interlock.simulators.client import SimulatorClient
 from interlock.slo.record import Recorder
 from interlock.slo.report import SloReport, build_report
-from interlock.stack import Stack
+from interlock.stack import ManagedProcess, Stack
 
 SUITE_MARKERS = {
     "workflow": "cross-system coordination workflows (streams A-D)",
@@ -359,6 +360,58 @@ def sims(stack: Stack, pytestconfig: pytest.Config) -> Iterator[dict[str, Simula
     yield clients
     for client in clients.values():
         client.remove_added_faults()
+
+
+class Faults:
+    """Network faults between the system and its dependencies, and process faults.
+
+    ``faults["postgres"].latency(ms=200)`` (any proxy: postgres, redis, each simulator);
+    ``faults.process("redis").kill()`` / ``.pause()`` / ``.resume()`` / ``.restart()``.
+    Whatever a test changes is undone when it ends, pass or fail.
+    """
+
+    def __init__(self, stack: Stack) -> None:
+        if stack.faults is None:
+            raise pytest.UsageError("interlock: fault proxies are off ([tool.interlock] faults)")
+        self._server = stack.faults
+        self._stack = stack
+        self._touched: dict[str, ManagedProcess] = {}
+
+    def __getitem__(self, name: str) -> Proxy:
+        return self._server[name]
+
+    @property
+    def url(self) -> str:
+        """The HTTP control API of the proxies."""
+        return self._server.url
+
+    def process(self, name: str) -> ManagedProcess:
+        try:
+            process = self._stack.processes[name]
+        except KeyError:
+            raise pytest.UsageError(
+                f"interlock: no process {name!r}; have {', '.join(self._stack.processes)}"
+            ) from None
+        self._touched[name] = process
+        return process
+
+    def restore(self) -> None:
+        self._server.reset()
+        for process in self._touched.values():
+            process.resume()
+            if not process.running():
+                process.restart()
+        self._touched.clear()
+
+
+@pytest.fixture
+def faults(stack: Stack) -> Iterator[Faults]:
+    """Degrade what the system under test depends on; everything is restored afterwards."""
+    controller = Faults(stack)
+    try:
+        yield controller
+    finally:
+        controller.restore()
 
 
 class SloRecorder:

@@ -121,7 +121,7 @@ def test_env_up_prints_json_and_leaves_nothing_after_a_signal(tmp_path, signum):
         try:
             assert process.stdout is not None
             info = json.loads(process.stdout.readline())
-            assert set(info) == {"postgres", "redis", "app", "simulators"}
+            assert {"postgres", "redis", "app", "simulators", "faults"} <= set(info)
             assert httpx.get(info["app"] + "/health/ready").status_code == 200
             family = _family(process.pid)
             assert len(family) >= 5  # the CLI, postgres, redis, simulators, the app
@@ -164,6 +164,8 @@ def test_stripe_failing_every_call_turns_the_business_suite_red_naming_onboardin
         "-q",
         "-p",
         "no:cacheprovider",
+        "-k",
+        "onboarding",
         env={"INTERLOCK_ARTIFACTS": str(tmp_path)},
         timeout=300,
     )

@@ -55,11 +55,22 @@ class _Executor(SimpleExecutor):
         return kwargs
 
 
-def _stopped(pid: int) -> bool:
+def _descendants(pid: int) -> list[int]:
     try:
-        return psutil.Process(pid).status() == psutil.STATUS_STOPPED
+        return [child.pid for child in psutil.Process(pid).children(recursive=True)]
     except psutil.Error:
-        return True
+        return []
+
+
+def _stopped(pid: int) -> bool:
+    """The process and all its descendants are stopped (or gone)."""
+    for each in (pid, *_descendants(pid)):
+        try:
+            if psutil.Process(each).status() not in (psutil.STATUS_STOPPED, psutil.STATUS_ZOMBIE):
+                return False
+        except psutil.Error:
+            continue
+    return True
 
 
 def wait_until(
@@ -219,10 +230,16 @@ class ManagedProcess:
         self._signal_group(signal.SIGCONT)
 
     def _signal_group(self, signum: int) -> None:
+        """Signal the process group and every descendant: some servers (PostgreSQL) put
+        their children in sessions of their own, out of reach of the group."""
         pid = self.pid
-        if pid is not None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(pid, signum)
+        if pid is None:
+            return
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signum)
+        for child in _descendants(pid):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(child, signum)
 
     def _close_log(self) -> None:
         if self._log is not None:

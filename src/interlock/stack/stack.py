@@ -16,9 +16,11 @@ import tempfile
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from interlock.config import Config, ServiceSpec
 from interlock.errors import ConfigError
+from interlock.faults import FaultServer
 from interlock.simulators import load_simulator, parse_fault_spec
 from interlock.stack import orphans
 from interlock.stack.ports import free_port, port_open
@@ -70,6 +72,9 @@ class Stack:
         self.redis_url = ""
         self.app_url: str | None = None
         self.simulators: dict[str, str] = {}
+        #: what the system under test is given: through the fault proxies when there are any
+        self.service_urls: dict[str, str] = {}
+        self.faults: FaultServer | None = None
         self.processes: dict[str, ManagedProcess] = {}
         #: scratch folder of this stack (data directories), on tmpfs where there is one
         self.workdir: Path | None = None
@@ -82,6 +87,7 @@ class Stack:
             "redis": self.redis_url,
             "app": self.app_url,
             "simulators": dict(self.simulators),
+            "faults": self.faults.url if self.faults is not None else None,
         }
 
     # -- lifecycle --------------------------------------------------------------------
@@ -141,6 +147,8 @@ class Stack:
             starting.append(redis.prepare())
         if config.simulators:
             starting.append(self._simulator_host())
+        if config.faults:
+            self._fault_proxies(stack)
 
         services: list[ServiceSpec] = []
         if self.with_app and config.app is not None:
@@ -155,6 +163,19 @@ class Stack:
             orphans.record_pid(workdir, process.pid)
         for process in [*starting, *app_processes]:
             process.wait_ready()
+
+    def _fault_proxies(self, stack: ExitStack) -> None:
+        """A proxy between the system under test and each dependency; tests talk direct."""
+        upstreams = {"postgres": self.postgres_url, "redis": self.redis_url, **self.simulators}
+        addresses = {name: _host_port(url) for name, url in upstreams.items()}
+        server = FaultServer(
+            {name: address for name, address in addresses.items() if address is not None},
+            seed=self.seed,
+        )
+        self.faults = stack.enter_context(server)
+        for name, url in upstreams.items():
+            proxy = server.proxies.get(name)
+            self.service_urls[name] = url if proxy is None else _with_port(url, proxy.port)
 
     def _simulator_host(self) -> ManagedProcess:
         ports = {name: free_port() for name in self.config.simulators}
@@ -184,10 +205,13 @@ class Stack:
         values = {
             "python": sys.executable,
             "port": str(port),
-            "postgres_url": self.postgres_url,
-            "redis_url": self.redis_url,
+            "postgres_url": self.service_urls.get("postgres", self.postgres_url),
+            "redis_url": self.service_urls.get("redis", self.redis_url),
             "run_dir": str(self.run_dir),
-            **{f"{name}_url": url for name, url in self.simulators.items()},
+            **{
+                f"{name}_url": self.service_urls.get(name, url)
+                for name, url in self.simulators.items()
+            },
         }
         if primary:
             self.app_url = f"http://127.0.0.1:{port}"
@@ -214,6 +238,23 @@ class Stack:
             ready_timeout=spec.ready_timeout,
             describe=f"{spec.name} ({' '.join(spec.command[:3])} ...)",
         )
+
+
+def _host_port(url: str) -> tuple[str, int] | None:
+    parts = urlsplit(url)
+    if not parts.hostname or parts.hostname.startswith("/"):
+        return None  # a Unix socket: nothing to put a TCP proxy in front of
+    default = {"postgresql": 5432, "postgres": 5432, "redis": 6379, "http": 80, "https": 443}
+    port = parts.port or default.get(parts.scheme.split("+")[0])
+    return (parts.hostname, port) if port else None
+
+
+def _with_port(url: str, port: int) -> str:
+    """The same URL, pointed at the proxy on loopback."""
+    parts = urlsplit(url)
+    userinfo = parts.netloc.rpartition("@")[0]
+    netloc = f"{userinfo}@127.0.0.1:{port}" if userinfo else f"127.0.0.1:{port}"
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def _always() -> bool:
