@@ -1,8 +1,9 @@
 """Interlock's pytest plugin: the stack and its clients as fixtures, suite markers, SLO gates.
 
 Fixtures: ``stack`` (session; one per xdist worker), ``api``, ``db``, ``redis``, ``ws``,
-``sims``, ``faults``, ``slo`` and ``interlock_config``. A project teaches ``api.as_role(...)`` to log
-in by defining ``interlock_auth`` (role -> headers) in its conftest.py.
+``sims``, ``faults``, ``slo`` and ``interlock_config``. A project teaches
+``api.as_role(...)`` to log in by defining ``interlock_auth`` (role -> headers) in its
+conftest.py.
 
 At the end of a session every recorded workflow is judged against its thresholds; the
 table is printed, ``slo.json`` written, a JUnit test case added per workflow, and a
