@@ -146,8 +146,15 @@ class Simulator:
         if rule is not None:
             entry["fault"] = rule.kind
             response = await self._apply_fault(rule, request)
-            if response is None:  # latency: delay, then serve normally
+            if response is None:  # latency, or a drop after the work: serve normally
                 response = await self._serve(request, handler)
+                if rule.kind == "drop":
+                    # the call took effect but its answer is lost, as when a connection
+                    # breaks on the way back: only an idempotent retry is safe now
+                    entry["status"] = response.status
+                    if request.transport is not None:
+                        request.transport.abort()
+                    raise asyncio.CancelledError
         else:
             response = await self._serve(request, handler)
         entry["status"] = response.status
@@ -184,6 +191,8 @@ class Simulator:
             return web.Response(
                 text='{"truncated": tru', status=200, content_type="application/json"
             )
+        if rule.kind == "drop" and rule.after:
+            return None  # served first; the connection is cut in _middleware
         if rule.kind == "drop":
             if request.transport is not None:
                 request.transport.abort()

@@ -30,6 +30,8 @@ class FaultRule:
     jitter_ms: float = 0.0
     #: a body to send instead of the service's own error shape (``status``)
     body: Any = None
+    #: ``drop`` only: serve the call first, then cut the connection (the answer is lost)
+    after: bool = False
     #: apply only to paths matching this regular expression / this method
     path: str | None = None
     method: str | None = None
@@ -51,6 +53,8 @@ class FaultRule:
             raise ConfigError(f"fault times must not be negative, got {self.times}")
         if self.ms < 0 or self.jitter_ms < 0 or self.retry_after < 0:
             raise ConfigError("fault latency and retry_after must not be negative")
+        if self.after and self.kind != "drop":
+            raise ConfigError("fault option after= goes with kind drop only")
         if not 100 <= self.status <= 599:
             raise ConfigError(f"fault status must be an HTTP status, got {self.status}")
         if self.path is not None:
@@ -65,6 +69,7 @@ class FaultRule:
             "kind",
             "status",
             "retry_after",
+            "after",
             "ms",
             "jitter_ms",
             "body",
@@ -162,4 +167,6 @@ def parse_fault_spec(spec: str) -> tuple[str, FaultRule]:
                 data[key] = convert(data[key])
             except ValueError:
                 raise ConfigError(f"fault {spec!r}: {key} must be a number") from None
+    if "after" in data:
+        data["after"] = str(data["after"]).lower() in ("1", "true", "yes")
     return service, FaultRule.from_dict(data)

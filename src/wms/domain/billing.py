@@ -258,35 +258,41 @@ class Billing:
         assert customer is not None
         return await self._attempt(payment, invoice, customer)
 
-    async def _attempt(self, payment: Payment, invoice: Invoice, customer: Customer) -> PaymentOut:
-        if not customer.stripe_customer_id or not customer.default_payment_method:
-            raise Conflict("customer has no payment method", code="no_payment_method")
+    async def _charge_once(
+        self, payment: Payment, invoice: Invoice, customer: Customer
+    ) -> tuple[str | None, bool, str | None]:
+        """(payment intent, succeeded, error) of charging this invoice, at most once."""
+        assert customer.stripe_customer_id and customer.default_payment_method
         # a previous attempt may have succeeded without us hearing back: never charge twice
         already = await self.payments.succeeded_intent(
             customer=customer.stripe_customer_id, invoice_id=str(invoice.id)
         )
-        outcome_id: str | None
         if already is not None:
-            outcome_id, succeeded, error = already, True, None
-        else:
-            try:
-                charge = await self.payments.charge(
-                    customer=customer.stripe_customer_id,
-                    payment_method=customer.default_payment_method,
-                    amount_cents=invoice.amount_cents,
-                    currency=invoice.currency,
-                    metadata={"invoice_id": str(invoice.id), "payment_id": str(payment.id)},
-                    idempotency_key=f"wms-payment-{payment.id}",
+            return already, True, None
+        charge = await self.payments.charge(
+            customer=customer.stripe_customer_id,
+            payment_method=customer.default_payment_method,
+            amount_cents=invoice.amount_cents,
+            currency=invoice.currency,
+            metadata={"invoice_id": str(invoice.id), "payment_id": str(payment.id)},
+            idempotency_key=f"wms-payment-{payment.id}",
+        )
+        return charge.payment_intent_id, charge.succeeded, charge.error
+
+    async def _attempt(self, payment: Payment, invoice: Invoice, customer: Customer) -> PaymentOut:
+        if not customer.stripe_customer_id or not customer.default_payment_method:
+            raise Conflict("customer has no payment method", code="no_payment_method")
+        try:
+            outcome_id, succeeded, error = await self._charge_once(payment, invoice, customer)
+        except Exception as exc:
+            # Stripe unreachable: the payment stays retryable under the same key
+            async with self.sessions() as session, session.begin():
+                await session.execute(
+                    Payment.__table__.update()  # type: ignore[attr-defined]
+                    .where(Payment.id == payment.id)
+                    .values(status="error", error=str(exc))
                 )
-            except Exception as exc:
-                async with self.sessions() as session, session.begin():
-                    await session.execute(
-                        Payment.__table__.update()  # type: ignore[attr-defined]
-                        .where(Payment.id == payment.id)
-                        .values(status="error", error=str(exc))
-                    )
-                raise
-            outcome_id, succeeded, error = charge.payment_intent_id, charge.succeeded, charge.error
+            raise
         async with self.sessions() as session, session.begin():
             payment = await session.get(Payment, payment.id, with_for_update=True) or payment
             invoice = await session.get(Invoice, invoice.id, with_for_update=True) or invoice
