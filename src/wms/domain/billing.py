@@ -262,7 +262,8 @@ class Billing:
         self, payment: Payment, invoice: Invoice, customer: Customer
     ) -> tuple[str | None, bool, str | None]:
         """(payment intent, succeeded, error) of charging this invoice, at most once."""
-        assert customer.stripe_customer_id and customer.default_payment_method
+        assert customer.stripe_customer_id is not None
+        assert customer.default_payment_method is not None
         # a previous attempt may have succeeded without us hearing back: never charge twice
         already = await self.payments.succeeded_intent(
             customer=customer.stripe_customer_id, invoice_id=str(invoice.id)
