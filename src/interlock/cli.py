@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import threading
 from collections.abc import Sequence
+from contextlib import ExitStack
 from pathlib import Path
 from typing import NoReturn
 
+from interlock.cli_faults import add_faults_parser, env_state_path
 from interlock.config import Config, load_config
 from interlock.errors import InterlockError, UsageError
 from interlock.runs import new_run_dir
@@ -117,14 +120,22 @@ def cmd_env_up(args: argparse.Namespace, config: Config) -> int:
         signal.signal(signum, lambda s, f: stop.set())
     _preflight(config, args.sim_fault)
     run_dir = new_run_dir(config.artifacts)
-    with Stack(
-        config,
-        run_dir=run_dir,
-        sim_faults=tuple(args.sim_fault),
-        seed=args.seed or 0,
-        with_app=not args.no_app,
-    ) as stack:
+    with ExitStack() as cleanup:
+        stack = cleanup.enter_context(
+            Stack(
+                config,
+                run_dir=run_dir,
+                sim_faults=tuple(args.sim_fault),
+                seed=args.seed or 0,
+                with_app=not args.no_app,
+            )
+        )
         info = stack.describe()
+        # other commands (interlock faults) find the running stack here
+        state = env_state_path(config)
+        state.parent.mkdir(parents=True, exist_ok=True)
+        state.write_text(json.dumps({**info, "pid": os.getpid()}))
+        cleanup.callback(state.unlink, missing_ok=True)
         if args.json:
             print(json.dumps(info), flush=True)
         else:
@@ -134,6 +145,8 @@ def cmd_env_up(args: argparse.Namespace, config: Config) -> int:
                 print(f"app         {info['app']}")
             for name, url in info["simulators"].items():
                 print(f"{name:<11} {url}")
+            if info.get("faults"):
+                print(f"faults      {info['faults']}  (interlock faults --help)")
             print(f"logs        {_short(run_dir / 'logs')}")
             print("up; press Ctrl-C to stop", flush=True)
         while not stop.is_set():
@@ -224,6 +237,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="One line per check; exit 0 when all pass, 1 otherwise, with the fix.",
     )
     doctor.set_defaults(handler=cmd_doctor)
+
+    add_faults_parser(commands, _Parser)
     return parser
 
 
