@@ -61,10 +61,45 @@ class Settings(BaseSettings):
     #: consecutive failures that open a service's circuit breaker, and seconds until a trial
     breaker_fail_max: int = 5
     breaker_reset_seconds: float = 10.0
+    #: seconds a replaced API key stays usable, so that a rotation fails no call
+    key_rotation_overlap_seconds: float = 3600.0
     #: daily spend per service in USD; alerts at 50, 80 and 100 % (e.g. {"twilio": 5})
     cost_budgets_usd: dict[str, float] = Field(default_factory=dict)
     #: seconds an external call may take before it is abandoned
     external_timeout_seconds: float = 5.0
+
+    # -- waste-collection operations: routes, GPS tracking, the Airtable mirror -----------
+    #: how often the worker asks Samsara where the trucks are
+    gps_poll_interval_seconds: float = 1.0
+    #: a standing truck's position is stored again (and its ETAs redone) this often
+    gps_still_seconds: float = 60.0
+    #: how often ETAs are checked when no new GPS fix wakes them
+    eta_interval_seconds: float = 5.0
+    #: hour of the day (UTC) when routes leave their depots (7.5 is 07:30), and the time
+    #: a crew spends at each stop
+    route_start_hour: float = Field(default=7.0, ge=0, lt=24)
+    stop_service_seconds: float = 120.0
+    #: how far from the address a driver's proof of collection may have been taken
+    proof_max_distance_m: float = 500.0
+    airtable_pickups_table: str = "Pickups"
+    airtable_routes_table: str = "Routes"
+    #: requests a second the mirror sends to the base (Airtable allows 5)
+    airtable_requests_per_second: float = 4.0
+    #: how long Airtable refuses a base after a 429
+    airtable_penalty_seconds: float = 30.0
+    airtable_sync_interval_seconds: float = 1.0
+
+    # -- security monitoring: the five threat-intelligence feeds --------------------------
+    #: a feed without a key is left out of every verdict (reported as "disabled")
+    virustotal_api_key: SecretStr = SecretStr("")
+    abuseipdb_api_key: SecretStr = SecretStr("")
+    misp_api_key: SecretStr = SecretStr("")
+    greynoise_api_key: SecretStr = SecretStr("")
+    otx_api_key: SecretStr = SecretStr("")
+    #: check MISP's TLS certificate (turn off only for a lab instance with a self-signed one)
+    misp_verify_ssl: bool = True
+    #: seconds a feed's answer about an IP is reused; the feeds' quotas are tight
+    security_verdict_ttl_seconds: float = Field(default=3600.0, gt=0)
 
 
 @lru_cache(maxsize=1)

@@ -18,8 +18,10 @@ from redis.asyncio import Redis
 from wms.db.session import make_engine, make_sessionmaker, migrate
 from wms.domain.billing import Billing
 from wms.domain.notifications import Notifier
+from wms.domain.operations import background_jobs
 from wms.events import OUTBOX_NOTIFY
 from wms.events.relay import relay_once
+from wms.integrations.keys import stripe_key_ring
 from wms.integrations.messaging import Email, Sms
 from wms.integrations.payments import Payments
 from wms.settings import Settings, get_settings
@@ -84,7 +86,7 @@ async def run(settings: Settings | None = None) -> None:
     notifier = Notifier(sessions=sessions, email=Email(settings), sms=Sms(settings))
     billing = Billing(
         sessions=sessions,
-        payments=Payments(settings),
+        payments=Payments(settings, keys=stripe_key_ring(settings, sessions)),
         notifier=notifier,
         dunning_schedule_hours=tuple(settings.dunning_schedule_hours),
     )
@@ -96,6 +98,7 @@ async def run(settings: Settings | None = None) -> None:
         asyncio.create_task(_listen(settings.database_url, wake, stop)),
         asyncio.create_task(_relay(settings, sessions, redis, wake, stop)),
         asyncio.create_task(_dunning(billing, settings.dunning_interval_seconds, stop)),
+        *(asyncio.create_task(job) for job in background_jobs(settings, sessions, stop)),
     ]
     log.info("worker running")
     try:

@@ -14,7 +14,8 @@ from sqlalchemy import select
 from wms import __version__
 from wms.api.deps import Services
 from wms.api.errors import error_response, install_error_handlers
-from wms.api.routes import auth, billing, customers, health, integrations
+from wms.api.routes import auth, billing, customers, health, integrations, operations
+from wms.api.routes.security import router as security_router
 from wms.api.ws import Hub
 from wms.api.ws import router as ws_router
 from wms.db.models import User
@@ -22,7 +23,10 @@ from wms.db.session import make_engine, make_sessionmaker, migrate
 from wms.domain.billing import Billing
 from wms.domain.customers import Onboarding
 from wms.domain.notifications import Notifier
+from wms.domain.operations import Operations
+from wms.domain.security import SecurityMonitor
 from wms.events.relay import relay_once
+from wms.integrations.keys import stripe_key_ring
 from wms.integrations.messaging import Email, Sms
 from wms.integrations.payments import Payments
 from wms.security import hash_password
@@ -79,9 +83,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redis = Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=2)
         sessions = make_sessionmaker(engine)
         wake = asyncio.Event()
-        payments = Payments(settings)
+        stripe_keys = stripe_key_ring(settings, sessions)
+        await stripe_keys.ensure_bootstrap()
+        payments = Payments(settings, keys=stripe_keys)
         email, sms = Email(settings), Sms(settings)
         notifier = Notifier(sessions=sessions, email=email, sms=sms)
+        ops = Operations.build(settings, sessions, notifier)
+        security = SecurityMonitor.build(settings, sessions, redis)
         svc = Services(
             settings=settings,
             engine=engine,
@@ -95,7 +103,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 dunning_schedule_hours=tuple(settings.dunning_schedule_hours),
             ),
             notifier=notifier,
-            integrations={s.name: s for s in (payments.service, email.service, sms.service)},
+            operations=ops,
+            security=security,
+            integrations={
+                s.name: s
+                for s in (
+                    payments.service,
+                    email.service,
+                    sms.service,
+                    *ops.external,
+                    *security.external,
+                )
+            },
+            key_rings={"stripe": stripe_keys},
             wake_relay=wake.set,
         )
         app.state.services = svc
@@ -110,6 +130,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            await security.aclose()
             await redis.aclose()
             await engine.dispose()
 
@@ -137,5 +158,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(customers.router)
     app.include_router(billing.router)
     app.include_router(integrations.router)
+    app.include_router(operations.router)
+    app.include_router(security_router)
     app.include_router(ws_router)
     return app

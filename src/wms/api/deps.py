@@ -13,7 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from wms.domain.billing import Billing
 from wms.domain.customers import Onboarding
 from wms.domain.notifications import Notifier
+from wms.domain.operations import Operations
+from wms.domain.security import SecurityMonitor
 from wms.errors import Forbidden, Unauthorized
+from wms.integrations.keys import KeyRing
 from wms.integrations.resilience import ExternalService
 from wms.security import Principal, verify_token
 from wms.settings import Settings
@@ -30,8 +33,12 @@ class Services:
     onboarding: Onboarding
     billing: Billing
     notifier: Notifier
+    operations: Operations
+    security: SecurityMonitor
     #: every external service's resilient wrapper, by name (for /api/v1/integrations)
     integrations: dict[str, ExternalService]
+    #: the services whose API keys can be rotated
+    key_rings: dict[str, KeyRing]
     wake_relay: Callable[[], None]
 
 

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from wms.domain.schemas import Strict
+from wms.domain.schemas import TEXT, Strict
 
 Frequency = Literal["weekly", "biweekly", "monthly"]
 InvoiceStatus = Literal[
@@ -17,7 +17,7 @@ InvoiceStatus = Literal[
 
 
 class PlanCreate(Strict):
-    name: str = Field(min_length=1, max_length=100)
+    name: str = Field(min_length=1, max_length=100, pattern=TEXT)
     bin_size_litres: int = Field(gt=0, le=10_000)
     frequency: Frequency
     price_cents: int = Field(ge=50, le=10_000_000, description="minor units; at least 50")

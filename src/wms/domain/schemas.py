@@ -25,13 +25,17 @@ EmailStr = Annotated[
 ]
 
 
+#: PostgreSQL text cannot hold NUL, so the schema excludes it (refused with 422, not a 500)
+TEXT = r"^[^\x00]*$"
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
 class TokenRequest(Strict):
     email: EmailStr
-    password: str = Field(min_length=1, max_length=200)
+    password: str = Field(min_length=1, max_length=200, pattern=TEXT)
 
 
 class TokenResponse(BaseModel):
@@ -45,13 +49,13 @@ class UserCreate(Strict):
     """A staff account; customers get theirs through /customers/{id}/users."""
 
     email: EmailStr
-    password: str = Field(min_length=8, max_length=200)
+    password: str = Field(min_length=8, max_length=200, pattern=TEXT)
     role: StaffRole
 
 
 class CustomerUserCreate(Strict):
     email: EmailStr
-    password: str = Field(min_length=8, max_length=200)
+    password: str = Field(min_length=8, max_length=200, pattern=TEXT)
 
 
 class UserOut(BaseModel):
@@ -62,8 +66,8 @@ class UserOut(BaseModel):
 
 
 class AddressIn(Strict):
-    line1: str = Field(min_length=1, max_length=200)
-    city: str = Field(min_length=1, max_length=100)
+    line1: str = Field(min_length=1, max_length=200, pattern=TEXT)
+    city: str = Field(min_length=1, max_length=100, pattern=TEXT)
     postal_code: str = Field(min_length=2, max_length=20, pattern=r"^[A-Za-z0-9 -]+$")
 
 
@@ -77,7 +81,7 @@ class AddressOut(BaseModel):
 
 
 class CustomerCreate(Strict):
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=200, pattern=TEXT)
     email: EmailStr
     phone: str = Field(pattern=r"^\+[1-9][0-9]{6,14}$", description="E.164, e.g. +15551234567")
     service_address: AddressIn

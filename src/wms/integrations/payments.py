@@ -9,6 +9,7 @@ import stripe
 
 from wms.errors import InvalidInput
 from wms.integrations import external_service
+from wms.integrations.keys import KeyRing
 from wms.integrations.resilience import Permanent, Transient
 from wms.settings import Settings
 
@@ -31,24 +32,48 @@ class Charge:
 
 
 class Payments:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, keys: KeyRing | None = None) -> None:
         self.service = external_service("stripe", settings)
         self.webhook_secret = settings.stripe_webhook_secret.get_secret_value()
-        self.client = stripe.StripeClient(
-            settings.stripe_api_key.get_secret_value(),
-            base_addresses={"api": settings.stripe_api_base},
-            # ExternalService retries (reusing the idempotency key); the SDK must not as well
-            max_network_retries=0,
-            http_client=stripe.RequestsClient(timeout=settings.external_timeout_seconds),
-        )
+        self.keys = keys
+        self._default_key = settings.stripe_api_key.get_secret_value()
+        self._base = settings.stripe_api_base
+        self._timeout = settings.external_timeout_seconds
+        self._clients: dict[str, stripe.StripeClient] = {}
+
+    def _client(self, key: str) -> stripe.StripeClient:
+        if key not in self._clients:
+            self._clients[key] = stripe.StripeClient(
+                key,
+                base_addresses={"api": self._base},
+                # ExternalService retries (reusing the idempotency key); not the SDK as well
+                max_network_retries=0,
+                http_client=stripe.RequestsClient(timeout=self._timeout),
+            )
+        return self._clients[key]
 
     async def _call(self, fn: Any, *, client_params: tuple[str, ...] = ()) -> Any:
-        """Run ``fn`` as a Stripe call; ``client_params`` are parameters our caller chose,
-        so Stripe rejecting one of them is the caller's error (422), not ours (502)."""
+        """Run ``fn(client)`` as a Stripe call; ``client_params`` are parameters our caller
+        chose, so Stripe rejecting one of them is the caller's error (422), not ours (502).
+
+        During a key rotation the newest key is tried first; if Stripe does not know it
+        yet (401: nothing was done), the key it replaces is used instead.
+        """
+        keys = await self.keys.candidates() if self.keys else [self._default_key]
+
+        def with_keys() -> Any:
+            for index, key in enumerate(keys):
+                try:
+                    return fn(self._client(key))
+                except stripe.AuthenticationError:
+                    if index + 1 < len(keys):
+                        continue
+                    raise
+            raise Permanent("no usable API key")
 
         def classified() -> Any:
             try:
-                return fn()
+                return with_keys()
             except stripe.CardError:
                 raise
             except (stripe.APIConnectionError, stripe.RateLimitError, stripe.APIError) as exc:
@@ -89,8 +114,8 @@ class Payments:
             "metadata": metadata,
         }
 
-        def create() -> str:
-            customer = self.client.v1.customers.create(
+        def create(client: stripe.StripeClient) -> str:
+            customer = client.v1.customers.create(
                 params=params,  # type: ignore[arg-type]
                 options={"idempotency_key": idempotency_key},
             )
@@ -100,10 +125,8 @@ class Payments:
         return result
 
     async def attach_payment_method(self, *, customer: str, payment_method: str) -> str:
-        def attach() -> str:
-            method = self.client.v1.payment_methods.attach(
-                payment_method, params={"customer": customer}
-            )
+        def attach(client: stripe.StripeClient) -> str:
+            method = client.v1.payment_methods.attach(payment_method, params={"customer": customer})
             return str(method.id)
 
         try:
@@ -134,9 +157,9 @@ class Payments:
             "metadata": metadata,
         }
 
-        def create() -> Charge:
+        def create(client: stripe.StripeClient) -> Charge:
             try:
-                intent = self.client.v1.payment_intents.create(
+                intent = client.v1.payment_intents.create(
                     params=params,  # type: ignore[arg-type]
                     options={"idempotency_key": idempotency_key},
                 )
@@ -161,8 +184,8 @@ class Payments:
     async def succeeded_intent(self, *, customer: str, invoice_id: str) -> str | None:
         """A PaymentIntent of this invoice that already succeeded: never charge twice."""
 
-        def find() -> str | None:
-            page = self.client.v1.payment_intents.list(params={"customer": customer, "limit": 100})
+        def find(client: stripe.StripeClient) -> str | None:
+            page = client.v1.payment_intents.list(params={"customer": customer, "limit": 100})
             for intent in page.auto_paging_iter():
                 data = intent.to_dict()
                 metadata = data.get("metadata") or {}
@@ -176,8 +199,8 @@ class Payments:
     async def refund(
         self, *, payment_intent: str, amount_cents: int, reason: str, idempotency_key: str
     ) -> str:
-        def create() -> str:
-            refund = self.client.v1.refunds.create(
+        def create(client: stripe.StripeClient) -> str:
+            refund = client.v1.refunds.create(
                 params={"payment_intent": payment_intent, "amount": amount_cents, "reason": reason},
                 options={"idempotency_key": idempotency_key},
             )

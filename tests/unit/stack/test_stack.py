@@ -111,7 +111,8 @@ def test_the_app_gets_its_dependencies_addresses(tmp_path):
 
         assert stack.app_url is not None
         body = httpx.get(stack.app_url).text
-    assert body == f"{stack.postgres_url}|{stack.simulators['stripe']}"
+    # the app is given the fault proxies' addresses, which lead to the same servers
+    assert body == f"{stack.service_urls['postgres']}|{stack.service_urls['stripe']}"
 
 
 def test_unknown_placeholder_is_a_configuration_error(tmp_path, leftovers):

@@ -1,0 +1,132 @@
+"""Waste-collection operations, assembled: pickups, scheduling from plans, dispatch (depots,
+fleet, route planning), and the worker's jobs (GPS tracking, ETAs, the Airtable mirror).
+
+The API builds ``Operations`` once per process; the worker runs ``background_jobs``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from wms.domain.dispatch import Dispatch
+from wms.domain.notifications import Notifier
+from wms.domain.pickups import Pickups
+from wms.domain.routing import RoutePlanner
+from wms.domain.scheduling import Scheduling
+from wms.domain.tracking import Tracking
+from wms.integrations import ExternalService
+from wms.integrations.fleet import Fleet
+from wms.integrations.maps import GoogleMaps, Mapbox
+from wms.integrations.sync import AirtableMirror
+from wms.settings import Settings
+
+__all__ = ["Operations", "background_jobs", "every"]
+
+log = logging.getLogger("wms.operations")
+
+
+def _planner(settings: Settings) -> tuple[RoutePlanner, GoogleMaps, Mapbox]:
+    google, mapbox = GoogleMaps(settings), Mapbox(settings)
+    # Mapbox Optimization first, Google Directions second, the local solver last
+    return RoutePlanner([mapbox, google]), google, mapbox
+
+
+@dataclass(frozen=True, kw_only=True)
+class Operations:
+    pickups: Pickups
+    scheduling: Scheduling
+    dispatch: Dispatch
+    #: the external services these call, for GET /api/v1/integrations
+    external: tuple[ExternalService, ...]
+
+    @classmethod
+    def build(
+        cls,
+        settings: Settings,
+        sessions: async_sessionmaker[AsyncSession],
+        notifier: Notifier,
+    ) -> Operations:
+        planner, google, mapbox = _planner(settings)
+        return cls(
+            pickups=Pickups(
+                sessions=sessions,
+                notifier=notifier,
+                maps=google,
+                proof_max_distance_m=settings.proof_max_distance_m,
+            ),
+            scheduling=Scheduling(sessions=sessions, notifier=notifier, maps=google),
+            dispatch=Dispatch(
+                sessions=sessions,
+                notifier=notifier,
+                maps=google,
+                planner=planner,
+                route_start_hour=settings.route_start_hour,
+                service_seconds=settings.stop_service_seconds,
+            ),
+            external=(mapbox.service, google.service),
+        )
+
+
+async def every(
+    name: str,
+    seconds: float,
+    job: Callable[[], Awaitable[int]],
+    stop: asyncio.Event,
+    *,
+    wake: asyncio.Event | None = None,
+    then: asyncio.Event | None = None,
+) -> None:
+    """Run ``job`` every ``seconds`` (or as soon as ``wake`` is set) until ``stop``;
+    set ``then`` when a run did something. A failed run is logged and retried next time."""
+    while not stop.is_set():
+        try:
+            if await job() and then is not None:
+                then.set()
+        except Exception as exc:
+            log.warning("%s failed: %s", name, exc)
+        waits = [asyncio.ensure_future(stop.wait())]
+        if wake is not None:
+            waits.append(asyncio.ensure_future(wake.wait()))
+        _, pending = await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        for waiter in pending:
+            waiter.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await waiter
+        if wake is not None:
+            wake.clear()
+
+
+def background_jobs(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession], stop: asyncio.Event
+) -> list[Coroutine[Any, Any, None]]:
+    """The worker's loops: poll GPS, refresh ETAs after new fixes, mirror to Airtable."""
+    planner, _, _ = _planner(settings)
+    tracking = Tracking(
+        sessions=sessions,
+        fleet=Fleet(settings),
+        planner=planner,
+        service_seconds=settings.stop_service_seconds,
+        still_seconds=settings.gps_still_seconds,
+    )
+    mirror = AirtableMirror(settings, sessions)
+    fixes = asyncio.Event()
+    return [
+        every(
+            "GPS polling",
+            settings.gps_poll_interval_seconds,
+            tracking.poll_positions,
+            stop,
+            then=fixes,
+        ),
+        every(
+            "ETA refresh", settings.eta_interval_seconds, tracking.refresh_etas, stop, wake=fixes
+        ),
+        every("Airtable sync", settings.airtable_sync_interval_seconds, mirror.sync_once, stop),
+    ]

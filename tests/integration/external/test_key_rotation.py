@@ -1,0 +1,67 @@
+"""Rotating Stripe's API key while payments flow: no call fails, every change is audited."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from tests.integration.helpers.factories import customer_payload
+
+pytestmark = pytest.mark.external
+
+NEW_KEY = "sk_test_rotated_key_0123456789"
+
+
+def test_rotation_fails_no_call_and_revocation_retires_the_old_key(api, sims, db, interlock_config):
+    admin = api.as_role("admin")
+    old_key = interlock_config.app.env["WMS_STRIPE_API_KEY"]
+    sims["stripe"].seed({"api_keys": [old_key]})  # the provider knows only the old key
+    outcomes: list[int] = []
+    stop = threading.Event()
+
+    def traffic() -> None:
+        while not stop.is_set():
+            outcomes.append(admin.post("/api/v1/customers", json=customer_payload()).status_code)
+
+    worker = threading.Thread(target=traffic)
+    worker.start()
+    try:
+        added = admin.post("/api/v1/integrations/stripe/keys", json={"secret": NEW_KEY})
+        assert added.status_code == 201, added.text
+        new_id = added.json()["id"]
+        calls = len(outcomes)
+        # WMS uses the new key at once; Stripe refuses it, so the old key carries the calls
+        while len(outcomes) < calls + 3:
+            assert worker.is_alive()
+        sims["stripe"].seed({"api_keys": [old_key, NEW_KEY]})  # activated at the provider
+        calls = len(outcomes)
+        while len(outcomes) < calls + 3:
+            assert worker.is_alive()
+        sims["stripe"].seed({"api_keys": [NEW_KEY]})  # the provider retires the old key
+        calls = len(outcomes)
+        while len(outcomes) < calls + 3:
+            assert worker.is_alive()
+    finally:
+        stop.set()
+        worker.join(timeout=30)
+    assert outcomes
+    assert set(outcomes) == {201}, f"{outcomes.count(201)} of {len(outcomes)} succeeded"
+
+    keys = admin.get("/api/v1/integrations/stripe/keys").json()
+    old = next(k for k in keys if k["id"] != new_id and k["revoked_at"] is None)
+    assert admin.delete(f"/api/v1/integrations/stripe/keys/{old['id']}").status_code == 204
+    listed = {k["id"]: k for k in admin.get("/api/v1/integrations/stripe/keys").json()}
+    assert listed[new_id]["in_use"] is True
+    assert listed[old["id"]]["in_use"] is False
+    assert all(NEW_KEY not in str(k) and old_key not in str(k) for k in listed.values())
+    actions = [
+        r["action"]
+        for r in db.query(
+            "SELECT action FROM audit_log WHERE action LIKE 'integration_key_%' "
+            "AND details->>'service' = 'stripe' ORDER BY at"
+        )
+    ]
+    assert actions[-2:] == ["integration_key_added", "integration_key_revoked"]
+    stripe = next(i for i in admin.get("/api/v1/integrations").json() if i["name"] == "stripe")
+    assert stripe["key_age_seconds"] is not None
+    assert api.as_role("dispatcher").get("/api/v1/integrations/stripe/keys").status_code == 403
