@@ -231,7 +231,8 @@ class AirtableMirror:
         self, model: type[Pickup] | type[Route], rows: Sequence[tuple[Any, int]]
     ) -> None:
         async with self.sessions() as session, session.begin():
-            for row_id, version in rows:
+            # in id order, as route planning locks pickups: two orders would deadlock
+            for row_id, version in sorted(rows, key=lambda row: str(row[0])):
                 # a bare UPDATE, which leaves the version (and the row's mirror state) alone
                 await session.execute(
                     update(model)
