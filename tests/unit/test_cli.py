@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -15,7 +14,7 @@ import psutil
 import pytest
 
 from interlock.config import load_config
-from interlock.stack import Stack
+from interlock.stack import Stack, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -100,12 +99,10 @@ def _family(pid: int) -> list[psutil.Process]:
 
 
 def _all_gone(processes: list[psutil.Process], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if all(not p.is_running() or p.status() == psutil.STATUS_ZOMBIE for p in processes):
-            return True
-        time.sleep(0.05)
-    return False
+    def gone() -> bool:
+        return all(not p.is_running() or p.status() == psutil.STATUS_ZOMBIE for p in processes)
+
+    return wait_until(gone, timeout=timeout)
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])

@@ -13,6 +13,7 @@ urllib3 would sleep through a Retry-After of hours.
 
 from __future__ import annotations
 
+import abc
 import email.utils
 import threading
 import time
@@ -224,7 +225,7 @@ def _seconds(retry_after: str | None) -> float | None:
 
 
 # -- the feeds ------------------------------------------------------------------------------
-class Feed:
+class Feed(abc.ABC):
     """One feed: ``lookup(ip)`` gives its evidence through the feed's ExternalService."""
 
     name: ClassVar[FeedName]
@@ -245,9 +246,9 @@ class Feed:
             raise FeedRateLimited(self.name, result.retry_after)
         return result
 
+    @abc.abstractmethod
     def _fetch(self, ip: IPAddress) -> Evidence | _Throttled:
         """In a worker thread: one call to the feed."""
-        raise NotImplementedError
 
     def _refused(
         self, status: int, retry_after: str | None, *, client_error: str | None = None
@@ -435,8 +436,9 @@ class _RequestsFeed(Feed):
                 raise Transient(f"no usable answer ({type(exc).__name__})") from None
             return self._refused(response.status_code, response.headers.get("Retry-After"))
 
+    @abc.abstractmethod
     def _ask(self, ip: IPAddress) -> Evidence:
-        raise NotImplementedError
+        """One lookup of ``ip``."""
 
 
 class MISPFeed(_RequestsFeed):

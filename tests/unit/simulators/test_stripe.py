@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -13,6 +12,7 @@ import httpx
 import pytest
 import stripe
 
+from interlock.helpers.deadline import poll
 from interlock.simulators.client import SimulatorClient
 from interlock.simulators.threaded import ThreadedSimulator
 
@@ -33,12 +33,7 @@ def control(server: ThreadedSimulator) -> Iterator[SimulatorClient]:
 
 def eventually(check: Callable[[], Any], timeout: float = 5.0) -> Any:
     """Poll ``check`` until it returns something truthy, failing after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not (result := check()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
-        time.sleep(0.01)
-    return result
+    return poll(check, timeout=timeout, what="the condition")
 
 
 def client(server: ThreadedSimulator, key: str = "sk_test_contract") -> stripe.StripeClient:
