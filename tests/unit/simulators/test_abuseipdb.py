@@ -2,52 +2,29 @@
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import pytest
 import requests
-from aiohttp import web
 
-from interlock.simulators.abuseipdb import AbuseIPDBSimulator
-from interlock.simulators.base import Simulator
 from interlock.simulators.client import SimulatorClient
+from interlock.simulators.threaded import ThreadedSimulator
 
 KEY = "0123456789abcdef" * 5
 BAD = "45.83.64.1"
 
 
 @contextmanager
-def serve(sim: Simulator) -> Iterator[str]:
-    """``sim`` on a loopback port, served from a background thread; yields its base URL."""
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    runner = web.AppRunner(
-        sim.build_app(), access_log=None, handle_signals=False, shutdown_timeout=0.2
-    )
-
-    def run(coro: Any) -> Any:
-        return asyncio.run_coroutine_threadsafe(coro, loop).result(timeout=10)
-
-    try:
-        run(runner.setup())
-        run(web.TCPSite(runner, "127.0.0.1", 0).start())
-        host, port = runner.addresses[0][:2]
-        yield f"http://{host}:{port}"
-    finally:
-        run(runner.cleanup())
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=5)
-        loop.close()
+def serve(service: str) -> Iterator[str]:
+    with ThreadedSimulator(service) as server:
+        yield server.url
 
 
 @pytest.fixture
 def url() -> Iterator[str]:
-    with serve(AbuseIPDBSimulator()) as base:
+    with serve("abuseipdb") as base:
         yield base
 
 
@@ -92,7 +69,7 @@ def test_check_returns_the_seeded_score(api: requests.Session, url: str) -> None
 
 def test_unseeded_ip_is_clean_and_the_same_on_every_server(api: requests.Session, url: str) -> None:
     first = check(api, url, "1.2.3.4").json()["data"]
-    with serve(AbuseIPDBSimulator()) as other:
+    with serve("abuseipdb") as other:
         second = check(api, other, "1.2.3.4").json()["data"]
     assert (first["abuseConfidenceScore"], first["totalReports"]) == (0, 0)
     assert first == second

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 import pytest
 import requests
-from aiohttp import web
 from greynoise.api import APIConfig, GreyNoise
 from greynoise.exceptions import RateLimitError, RequestFailure
 
-from interlock.simulators.base import Simulator
 from interlock.simulators.client import SimulatorClient
-from interlock.simulators.greynoise import NOT_OBSERVED, GreyNoiseSimulator
+from interlock.simulators.greynoise import NOT_OBSERVED
+from interlock.simulators.threaded import ThreadedSimulator
 
 KEY = "interlock-greynoise-key"
 BAD = "45.83.64.1"
@@ -24,33 +20,14 @@ UNSEEDED = [f"1.2.3.{n}" for n in range(1, 21)]
 
 
 @contextmanager
-def serve(sim: Simulator) -> Iterator[str]:
-    """``sim`` on a loopback port, served from a background thread; yields its base URL."""
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    runner = web.AppRunner(
-        sim.build_app(), access_log=None, handle_signals=False, shutdown_timeout=0.2
-    )
-
-    def run(coro: Any) -> Any:
-        return asyncio.run_coroutine_threadsafe(coro, loop).result(timeout=10)
-
-    try:
-        run(runner.setup())
-        run(web.TCPSite(runner, "127.0.0.1", 0).start())
-        host, port = runner.addresses[0][:2]
-        yield f"http://{host}:{port}"
-    finally:
-        run(runner.cleanup())
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=5)
-        loop.close()
+def serve(service: str) -> Iterator[str]:
+    with ThreadedSimulator(service) as server:
+        yield server.url
 
 
 @pytest.fixture
 def url() -> Iterator[str]:
-    with serve(GreyNoiseSimulator()) as base:
+    with serve("greynoise") as base:
         yield base
 
 
@@ -135,7 +112,7 @@ def test_unseeded_ips_are_never_malicious_and_the_same_on_every_server(
 ) -> None:
     control.seed({"daily_limit": 0})
     first = [gn.request(f"v3/community/{ip}") for ip in UNSEEDED]
-    with serve(GreyNoiseSimulator()) as other, greynoise(other) as fresh:
+    with serve("greynoise") as other, greynoise(other) as fresh:
         second = [fresh.request(f"v3/community/{ip}") for ip in UNSEEDED]
     assert first == second
     assert {answer.get("classification") for answer in first} == {None, "benign", "unknown"}

@@ -2,52 +2,29 @@
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 import pytest
-from aiohttp import web
 from pymisp import MISPAttribute, MISPEvent, MISPServerError, PyMISP, PyMISPError
 
-from interlock.simulators.base import Simulator
 from interlock.simulators.client import SimulatorClient
-from interlock.simulators.misp import AUTH_FAILED, MISPSimulator
+from interlock.simulators.misp import AUTH_FAILED
+from interlock.simulators.threaded import ThreadedSimulator
 
 KEY = "Interlock0Misp0Key0" * 2 + "ab"
 BAD = "45.83.64.1"
 
 
 @contextmanager
-def serve(sim: Simulator) -> Iterator[str]:
-    """``sim`` on a loopback port, served from a background thread; yields its base URL."""
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    runner = web.AppRunner(
-        sim.build_app(), access_log=None, handle_signals=False, shutdown_timeout=0.2
-    )
-
-    def run(coro: Any) -> Any:
-        return asyncio.run_coroutine_threadsafe(coro, loop).result(timeout=10)
-
-    try:
-        run(runner.setup())
-        run(web.TCPSite(runner, "127.0.0.1", 0).start())
-        host, port = runner.addresses[0][:2]
-        yield f"http://{host}:{port}"
-    finally:
-        run(runner.cleanup())
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=5)
-        loop.close()
+def serve(service: str) -> Iterator[str]:
+    with ThreadedSimulator(service) as server:
+        yield server.url
 
 
 @pytest.fixture
 def url() -> Iterator[str]:
-    with serve(MISPSimulator()) as base:
+    with serve("misp") as base:
         yield base + "/"
 
 

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 import IndicatorTypes
 import pytest
-from aiohttp import web
 from OTXv2 import BadRequest, InvalidAPIKey, OTXv2
 
-from interlock.simulators.base import Simulator
 from interlock.simulators.client import SimulatorClient
-from interlock.simulators.otx import OTXSimulator
+from interlock.simulators.threaded import ThreadedSimulator
 
 KEY = "0123456789abcdef" * 4
 BAD = "45.83.64.1"
@@ -23,33 +18,14 @@ IPV4 = IndicatorTypes.IPv4
 
 
 @contextmanager
-def serve(sim: Simulator) -> Iterator[str]:
-    """``sim`` on a loopback port, served from a background thread; yields its base URL."""
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    runner = web.AppRunner(
-        sim.build_app(), access_log=None, handle_signals=False, shutdown_timeout=0.2
-    )
-
-    def run(coro: Any) -> Any:
-        return asyncio.run_coroutine_threadsafe(coro, loop).result(timeout=10)
-
-    try:
-        run(runner.setup())
-        run(web.TCPSite(runner, "127.0.0.1", 0).start())
-        host, port = runner.addresses[0][:2]
-        yield f"http://{host}:{port}"
-    finally:
-        run(runner.cleanup())
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=5)
-        loop.close()
+def serve(service: str) -> Iterator[str]:
+    with ThreadedSimulator(service) as server:
+        yield server.url
 
 
 @pytest.fixture
 def url() -> Iterator[str]:
-    with serve(OTXSimulator()) as base:
+    with serve("otx") as base:
         yield base
 
 
@@ -113,7 +89,7 @@ def test_reputation_section_carries_the_score(otx: OTXv2) -> None:
 
 def test_unseeded_ip_is_in_no_pulse_and_the_same_on_every_server(otx: OTXv2) -> None:
     first = otx.get_indicator_details_full(IPV4, "1.2.3.4")
-    with serve(OTXSimulator()) as other:
+    with serve("otx") as other:
         second = OTXv2(KEY, server=other).get_indicator_details_full(IPV4, "1.2.3.4")
     assert sorted(first) == sorted(IPV4.sections)
     assert first["general"]["pulse_info"]["count"] == 0

@@ -3,51 +3,28 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 import pytest
 import vt
-from aiohttp import web
 
-from interlock.simulators.base import Simulator
 from interlock.simulators.client import SimulatorClient
-from interlock.simulators.virustotal import VirusTotalSimulator
+from interlock.simulators.threaded import ThreadedSimulator
 
 KEY = "0123456789abcdef" * 4
 BAD = "45.83.64.1"
 
 
 @contextmanager
-def serve(sim: Simulator) -> Iterator[str]:
-    """``sim`` on a loopback port, served from a background thread; yields its base URL."""
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    runner = web.AppRunner(
-        sim.build_app(), access_log=None, handle_signals=False, shutdown_timeout=0.2
-    )
-
-    def run(coro: Any) -> Any:
-        return asyncio.run_coroutine_threadsafe(coro, loop).result(timeout=10)
-
-    try:
-        run(runner.setup())
-        run(web.TCPSite(runner, "127.0.0.1", 0).start())
-        host, port = runner.addresses[0][:2]
-        yield f"http://{host}:{port}"
-    finally:
-        run(runner.cleanup())
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=5)
-        loop.close()
+def serve(service: str) -> Iterator[str]:
+    with ThreadedSimulator(service) as server:
+        yield server.url
 
 
 @pytest.fixture
 def url() -> Iterator[str]:
-    with serve(VirusTotalSimulator()) as base:
+    with serve("virustotal") as base:
         yield base
 
 
@@ -101,7 +78,7 @@ def test_unseeded_ip_is_harmless_and_the_same_on_every_server(url: str) -> None:
     # one vt client at a time: its sync calls share the thread's event loop
     with vt_client(url) as first_client:
         first = first_client.get_object("/ip_addresses/{}", "1.2.3.4").to_dict()
-    with serve(VirusTotalSimulator()) as other, vt_client(other) as second_client:
+    with serve("virustotal") as other, vt_client(other) as second_client:
         second = second_client.get_object("/ip_addresses/{}", "1.2.3.4").to_dict()
     assert first["attributes"]["last_analysis_stats"]["malicious"] == 0
     assert first["attributes"] == second["attributes"]
