@@ -70,7 +70,7 @@ def test_junit_gets_one_case_per_workflow(pytester):
 
 
 def test_no_recorded_workflow_means_no_verdict(pytester):
-    pytester.makepyfile("def test_plain():\n    assert \"a\".upper() == \"A\"\n")
+    pytester.makepyfile('def test_plain():\n    assert "a".upper() == "A"\n')
     result = pytester.runpytest()
     assert result.ret == 0
     assert "service-level objectives" not in result.stdout.str()
