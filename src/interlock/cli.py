@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from interlock.cli_faults import add_faults_parser, env_state_path
+from interlock.cli_sims import add_sims_parser
 from interlock.config import Config, load_config
 from interlock.errors import InterlockError, UsageError
 from interlock.runs import new_run_dir
@@ -239,6 +240,7 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.set_defaults(handler=cmd_doctor)
 
     add_faults_parser(commands, _Parser)
+    add_sims_parser(commands)
     return parser
 
 

@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import signal
 import sys
+from collections.abc import Callable
 
 from aiohttp import web
 
@@ -27,7 +28,10 @@ async def serve(
     host: str = "127.0.0.1",
     seed: int = 0,
     faults: tuple[str, ...] = (),
+    on_ready: Callable[[], None] | None = None,
 ) -> None:
+    """Serve until SIGINT/SIGTERM; ``on_ready`` runs once every port listens (default:
+    one line saying what is served where)."""
     simulators: dict[str, Simulator] = {name: load_simulator(name)(seed=seed) for name in services}
     for spec in faults:
         name, rule = parse_fault_spec(spec)
@@ -50,7 +54,11 @@ async def serve(
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
-        print(f"serving {', '.join(f'{n} on {host}:{p}' for n, p in services.items())}", flush=True)
+        if on_ready is None:
+            served = ", ".join(f"{n} on {host}:{p}" for n, p in services.items())
+            print(f"serving {served}", flush=True)
+        else:
+            on_ready()
         await stop.wait()
     finally:
         for runner in runners:

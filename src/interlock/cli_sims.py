@@ -1,0 +1,93 @@
+"""``interlock sims``: serve the external-service simulators alone, for manual use.
+
+Without PostgreSQL, Redis or the app: for pointing an SDK, a notebook or an app under
+development at faithful fakes of Stripe, Twilio, ... and watching their journals.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from typing import Any
+
+from interlock.config import Config
+from interlock.errors import DependencyError, UsageError
+from interlock.simulators import REGISTRY, load_simulator
+from interlock.simulators.base import CONTROL_PREFIX
+from interlock.simulators.faults import parse_fault_spec
+from interlock.simulators.host import serve
+from interlock.stack.ports import free_port
+
+__all__ = ["add_sims_parser"]
+
+
+def _wanted(text: str) -> tuple[str, int | None]:
+    name, sep, port = text.partition("=")
+    if sep and not (port.isdigit() and 0 < int(port) < 65536):
+        raise argparse.ArgumentTypeError(f"expected NAME or NAME=PORT, got {text!r}")
+    return name, int(port) if sep else None
+
+
+def cmd_sims(args: argparse.Namespace, config: Config) -> int:
+    wanted: list[tuple[str, int | None]] = args.services or [
+        (name, None) for name in (config.simulators or sorted(REGISTRY))
+    ]
+    for name, _ in wanted:
+        load_simulator(name)  # an unknown name fails here, with the list of known ones
+    for spec in args.fault:
+        name, _ = parse_fault_spec(spec)
+        if name not in dict(wanted):
+            raise UsageError(f"fault {spec!r} names {name!r}, which is not being served")
+    ports = {name: port if port is not None else free_port(args.host) for name, port in wanted}
+    urls = {name: f"http://{args.host}:{port}" for name, port in ports.items()}
+
+    def announce() -> None:
+        if args.json:
+            print(json.dumps({"simulators": urls}), flush=True)
+            return
+        for name, url in urls.items():
+            print(f"{name:<11} {url}   (control: {url}{CONTROL_PREFIX}/journal, /faults, ...)")
+        print("up; press Ctrl-C to stop", flush=True)
+
+    try:
+        asyncio.run(
+            serve(
+                ports, host=args.host, seed=args.seed, faults=tuple(args.fault), on_ready=announce
+            )
+        )
+    except OSError as exc:
+        raise DependencyError(
+            f"cannot listen: {exc}", hint="choose other ports (NAME=PORT) or stop what holds them"
+        ) from None
+    return 0
+
+
+def add_sims_parser(commands: Any) -> None:
+    sims = commands.add_parser(
+        "sims",
+        help="serve the external-service simulators alone, for manual use",
+        description="Serve simulators (no database, cache or app) until Ctrl-C / SIGTERM. "
+        "Each has its own base URL for the service's official SDK and, under "
+        f"{CONTROL_PREFIX}/, its journal, state, seed and faults (see README).",
+        epilog="e.g.: interlock sims stripe=12111 twilio --fault stripe:status=500,rate=0.3",
+    )
+    sims.add_argument(
+        "services",
+        nargs="*",
+        type=_wanted,
+        metavar="NAME[=PORT]",
+        help=f"which to serve (default: the project's [tool.interlock] simulators); "
+        f"known: {', '.join(sorted(REGISTRY))}",
+    )
+    sims.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    sims.add_argument("--seed", type=int, default=0, help="seed of their randomness, to replay")
+    sims.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="a fault active from the start, e.g. twilio:latency=300 (repeatable)",
+    )
+    sims.add_argument("--json", action="store_true", help='print one JSON line: {"simulators"}')
+    sims.set_defaults(handler=cmd_sims)
