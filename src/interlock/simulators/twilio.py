@@ -1,37 +1,171 @@
-"""Twilio simulator: Programmable Messaging (Messages.json) with basic auth and Twilio's errors."""
+"""Twilio simulator: Programmable Messaging (Messages.json) with basic auth and Twilio's errors.
+
+A created message moves on by itself, one step every ``status_delay`` seconds, as a
+real one does: ``queued`` → ``sending`` → ``sent`` → ``delivered`` (a message sent
+through a ``MessagingServiceSid`` starts ``accepted`` and is ``queued`` one step later).
+Seeded destinations end otherwise: ``undeliverable`` numbers go ``sent`` → ``undelivered``
+(30003), ``failing`` ones ``sending`` → ``failed`` (30008). Twilio's magic test numbers
+are refused at once, as with test credentials (see ``MAGIC_NUMBERS``).
+
+When the create call named a ``StatusCallback``, every change to ``sent``, ``delivered``,
+``undelivered`` or ``failed`` is POSTed there (not ``accepted``, ``queued`` or
+``sending``), form-encoded and signed with the auth token of the create call, so that
+``twilio.request_validator.RequestValidator(token).validate(url, params, signature)``
+accepts it. The callbacks of one message arrive in order; each is tried once, and a
+receiver that fails, times out or cannot be reached is recorded in ``state()["callbacks"]``
+without holding the message back.
+
+Seed keys: ``accounts`` ({sid: token}), ``status_delay`` (s, default 0.05),
+``callback_timeout`` (s, default 10), ``undeliverable`` and ``failing`` (lists of numbers).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import hmac
+import math
 import secrets
+import time
+import uuid
+from collections.abc import Coroutine
 from datetime import UTC, datetime
 from email.utils import format_datetime
+from hashlib import sha1
 from typing import Any
+from urllib.parse import urlencode
 
+import aiohttp
 from aiohttp import web
 
+from interlock.errors import ConfigError
 from interlock.simulators.base import Simulator, json_response
 from interlock.simulators.forms import decode_form
 
-__all__ = ["TwilioSimulator"]
+__all__ = ["TwilioSimulator", "signature"]
 
 API = "/2010-04-01/Accounts/{sid}"
+API_VERSION = "2010-04-01"
+USER_AGENT = "TwilioProxy/1.1"
+DEFAULT_STATUS_DELAY = 0.05
+DEFAULT_CALLBACK_TIMEOUT = 10.0
+#: what one SMS segment to a US number costs, as Twilio reports it (negative: a charge)
+PRICE_PER_SEGMENT = 0.0079
+#: the statuses whose arrival is POSTed to a message's StatusCallback
+CALLBACK_STATUSES = frozenset({"sent", "delivered", "undelivered", "failed"})
+#: Twilio's test numbers for "To", and the error each one provokes
+MAGIC_NUMBERS: dict[str, tuple[int, str]] = {
+    "+15005550001": (21211, "The 'To' number {to} is not a valid phone number."),
+    "+15005550002": (
+        21612,
+        "The 'To' phone number: {to}, is not currently reachable using the 'From' "
+        "phone number: {sender} via SMS.",
+    ),
+    "+15005550003": (
+        21408,
+        "Permission to send an SMS has not been enabled for the region indicated by "
+        "the 'To' number: {to}.",
+    ),
+    "+15005550004": (21610, "Attempt to send to unsubscribed recipient"),
+    "+15005550009": (21614, "'To' number {to} is not a valid mobile number"),
+}
+UNDELIVERED = (30003, "Unreachable destination handset")
+FAILED = (30008, "Unknown error")
+SEED_KEYS = frozenset({"accounts", "status_delay", "callback_timeout", "undeliverable", "failing"})
+
+
+def signature(token: str, url: str, params: dict[str, str]) -> str:
+    """``X-Twilio-Signature``: base64 HMAC-SHA1 of the URL and each sorted name + value."""
+    payload = url + "".join(name + params[name] for name in sorted(params))
+    digest = hmac.new(token.encode("utf-8"), payload.encode("utf-8"), sha1).digest()
+    return base64.b64encode(digest).decode("ascii")
+
+
+def _now() -> str:
+    return format_datetime(datetime.now(UTC), usegmt=True)
+
+
+def _seconds(data: dict[str, Any], name: str, *, positive: bool = False) -> float:
+    value = data[name]
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or value < 0
+        or (positive and value == 0)
+    ):
+        kind = "positive" if positive else "non-negative"
+        raise ConfigError(f"twilio seed {name} must be a {kind} number of seconds, got {value!r}")
+    return float(value)
+
+
+def _numbers(data: dict[str, Any], name: str) -> set[str]:
+    value = data[name]
+    if not isinstance(value, list) or not all(isinstance(n, str) for n in value):
+        raise ConfigError(f"twilio seed {name} must be a list of phone numbers, got {value!r}")
+    return set(value)
+
+
+def segments(body: str) -> int:
+    """SMS segments of a body: 160 characters in one (70 outside ASCII, taken here for
+    GSM-7), and 153 (67) a part once it is split, the rest carrying the joining header."""
+    single, part = (160, 153) if body.isascii() else (70, 67)
+    return 1 if len(body) <= single else math.ceil(len(body) / part)
 
 
 class TwilioSimulator(Simulator):
     name = "twilio"
 
+    def __init__(self, *, seed: int = 0) -> None:
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._session: aiohttp.ClientSession | None = None
+        #: bumped by every reset; a task started before it leaves the new state alone
+        self._generation = 0
+        super().__init__(seed=seed)
+
     def reset_state(self) -> None:
+        self._cancel_tasks()
+        self._generation += 1
         self.messages: dict[str, dict[str, Any]] = {}
         #: account sid -> auth token; None accepts any AC… sid with a non-empty token
         self.accounts: dict[str, str] | None = None
+        #: one record per status callback attempt, oldest first
+        self.callbacks: list[dict[str, Any]] = []
+        self.status_delay = DEFAULT_STATUS_DELAY
+        self.callback_timeout = DEFAULT_CALLBACK_TIMEOUT
+        self.undeliverable: set[str] = set()
+        self.failing: set[str] = set()
+        #: message sid -> auth token of its create call, to sign its callbacks (never in state)
+        self._tokens: dict[str, str] = {}
+        #: message sid -> its latest callback delivery, which the next one waits for
+        self._last_delivery: dict[str, asyncio.Task[None]] = {}
 
     def state(self) -> dict[str, Any]:
-        return {"messages": list(self.messages.values())}
+        return {"messages": list(self.messages.values()), "callbacks": list(self.callbacks)}
 
     def seed_data(self, data: dict[str, Any]) -> None:
+        unknown = set(data) - SEED_KEYS
+        if unknown:
+            raise ConfigError(
+                f"unknown twilio seed key(s) {', '.join(sorted(unknown))}",
+                hint=f"known: {', '.join(sorted(SEED_KEYS))}",
+            )
         if "accounts" in data:
+            if not isinstance(data["accounts"], dict):
+                raise ConfigError("twilio seed accounts must map account sids to auth tokens")
             self.accounts = dict(data["accounts"])
+        if "status_delay" in data:
+            self.status_delay = _seconds(data, "status_delay")
+        if "callback_timeout" in data:
+            self.callback_timeout = _seconds(data, "callback_timeout", positive=True)
+        if "undeliverable" in data:
+            self.undeliverable |= _numbers(data, "undeliverable")
+        if "failing" in data:
+            self.failing |= _numbers(data, "failing")
+
+    def build_app(self) -> web.Application:
+        app = super().build_app()
+        app.on_cleanup.append(self._close)
+        return app
 
     def error_response(self, status: int, message: str, code: int = 20500) -> web.Response:
         return json_response(
@@ -44,12 +178,17 @@ class TwilioSimulator(Simulator):
             status=status,
         )
 
-    def authenticate(self, request: web.Request) -> web.Response | None:
+    @staticmethod
+    def _credentials(request: web.Request) -> tuple[str, str]:
         header = request.headers.get("Authorization", "")
         try:
             sid, _, token = base64.b64decode(header.removeprefix("Basic ")).decode().partition(":")
         except (ValueError, UnicodeDecodeError):
-            sid, token = "", ""
+            return "", ""
+        return sid, token
+
+    def authenticate(self, request: web.Request) -> web.Response | None:
+        sid, token = self._credentials(request)
         path_sid = request.match_info.get("sid", sid)
         if self.accounts is None:
             valid = sid.startswith("AC") and bool(token)
@@ -81,20 +220,24 @@ class TwilioSimulator(Simulator):
             return self.error_response(
                 400, f"The 'To' number {to} is not a valid phone number.", code=21211
             )
-        now = format_datetime(datetime.now(UTC), usegmt=True)
+        if to in MAGIC_NUMBERS:
+            code, text = MAGIC_NUMBERS[to]
+            return self.error_response(400, text.format(to=to, sender=sender), code=code)
+        now = _now()
         msid = "SM" + secrets.token_hex(16)
+        service = form.get("MessagingServiceSid")
         message = {
             "sid": msid,
             "account_sid": sid,
             "to": to,
             "from": form.get("From"),
-            "messaging_service_sid": form.get("MessagingServiceSid"),
+            "messaging_service_sid": service,
             "body": body,
-            "status": "queued",
-            "num_segments": str(max(1, len(body or "") // 160 + 1)),
+            "status": "accepted" if service else "queued",
+            "num_segments": str(segments(body or "")),
             "num_media": "0",
             "direction": "outbound-api",
-            "api_version": "2010-04-01",
+            "api_version": API_VERSION,
             "price": None,
             "price_unit": "USD",
             "error_code": None,
@@ -107,6 +250,8 @@ class TwilioSimulator(Simulator):
             "status_callback": form.get("StatusCallback"),
         }
         self.messages[msid] = message
+        self._tokens[msid] = self._credentials(request)[1]
+        self._spawn(self._progress(message, self._generation))
         return json_response(message, status=201)
 
     async def _get(self, request: web.Request) -> web.Response:
@@ -136,3 +281,147 @@ class TwilioSimulator(Simulator):
                 "uri": uri,
             }
         )
+
+    # -- progression and status callbacks ---------------------------------------------
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    def _cancel_tasks(self) -> None:
+        """Cancel every progression and delivery; safe from a thread other than the loop's."""
+        try:
+            running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        for task in list(self._tasks):
+            loop = task.get_loop()
+            if loop is running:
+                task.cancel()
+            else:
+                try:
+                    loop.call_soon_threadsafe(task.cancel)
+                except RuntimeError:  # that loop is closed: its tasks are gone with it
+                    self._tasks.discard(task)
+
+    async def _close(self, app: web.Application) -> None:
+        self._generation += 1
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def _progress(self, message: dict[str, Any], generation: int) -> None:
+        """Walk ``message`` through its statuses, one step per ``status_delay``."""
+        to = message["to"]
+        steps: list[tuple[str, tuple[int, str] | None]] = []
+        if message["status"] == "accepted":
+            steps.append(("queued", None))
+        steps.append(("sending", None))
+        if to in self.failing:
+            steps.append(("failed", FAILED))
+        else:
+            steps.append(("sent", None))
+            steps.append(
+                ("undelivered", UNDELIVERED) if to in self.undeliverable else ("delivered", None)
+            )
+        for status, error in steps:
+            await asyncio.sleep(self.status_delay)
+            if generation != self._generation:
+                return
+            self._advance(message, status, error, generation)
+
+    def _advance(
+        self,
+        message: dict[str, Any],
+        status: str,
+        error: tuple[int, str] | None,
+        generation: int,
+    ) -> None:
+        now = _now()
+        message["status"] = status
+        message["date_updated"] = now
+        if status == "sent":
+            message["date_sent"] = now
+            price = -PRICE_PER_SEGMENT * int(message["num_segments"])
+            message["price"] = f"{price:.5f}"
+        if error is not None:
+            message["error_code"], message["error_message"] = error
+        if status in CALLBACK_STATUSES and message["status_callback"]:
+            self._queue_callback(message, generation)
+
+    def _queue_callback(self, message: dict[str, Any], generation: int) -> None:
+        msid = message["sid"]
+        params = {
+            "MessageSid": msid,
+            "SmsSid": msid,
+            "AccountSid": message["account_sid"],
+            "To": message["to"],
+            "MessageStatus": message["status"],
+            "SmsStatus": message["status"],
+            "ApiVersion": API_VERSION,
+        }
+        if message["from"]:
+            params["From"] = message["from"]
+        if message["messaging_service_sid"]:
+            params["MessagingServiceSid"] = message["messaging_service_sid"]
+        if message["error_code"] is not None:
+            params["ErrorCode"] = str(message["error_code"])
+        previous = self._last_delivery.get(msid)
+        task = self._spawn(
+            self._deliver(previous, message["status_callback"], params, msid, generation)
+        )
+        self._last_delivery[msid] = task
+
+        def forget(done: asyncio.Task[None]) -> None:
+            if self._last_delivery.get(msid) is done:
+                del self._last_delivery[msid]
+
+        task.add_done_callback(forget)
+
+    async def _deliver(
+        self,
+        previous: asyncio.Task[None] | None,
+        url: str,
+        params: dict[str, str],
+        msid: str,
+        generation: int,
+    ) -> None:
+        """One signed POST of ``params`` to ``url``, after the message's earlier callbacks."""
+        if previous is not None:
+            await asyncio.wait([previous])
+        if generation != self._generation:
+            return
+        record: dict[str, Any] = {
+            "message_sid": msid,
+            "url": url,
+            "status": params["MessageStatus"],
+            "response_status": None,
+            "error": None,
+            "time": time.time(),
+        }
+        self.callbacks.append(record)
+        headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "User-Agent": USER_AGENT,
+            "X-Twilio-Signature": signature(self._tokens.get(msid, ""), url, params),
+            "I-Twilio-Idempotency-Token": str(uuid.uuid4()),
+        }
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
+        try:
+            async with self._session.post(
+                url,
+                data=urlencode(params),
+                headers=headers,
+                timeout=aiohttp.ClientTimeout(total=self.callback_timeout),
+            ) as response:
+                await response.read()
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            record["error"] = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            return
+        record["response_status"] = response.status  # last: a reader who sees it sees the rest
