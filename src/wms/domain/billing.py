@@ -42,7 +42,7 @@ from wms.domain.billing_schemas import (
     SubscriptionOut,
 )
 from wms.domain.notifications import Message, Notifier
-from wms.errors import Conflict, InvalidInput, NotFound
+from wms.errors import Conflict, NotFound
 from wms.events import emit
 from wms.integrations.payments import Payments
 from wms.security import Principal
@@ -429,8 +429,8 @@ class Billing:
             raise Conflict(f"invoice is {invoice.status}, not paid", code="not_refundable")
         remaining = invoice.amount_cents - invoice.refunded_cents
         amount = data.amount_cents if data.amount_cents is not None else remaining
-        if amount > remaining:
-            raise InvalidInput(
+        if amount > remaining:  # the request is well formed; what is left to refund refuses it
+            raise Conflict(
                 f"refund of {amount} exceeds the {remaining} not yet refunded",
                 code="refund_too_large",
             )

@@ -193,7 +193,7 @@ def test_partial_then_full_refund_and_no_more(api, billing, customer, plan, db, 
     too_much = billing.post(
         f"/api/v1/invoices/{invoice_id}/refunds", json={"amount_cents": plan["price_cents"]}
     )
-    assert too_much.status_code == 422
+    assert too_much.status_code == 409
     assert too_much.json()["error"]["code"] == "refund_too_large"
     rest = billing.post(f"/api/v1/invoices/{invoice_id}/refunds", json={})
     assert rest.status_code == 201, rest.text
