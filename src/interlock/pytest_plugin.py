@@ -113,6 +113,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     for name, text in SUITE_MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {text}")
+    config.addinivalue_line(
+        "markers",
+        "integration_timeout(ms): this test's own time limit, for one that is long by "
+        "nature (a fuzzing run, a soak); replaces INTEGRATION_TIMEOUT for it",
+    )
     try:
         settings = load_config(Path(str(config.rootpath)))
     except ConfigError as exc:
@@ -163,12 +168,20 @@ class IntegrationTimeout(Exception):
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
     limit_ms = _state(item.config).config.thresholds.integration_timeout
+    own = item.get_closest_marker("integration_timeout")
+    if own is not None:
+        if len(own.args) != 1 or not isinstance(own.args[0], int | float) or own.args[0] <= 0:
+            raise pytest.UsageError(
+                f"{item.nodeid}: integration_timeout takes one positive number of ms"
+            )
+        limit_ms = float(own.args[0])
+    source = "INTEGRATION_TIMEOUT" if own is None else "its integration_timeout mark"
     usable = threading.current_thread() is threading.main_thread() and hasattr(signal, "SIGALRM")
     if not usable:
         return (yield)
 
     def expire(signum: int, frame: object) -> None:
-        raise IntegrationTimeout(f"test exceeded INTEGRATION_TIMEOUT of {limit_ms:g} ms")
+        raise IntegrationTimeout(f"test exceeded {source} of {limit_ms:g} ms")
 
     previous = signal.signal(signal.SIGALRM, expire)
     signal.setitimer(signal.ITIMER_REAL, limit_ms / 1000)

@@ -89,6 +89,26 @@ def test_a_test_over_the_integration_timeout_fails(pytester):
     )
 
 
+def test_a_test_marked_with_its_own_timeout_gets_that_limit(pytester):
+    pytester.makepyfile("""
+        import threading
+        import pytest
+
+        @pytest.mark.integration_timeout(2000)
+        def test_long_by_nature():
+            threading.Event().wait(0.5)
+
+        @pytest.mark.integration_timeout(300)
+        def test_hangs():
+            threading.Event().wait(30)
+    """)
+    result = pytester.runpytest("--integration-timeout=100", "--strict-markers")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(
+        ["*IntegrationTimeout: test exceeded its integration_timeout mark of 300 ms*"]
+    )
+
+
 def test_suite_markers_are_registered_for_strict_markers(pytester):
     pytester.makepyfile("""
         import pytest

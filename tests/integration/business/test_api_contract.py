@@ -20,6 +20,8 @@ pytestmark = pytest.mark.business
 CONFIG = Path(__file__).parents[1] / "schemathesis.toml"
 
 
+# 50 examples of each of ~40 operations: minutes on a loaded machine, not seconds
+@pytest.mark.integration_timeout(300_000)
 def test_every_operation_honours_its_schema(stack, api, tmp_path):
     st = shutil.which("st") or str(Path(sys.executable).parent / "st")
     token = api.as_role("admin").headers["Authorization"]
