@@ -21,7 +21,7 @@ from wms.domain.notifications import Notifier
 from wms.domain.operations import background_jobs
 from wms.events import OUTBOX_NOTIFY
 from wms.events.relay import relay_once
-from wms.integrations.keys import stripe_key_ring
+from wms.integrations.keys import key_rings
 from wms.integrations.messaging import Email, Sms
 from wms.integrations.payments import Payments
 from wms.settings import Settings, get_settings
@@ -83,10 +83,13 @@ async def run(settings: Settings | None = None) -> None:
     engine = make_engine(settings.database_url)
     sessions = make_sessionmaker(engine)
     redis = Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=2)
-    notifier = Notifier(sessions=sessions, email=Email(settings), sms=Sms(settings))
+    rings = key_rings(settings, sessions)
+    notifier = Notifier(
+        sessions=sessions, email=Email(settings, keys=rings), sms=Sms(settings, keys=rings)
+    )
     billing = Billing(
         sessions=sessions,
-        payments=Payments(settings, keys=stripe_key_ring(settings, sessions)),
+        payments=Payments(settings, keys=rings),
         notifier=notifier,
         dunning_schedule_hours=tuple(settings.dunning_schedule_hours),
     )
@@ -98,7 +101,10 @@ async def run(settings: Settings | None = None) -> None:
         asyncio.create_task(_listen(settings.database_url, wake, stop)),
         asyncio.create_task(_relay(settings, sessions, redis, wake, stop)),
         asyncio.create_task(_dunning(billing, settings.dunning_interval_seconds, stop)),
-        *(asyncio.create_task(job) for job in background_jobs(settings, sessions, stop)),
+        *(
+            asyncio.create_task(job)
+            for job in background_jobs(settings, sessions, stop, keys=rings)
+        ),
     ]
     log.info("worker running")
     try:

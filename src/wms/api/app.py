@@ -14,7 +14,14 @@ from sqlalchemy import select
 from wms import __version__
 from wms.api.deps import Services
 from wms.api.errors import error_response, install_error_handlers
-from wms.api.routes import auth, billing, customers, health, integrations, operations
+from wms.api.routes import (
+    auth,
+    billing,
+    customers,
+    health,
+    integrations,
+    operations,
+)
 from wms.api.routes.security import router as security_router
 from wms.api.ws import Hub
 from wms.api.ws import router as ws_router
@@ -26,7 +33,7 @@ from wms.domain.notifications import Notifier
 from wms.domain.operations import Operations
 from wms.domain.security import SecurityMonitor
 from wms.events.relay import relay_once
-from wms.integrations.keys import stripe_key_ring
+from wms.integrations.keys import key_rings
 from wms.integrations.messaging import Email, Sms
 from wms.integrations.payments import Payments
 from wms.security import hash_password
@@ -83,13 +90,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redis = Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=2)
         sessions = make_sessionmaker(engine)
         wake = asyncio.Event()
-        stripe_keys = stripe_key_ring(settings, sessions)
-        await stripe_keys.ensure_bootstrap()
-        payments = Payments(settings, keys=stripe_keys)
-        email, sms = Email(settings), Sms(settings)
+        rings = key_rings(settings, sessions)
+        for ring in rings.values():
+            await ring.ensure_bootstrap()
+        payments = Payments(settings, keys=rings)
+        email, sms = Email(settings, keys=rings), Sms(settings, keys=rings)
         notifier = Notifier(sessions=sessions, email=email, sms=sms)
-        ops = Operations.build(settings, sessions, notifier)
-        security = SecurityMonitor.build(settings, sessions, redis)
+        ops = Operations.build(settings, sessions, notifier, keys=rings)
+        security = SecurityMonitor.build(settings, sessions, redis, keys=rings)
         svc = Services(
             settings=settings,
             engine=engine,
@@ -115,7 +123,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     *security.external,
                 )
             },
-            key_rings={"stripe": stripe_keys},
+            key_rings=rings,
             wake_relay=wake.set,
         )
         app.state.services = svc

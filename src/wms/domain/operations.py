@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +23,7 @@ from wms.domain.scheduling import Scheduling
 from wms.domain.tracking import Tracking
 from wms.integrations import ExternalService
 from wms.integrations.fleet import Fleet
+from wms.integrations.keys import KeyRing
 from wms.integrations.maps import GoogleMaps, Mapbox
 from wms.integrations.sync import AirtableMirror
 from wms.settings import Settings
@@ -32,8 +33,10 @@ __all__ = ["Operations", "background_jobs", "every"]
 log = logging.getLogger("wms.operations")
 
 
-def _planner(settings: Settings) -> tuple[RoutePlanner, GoogleMaps, Mapbox]:
-    google, mapbox = GoogleMaps(settings), Mapbox(settings)
+def _planner(
+    settings: Settings, keys: Mapping[str, KeyRing] | None = None
+) -> tuple[RoutePlanner, GoogleMaps, Mapbox]:
+    google, mapbox = GoogleMaps(settings, keys=keys), Mapbox(settings, keys=keys)
     # Mapbox Optimization first, Google Directions second, the local solver last
     return RoutePlanner([mapbox, google]), google, mapbox
 
@@ -52,8 +55,10 @@ class Operations:
         settings: Settings,
         sessions: async_sessionmaker[AsyncSession],
         notifier: Notifier,
+        keys: Mapping[str, KeyRing] | None = None,
     ) -> Operations:
-        planner, google, mapbox = _planner(settings)
+        """``keys``: the rotatable API keys of the services (``key_rings``), if any."""
+        planner, google, mapbox = _planner(settings, keys)
         return cls(
             pickups=Pickups(
                 sessions=sessions,
@@ -104,18 +109,21 @@ async def every(
 
 
 def background_jobs(
-    settings: Settings, sessions: async_sessionmaker[AsyncSession], stop: asyncio.Event
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    stop: asyncio.Event,
+    keys: Mapping[str, KeyRing] | None = None,
 ) -> list[Coroutine[Any, Any, None]]:
     """The worker's loops: poll GPS, refresh ETAs after new fixes, mirror to Airtable."""
-    planner, _, _ = _planner(settings)
+    planner, _, _ = _planner(settings, keys)
     tracking = Tracking(
         sessions=sessions,
-        fleet=Fleet(settings),
+        fleet=Fleet(settings, keys=keys),
         planner=planner,
         service_seconds=settings.stop_service_seconds,
         still_seconds=settings.gps_still_seconds,
     )
-    mirror = AirtableMirror(settings, sessions)
+    mirror = AirtableMirror(settings, sessions, keys=keys)
     fixes = asyncio.Event()
     return [
         every(

@@ -20,9 +20,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from redis.asyncio import Redis
@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from wms.db.models import AuditEntry
 from wms.errors import UpstreamUnavailable, WMSError
 from wms.events import emit
+from wms.integrations.keys import KeyRing
 from wms.integrations.resilience import ExternalService
 from wms.integrations.security import (
     AbuseIPDB,
@@ -159,7 +160,7 @@ class SecurityMonitor:
     def __init__(
         self,
         *,
-        feeds: Sequence[Feed],
+        feeds: Sequence[Feed[Any]],
         abuseipdb: AbuseIPDB,
         sessions: async_sessionmaker[AsyncSession],
         redis: Redis,
@@ -173,10 +174,17 @@ class SecurityMonitor:
 
     @classmethod
     def build(
-        cls, settings: Settings, sessions: async_sessionmaker[AsyncSession], redis: Redis
+        cls,
+        settings: Settings,
+        sessions: async_sessionmaker[AsyncSession],
+        redis: Redis,
+        keys: Mapping[str, KeyRing] | None = None,
     ) -> SecurityMonitor:
-        """Call in the app's lifespan: the VirusTotal client binds to the running loop."""
-        feeds = build_feeds(settings)
+        """Call in the app's lifespan: the VirusTotal clients bind to the running loop.
+
+        ``keys``: the key rings (``key_rings``) of the feeds whose API keys rotate.
+        """
+        feeds = build_feeds(settings, keys)
         return cls(
             feeds=feeds,
             abuseipdb=feeds[1],
@@ -205,9 +213,9 @@ class SecurityMonitor:
             return combine(name, results, cached=False, now=now)
         known = await self._cached(name)
         cooling = await self._cooling()
-        asked: list[Feed] = []
+        asked: list[Feed[Any]] = []
 
-        async def result(feed: Feed) -> FeedResult:
+        async def result(feed: Feed[Any]) -> FeedResult:
             if not feed.configured:
                 return FeedResult(feed=feed.name, status="disabled", error="no API key configured")
             if not feed.supports(ip):
@@ -234,7 +242,7 @@ class SecurityMonitor:
             await self._alert(verdict)
         return verdict
 
-    async def _ask(self, feed: Feed, ip: IPAddress, now: datetime) -> FeedResult:
+    async def _ask(self, feed: Feed[Any], ip: IPAddress, now: datetime) -> FeedResult:
         try:
             evidence = await feed.lookup(ip)
         except FeedRateLimited as exc:

@@ -1,8 +1,12 @@
-"""Samsara, through the official ``samsara-api`` SDK: where the trucks are."""
+"""Samsara, through the official ``samsara-api`` SDK: where the trucks are.
+
+The API token rotates (``wms.integrations.keys``): a client per usable token, all on one
+connection pool; a token Samsara does not know (401) gives way to the one it replaces.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -12,6 +16,7 @@ from samsara.core.api_error import ApiError
 
 from wms.errors import UpstreamUnavailable
 from wms.integrations import ExternalService, external_service
+from wms.integrations.keys import KeyedClients, KeyRing
 from wms.integrations.resilience import Permanent, Transient
 from wms.settings import Settings
 
@@ -37,55 +42,50 @@ def _instant(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
+def _refused(exc: Exception) -> bool:
+    """Samsara does not know the token (401): nothing was done, another token may do."""
+    return isinstance(exc, ApiError) and exc.status_code == 401
+
+
 class Fleet:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, keys: Mapping[str, KeyRing] | None = None) -> None:
         self.service: ExternalService = external_service("samsara", settings)
-        token = settings.samsara_api_token.get_secret_value()
-        self.client = (
-            Samsara(
-                token=token,
-                base_url=settings.samsara_api_base.rstrip("/"),
-                timeout=settings.external_timeout_seconds,
-            )
-            if token
-            else None
+        base, timeout = settings.samsara_api_base.rstrip("/"), settings.external_timeout_seconds
+        # the token goes in each client's headers; one connection pool serves them all (as
+        # the single client before rotation did, it lives as long as the process)
+        self._http = httpx.Client(timeout=timeout, follow_redirects=True)
+        self.clients = KeyedClients(
+            "samsara",
+            lambda token: Samsara(
+                token=token, base_url=base, timeout=timeout, httpx_client=self._http
+            ),
+            refused=_refused,
+            rings=keys,
+            default=settings.samsara_api_token.get_secret_value(),
         )
 
     @property
     def configured(self) -> bool:
-        return self.client is not None
+        return self.clients.configured
 
     async def positions(self, vehicle_ids: Sequence[str]) -> list[GpsFix]:
         """The latest GPS fix of each of these vehicles that has one (snapshot, all pages)."""
-        client = self.client
-        if client is None:
+        if not self.clients.configured:
             raise UpstreamUnavailable("samsara", "no API token configured", code="not_configured")
         if not vehicle_ids:
             return []
+        keys = await self.clients.keys()
 
-        def fetch() -> list[GpsFix]:
+        def snapshot(client: Samsara) -> list[GpsFix]:
             fixes: list[GpsFix] = []
             # a bounded number of ids per request keeps the query string short
             for start in range(0, len(vehicle_ids), IDS_PER_REQUEST):
                 fixes += self._snapshot(client, vehicle_ids[start : start + IDS_PER_REQUEST])
             return fixes
 
-        return await self.service.call(fetch)
-
-    @staticmethod
-    def _snapshot(client: Samsara, vehicle_ids: Sequence[str]) -> list[GpsFix]:
-        """The GPS snapshot of these vehicles, every page of it (on a worker thread)."""
-        fixes: list[GpsFix] = []
-        after: str | None = None
-        while True:
+        def fetch() -> list[GpsFix]:
             try:
-                page = client.vehicle_stats.get_vehicle_stats(
-                    types=["gps"],
-                    vehicle_ids=list(vehicle_ids),
-                    after=after,
-                    # ExternalService retries; the SDK's own retries would multiply them
-                    request_options={"max_retries": 0},
-                )
+                return self.clients.run(keys, snapshot)
             except ApiError as exc:
                 status = exc.status_code or 0
                 message = f"samsara answered {status}: {exc.body!r:.200}"
@@ -94,6 +94,24 @@ class Fleet:
                 raise Permanent(message) from None
             except httpx.HTTPError as exc:
                 raise Transient(f"samsara unreachable: {type(exc).__name__}") from None
+
+        return await self.service.call(fetch)
+
+    @staticmethod
+    def _snapshot(client: Samsara, vehicle_ids: Sequence[str]) -> list[GpsFix]:
+        """The GPS snapshot of these vehicles, every page of it (on a worker thread); raises
+        the SDK's own errors."""
+        fixes: list[GpsFix] = []
+        after: str | None = None
+        while True:
+            # errors are left to the caller: a 401 may mean "try the older token"
+            page = client.vehicle_stats.get_vehicle_stats(
+                types=["gps"],
+                vehicle_ids=list(vehicle_ids),
+                after=after,
+                # ExternalService retries; the SDK's own retries would multiply them
+                request_options={"max_retries": 0},
+            )
             for vehicle in page.data:
                 gps = vehicle.gps
                 if gps is not None:

@@ -11,10 +11,15 @@ from __future__ import annotations
 import base64
 import hashlib
 import itertools
+import logging
+import math
+import threading
 import time
 import uuid
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Generic, TypeVar
 
 from cryptography.fernet import Fernet
 from sqlalchemy import select, update
@@ -23,9 +28,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from wms.db.keys_models import IntegrationKey
 from wms.db.models import AuditEntry
 from wms.errors import NotFound
+from wms.integrations.resilience import Permanent
 from wms.settings import Settings
 
-__all__ = ["KeyInfo", "KeyRing", "fingerprint", "stripe_key_ring"]
+__all__ = ["KeyInfo", "KeyRing", "KeyedClients", "NoUsableKey", "fingerprint", "key_rings"]
+
+log = logging.getLogger(__name__)
+C = TypeVar("C")
+T = TypeVar("T")
 
 
 def fingerprint(secret: str) -> str:
@@ -70,27 +80,35 @@ class KeyRing:
 
     async def candidates(self) -> list[str]:
         if self._cached is None or time.monotonic() - self._loaded_at > self._refresh:
-            self._cached = await self._load()
+            try:
+                self._cached = await self._load()
+            except Exception as exc:
+                # the database is unreachable: calls go on with the keys known last (or the
+                # configured one), rather than an outage of ours failing the provider's calls
+                log.warning("keys of %s not reloaded, using the last known: %s", self.service, exc)
+                if self._cached is None:
+                    self._cached = [self._bootstrap] if self._bootstrap else []
             self._loaded_at = time.monotonic()
         return self._cached
 
     def forget(self) -> None:
         """Reload at the next call (after this process changed the keys)."""
-        self._cached = None
+        self._loaded_at = -math.inf
 
     async def _load(self) -> list[str]:
         async with self._sessions() as session:
-            rows = (
+            stored = (
                 await session.scalars(
                     select(IntegrationKey)
-                    .where(
-                        IntegrationKey.service == self.service, IntegrationKey.revoked_at.is_(None)
-                    )
+                    .where(IntegrationKey.service == self.service)
                     .order_by(IntegrationKey.created_at.desc())
                 )
             ).all()
-        if not rows:
+        if not stored:  # never rotated: the configured key
             return [self._bootstrap] if self._bootstrap else []
+        rows = [row for row in stored if row.revoked_at is None]
+        if not rows:  # every key revoked: the service is off until a key is added
+            return []
         now = datetime.now(UTC)
         keys = [self._box.decrypt(rows[0].secret.encode()).decode()]
         # the key a newer one replaced stays usable until the overlap after that replacement
@@ -191,11 +209,98 @@ class KeyRing:
         )
 
 
-def stripe_key_ring(settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> KeyRing:
-    return KeyRing(
-        "stripe",
-        sessions=sessions,
-        app_secret=settings.jwt_secret.get_secret_value(),
-        bootstrap=settings.stripe_api_key.get_secret_value(),
-        overlap=timedelta(seconds=settings.key_rotation_overlap_seconds),
-    )
+#: the configured key of every service whose keys WMS can rotate
+_BOOTSTRAP_KEYS: dict[str, Callable[[Settings], str]] = {
+    "stripe": lambda s: s.stripe_api_key.get_secret_value(),
+    "sendgrid": lambda s: s.sendgrid_api_key.get_secret_value(),
+    "twilio": lambda s: s.twilio_auth_token.get_secret_value(),
+    "samsara": lambda s: s.samsara_api_token.get_secret_value(),
+    "mapbox": lambda s: s.mapbox_access_token.get_secret_value(),
+    "google": lambda s: s.google_maps_api_key.get_secret_value(),
+    "airtable": lambda s: s.airtable_api_token.get_secret_value(),
+    "virustotal": lambda s: s.virustotal_api_key.get_secret_value(),
+    "abuseipdb": lambda s: s.abuseipdb_api_key.get_secret_value(),
+    "misp": lambda s: s.misp_api_key.get_secret_value(),
+    "greynoise": lambda s: s.greynoise_api_key.get_secret_value(),
+    "otx": lambda s: s.otx_api_key.get_secret_value(),
+}
+
+
+def key_rings(settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> dict[str, KeyRing]:
+    """A ring for every service that has a key configured (a service without one is off)."""
+    rings = {}
+    for service, configured in _BOOTSTRAP_KEYS.items():
+        if bootstrap := configured(settings):
+            rings[service] = KeyRing(
+                service,
+                sessions=sessions,
+                app_secret=settings.jwt_secret.get_secret_value(),
+                bootstrap=bootstrap,
+                overlap=timedelta(seconds=settings.key_rotation_overlap_seconds),
+            )
+    return rings
+
+
+class NoUsableKey(Permanent):
+    """Every key of the service is revoked, or none was ever configured."""
+
+
+class KeyedClients(Generic[C]):
+    """One SDK client per usable key of a service, and calls that survive a rotation.
+
+    ``await keys()`` (on the event loop) gives the usable keys, newest first; ``run(keys,
+    fn)`` (in the worker thread) calls ``fn(client)`` with the newest key's client and,
+    when the provider refuses that key as unknown (``refused(exc)``: it did nothing), with
+    the key it replaces. Clients are made once per key by ``make`` and dropped with it
+    (left to the garbage collector: a call in another thread may still be using one).
+    """
+
+    def __init__(
+        self,
+        service: str,
+        make: Callable[[str], C],
+        *,
+        refused: Callable[[Exception], bool],
+        rings: Mapping[str, KeyRing] | None = None,
+        default: str = "",
+    ) -> None:
+        self.service = service
+        self._make = make
+        self._refused = refused
+        self._ring = (rings or {}).get(service)
+        self._default = default
+        self._clients: dict[str, C] = {}
+        self._lock = threading.Lock()  # keys() runs on the loop, client() in worker threads
+
+    @property
+    def configured(self) -> bool:
+        return self._ring is not None or bool(self._default)
+
+    async def keys(self) -> list[str]:
+        if self._ring is not None:
+            keys = await self._ring.candidates()
+        else:
+            keys = [self._default] if self._default else []
+        with self._lock:
+            for gone in self._clients.keys() - set(keys):
+                del self._clients[gone]
+        return keys
+
+    def client(self, key: str) -> C:
+        with self._lock:
+            existing = self._clients.get(key)
+        if existing is not None:
+            return existing
+        made = self._make(key)  # outside the lock, which the event loop takes too
+        with self._lock:
+            return self._clients.setdefault(key, made)
+
+    def run(self, keys: Sequence[str], fn: Callable[[C], T]) -> T:
+        for index, key in enumerate(keys):
+            try:
+                return fn(self.client(key))
+            except Exception as exc:
+                if index + 1 < len(keys) and self._refused(exc):
+                    continue
+                raise
+        raise NoUsableKey(f"{self.service} has no usable API key")

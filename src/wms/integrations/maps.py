@@ -4,12 +4,15 @@ Both implement ``wms.domain.routing.Optimizer``; Google also geocodes addresses.
 mapbox SDK has no Optimization API and builds only https URLs, so Mapbox is called with
 ``requests``. Neither client retries on its own: ``ExternalService`` does, and route
 planning falls back to the next provider, so a retry inside the SDK would only add delay.
+
+Both keys rotate (``wms.integrations.keys``): the newest key is used first, and a key the
+provider does not know (Mapbox 401, Google REQUEST_DENIED) gives way to the one it replaces.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import googlemaps  # type: ignore[import-untyped]
@@ -18,6 +21,7 @@ import requests
 from wms.domain.routing import Leg, Point, Trip
 from wms.errors import UpstreamUnavailable
 from wms.integrations import ExternalService, external_service
+from wms.integrations.keys import KeyedClients, KeyRing, fingerprint
 from wms.integrations.resilience import Permanent, Transient
 from wms.settings import Settings
 
@@ -48,6 +52,14 @@ def _message(response: requests.Response) -> str:
         return response.text[:200]
 
 
+class _TokenRefused(Exception):
+    """Mapbox answered 401: it does not know the token, and did nothing."""
+
+    def __init__(self, response: requests.Response) -> None:
+        super().__init__("mapbox refused the access token")
+        self.response = response
+
+
 def _coordinates(points: Sequence[Point]) -> str:
     return ";".join(f"{lng:.6f},{lat:.6f}" for lat, lng in points)
 
@@ -59,26 +71,42 @@ class Mapbox:
     max_trip_stops = 11
     max_route_points = 25
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, keys: Mapping[str, KeyRing] | None = None) -> None:
         self.service: ExternalService = external_service("mapbox", settings)
         self.base = settings.mapbox_api_base.rstrip("/")
-        self.token = settings.mapbox_access_token.get_secret_value()
+        # plain HTTP: a token's "client" is the token itself, sent as a query parameter
+        self.clients = KeyedClients(
+            "mapbox",
+            lambda token: token,
+            refused=lambda exc: isinstance(exc, _TokenRefused),
+            rings=keys,
+            default=settings.mapbox_access_token.get_secret_value(),
+        )
         self.timeout = settings.external_timeout_seconds
 
     async def _get(self, path: str, params: dict[str, str], read: Callable[[Any], T]) -> T:
         """GET ``path`` and ``read`` its body, both on a worker thread."""
-        if not self.token:
+        if not self.clients.configured:
             raise UpstreamUnavailable(
                 self.name, "no access token configured", code="not_configured"
             )
+        tokens = await self.clients.keys()
+
+        def request(token: str) -> requests.Response:
+            response = requests.get(
+                f"{self.base}{path}",
+                params={**params, "access_token": token},
+                timeout=self.timeout,
+            )
+            if response.status_code == 401:  # the token it replaces may still do
+                raise _TokenRefused(response)
+            return response
 
         def get() -> T:
             try:
-                response = requests.get(
-                    f"{self.base}{path}",
-                    params={**params, "access_token": self.token},
-                    timeout=self.timeout,
-                )
+                response = self.clients.run(tokens, request)
+            except _TokenRefused as exc:  # by every usable token
+                response = exc.response
             except requests.RequestException as exc:
                 raise Transient(f"mapbox unreachable: {type(exc).__name__}") from None
             if response.status_code != 200:
@@ -131,6 +159,20 @@ def _refuse_server_errors(response: Any, *args: Any, **kwargs: Any) -> None:
         raise requests.HTTPError(f"{response.status_code} from Google", response=response)
 
 
+class _MalformedKey(Permanent):
+    """A key the googlemaps SDK will not send (it checks the shape): as good as refused."""
+
+
+def _google_refused(exc: Exception) -> bool:
+    """Google does not take the key: REQUEST_DENIED (an invalid key, HTTP 200 with that
+    status, or a 401/403), or a key the SDK will not even send. Nothing was done."""
+    if isinstance(exc, googlemaps.exceptions.ApiError):
+        return bool(exc.status == "REQUEST_DENIED")
+    if isinstance(exc, googlemaps.exceptions.HTTPError):
+        return int(exc.status_code) in (401, 403)
+    return isinstance(exc, _MalformedKey)
+
+
 class GoogleMaps:
     """Geocoding and Directions (``optimize:true`` orders up to 25 waypoints)."""
 
@@ -138,34 +180,46 @@ class GoogleMaps:
     max_trip_stops = 25
     max_route_points = 27
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, keys: Mapping[str, KeyRing] | None = None) -> None:
         self.service: ExternalService = external_service("google", settings)
-        self.client: Any = None
-        key = settings.google_maps_api_key.get_secret_value()
-        if not key:
-            return
+        # one session (and connection pool) for every key: the key is a query parameter
         session = requests.Session()
         session.hooks["response"].append(_refuse_server_errors)
-        try:
-            self.client = googlemaps.Client(
-                key=key,
-                base_url=settings.google_maps_api_base.rstrip("/"),
-                timeout=settings.external_timeout_seconds,
-                retry_over_query_limit=False,
-                requests_session=session,
-            )
-        except ValueError as exc:  # the SDK checks the key's shape
-            log.warning("Google Maps disabled: %s", exc)
+        base, timeout = settings.google_maps_api_base.rstrip("/"), settings.external_timeout_seconds
+        malformed: set[str] = set()  # fingerprints of the keys already warned about
+
+        def client(key: str) -> Any:
+            try:
+                return googlemaps.Client(
+                    key=key,
+                    base_url=base,
+                    timeout=timeout,
+                    retry_over_query_limit=False,
+                    requests_session=session,
+                )
+            except ValueError as exc:  # the SDK checks the key's shape
+                if fingerprint(key) not in malformed:
+                    malformed.add(fingerprint(key))
+                    log.warning("Google Maps key %s unusable: %s", fingerprint(key), exc)
+                raise _MalformedKey(f"API key {fingerprint(key)} unusable: {exc}") from None
+
+        self.clients = KeyedClients(
+            "google",
+            client,
+            refused=_google_refused,
+            rings=keys,
+            default=settings.google_maps_api_key.get_secret_value(),
+        )
 
     async def _call(self, fn: Callable[[Any], T]) -> T:
         """Run ``fn(client)`` (request and reading of the answer) on a worker thread."""
-        client = self.client
-        if client is None:
+        if not self.clients.configured:
             raise UpstreamUnavailable(self.name, "no API key configured", code="not_configured")
+        keys = await self.clients.keys()
 
         def call() -> T:
             try:
-                return _parsed("google", lambda: fn(client))
+                return self.clients.run(keys, lambda client: _parsed("google", lambda: fn(client)))
             except googlemaps.exceptions.HTTPError as exc:
                 raise _by_status("google", int(exc.status_code), "HTTP error") from None
             except googlemaps.exceptions.ApiError as exc:

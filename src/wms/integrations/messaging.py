@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from python_http_client.exceptions import HTTPError as SendGridHTTPError
 from sendgrid import SendGridAPIClient
 from twilio.base.exceptions import TwilioException, TwilioRestException
@@ -9,6 +11,7 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client as TwilioClient
 
 from wms.integrations import external_service
+from wms.integrations.keys import KeyedClients, KeyRing
 from wms.integrations.resilience import Permanent, Transient
 from wms.settings import Settings
 
@@ -17,11 +20,24 @@ def _by_status(status: int, message: str) -> Exception:
     return Transient(message) if status == 429 or status >= 500 else Permanent(message)
 
 
+def _status_of(exc: Exception) -> int | None:
+    if isinstance(exc, SendGridHTTPError):
+        return int(exc.status_code)
+    if isinstance(exc, TwilioRestException):
+        return int(exc.status)
+    return None
+
+
 class Email:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, keys: Mapping[str, KeyRing] | None = None) -> None:
         self.service = external_service("sendgrid", settings)
-        self.client = SendGridAPIClient(
-            settings.sendgrid_api_key.get_secret_value(), host=settings.sendgrid_api_base
+        host = settings.sendgrid_api_base
+        self.clients = KeyedClients(
+            "sendgrid",
+            lambda key: SendGridAPIClient(key, host=host),
+            refused=lambda exc: _status_of(exc) == 401,
+            rings=keys,
+            default=settings.sendgrid_api_key.get_secret_value(),
         )
         self.sender = settings.email_from
         self.timeout = settings.external_timeout_seconds
@@ -34,10 +50,13 @@ class Email:
             "content": [{"type": "text/plain", "value": text}],
         }
 
+        keys = await self.clients.keys()
+
         def send() -> str:
             try:
-                response = self.client.client.mail.send.post(
-                    request_body=body, timeout=self.timeout
+                response = self.clients.run(
+                    keys,
+                    lambda sg: sg.client.mail.send.post(request_body=body, timeout=self.timeout),
                 )
             except SendGridHTTPError as exc:
                 raise _by_status(int(exc.status_code), f"send failed: {exc.reason}") from None
@@ -50,21 +69,37 @@ class Email:
 
 
 class Sms:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, keys: Mapping[str, KeyRing] | None = None) -> None:
         self.service = external_service("twilio", settings)
-        self.client = TwilioClient(
+        self.clients = KeyedClients(
+            "twilio",
+            lambda token: self._client(settings, token),
+            refused=lambda exc: _status_of(exc) == 401,
+            rings=keys,
+            default=settings.twilio_auth_token.get_secret_value(),
+        )
+        self.sender = settings.sms_from
+
+    @staticmethod
+    def _client(settings: Settings, token: str) -> TwilioClient:
+        client = TwilioClient(
             settings.twilio_account_sid,
-            settings.twilio_auth_token.get_secret_value(),
+            token,
             http_client=TwilioHttpClient(timeout=settings.external_timeout_seconds),
         )
         # the SDK has no base-URL argument; its Api domain is cached, so this sticks
-        self.client.api.base_url = settings.twilio_api_base
-        self.sender = settings.sms_from
+        client.api.base_url = settings.twilio_api_base
+        return client
 
     async def send(self, *, to: str, text: str) -> str:
+        keys = await self.clients.keys()
+
         def send() -> str:
             try:
-                message = self.client.messages.create(to=to, from_=self.sender, body=text)
+                message = self.clients.run(
+                    keys,
+                    lambda client: client.messages.create(to=to, from_=self.sender, body=text),
+                )
             except TwilioRestException as exc:
                 raise _by_status(int(exc.status), f"send failed: {exc.msg}") from None
             except (TwilioException, OSError) as exc:

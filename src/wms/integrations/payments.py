@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -9,7 +10,7 @@ import stripe
 
 from wms.errors import InvalidInput
 from wms.integrations import external_service
-from wms.integrations.keys import KeyRing
+from wms.integrations.keys import KeyedClients, KeyRing
 from wms.integrations.resilience import Permanent, Transient
 from wms.settings import Settings
 
@@ -32,25 +33,23 @@ class Charge:
 
 
 class Payments:
-    def __init__(self, settings: Settings, keys: KeyRing | None = None) -> None:
+    def __init__(self, settings: Settings, keys: Mapping[str, KeyRing] | None = None) -> None:
         self.service = external_service("stripe", settings)
         self.webhook_secret = settings.stripe_webhook_secret.get_secret_value()
-        self.keys = keys
-        self._default_key = settings.stripe_api_key.get_secret_value()
-        self._base = settings.stripe_api_base
-        self._timeout = settings.external_timeout_seconds
-        self._clients: dict[str, stripe.StripeClient] = {}
-
-    def _client(self, key: str) -> stripe.StripeClient:
-        if key not in self._clients:
-            self._clients[key] = stripe.StripeClient(
+        base, timeout = settings.stripe_api_base, settings.external_timeout_seconds
+        self.clients = KeyedClients(
+            "stripe",
+            lambda key: stripe.StripeClient(
                 key,
-                base_addresses={"api": self._base},
+                base_addresses={"api": base},
                 # ExternalService retries (reusing the idempotency key); not the SDK as well
                 max_network_retries=0,
-                http_client=stripe.RequestsClient(timeout=self._timeout),
-            )
-        return self._clients[key]
+                http_client=stripe.RequestsClient(timeout=timeout),
+            ),
+            refused=lambda exc: isinstance(exc, stripe.AuthenticationError),
+            rings=keys,
+            default=settings.stripe_api_key.get_secret_value(),
+        )
 
     async def _call(self, fn: Any, *, client_params: tuple[str, ...] = ()) -> Any:
         """Run ``fn(client)`` as a Stripe call; ``client_params`` are parameters our caller
@@ -59,21 +58,11 @@ class Payments:
         During a key rotation the newest key is tried first; if Stripe does not know it
         yet (401: nothing was done), the key it replaces is used instead.
         """
-        keys = await self.keys.candidates() if self.keys else [self._default_key]
-
-        def with_keys() -> Any:
-            for index, key in enumerate(keys):
-                try:
-                    return fn(self._client(key))
-                except stripe.AuthenticationError:
-                    if index + 1 < len(keys):
-                        continue
-                    raise
-            raise Permanent("no usable API key")
+        keys = await self.clients.keys()
 
         def classified() -> Any:
             try:
-                return with_keys()
+                return self.clients.run(keys, fn)
             except stripe.CardError:
                 raise
             except (stripe.APIConnectionError, stripe.RateLimitError, stripe.APIError) as exc:

@@ -6,6 +6,9 @@ limit, matched on the "WMS ID" field) and paces requests with a sliding window b
 limit, so it never earns the penalty; should a 429 come anyway (another client of the
 base), it sits the penalty out. A row is due while its ``version`` is ahead of the
 version last mirrored, so nothing is lost when Airtable is down: it is sent later.
+
+The API token rotates (``wms.integrations.keys``): a token Airtable does not know (401)
+gives way to the one it replaces, and that second request is paced like any other.
 """
 
 from __future__ import annotations
@@ -13,9 +16,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import threading
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +32,7 @@ from wms.db.models import ServiceAddress, User
 from wms.db.operations_models import Depot, Pickup, Route, Vehicle
 from wms.errors import UpstreamError
 from wms.integrations import ExternalService, external_service
+from wms.integrations.keys import KeyedClients, KeyRing
 from wms.integrations.resilience import Permanent, Transient
 from wms.settings import Settings
 
@@ -42,7 +47,8 @@ BATCH = 10
 
 
 class Pacer:
-    """At most ``limit`` starts in any ``window`` seconds; ``wait()`` before each request."""
+    """At most ``limit`` starts in any ``window`` seconds; ``wait()`` before each request
+    (``wait_blocking()`` on a worker thread)."""
 
     def __init__(
         self,
@@ -55,13 +61,27 @@ class Pacer:
         self.window = window
         self.clock = clock
         self._starts: deque[float] = deque(maxlen=self.limit)
+        self._lock = threading.Lock()  # wait() runs on the loop, wait_blocking() in threads
+
+    def _book(self) -> float:
+        """Book the next start, now or once the window allows; the seconds until then."""
+        with self._lock:
+            now = self.clock()
+            start = now
+            if len(self._starts) == self.limit:
+                start = max(now, self._starts[0] + self.window)
+            self._starts.append(start)
+            return start - now
 
     async def wait(self) -> None:
-        if len(self._starts) == self.limit:
-            delay = self._starts[0] + self.window - self.clock()
-            if delay > 0:
-                await asyncio.sleep(delay)
-        self._starts.append(self.clock())
+        delay = self._book()
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+    def wait_blocking(self) -> None:
+        delay = self._book()
+        if delay > 0:
+            time.sleep(delay)
 
 
 @dataclass(frozen=True)
@@ -146,23 +166,36 @@ async def _due_routes(session: AsyncSession) -> list[tuple[Any, int, dict[str, A
     ]
 
 
+def _refused(exc: Exception) -> bool:
+    """Airtable does not know the token (401): nothing was done, another token may do."""
+    return (
+        isinstance(exc, requests.HTTPError)
+        and exc.response is not None
+        and exc.response.status_code == 401
+    )
+
+
 class AirtableMirror:
-    def __init__(self, settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        sessions: async_sessionmaker[AsyncSession],
+        keys: Mapping[str, KeyRing] | None = None,
+    ) -> None:
         self.sessions = sessions
         self.service: ExternalService = external_service("airtable", settings)
         self.base_id = settings.airtable_base_id
-        token = settings.airtable_api_token.get_secret_value()
         timeout = math.ceil(settings.external_timeout_seconds)
-        # no SDK retries: a retry is a request the pacer did not grant
-        self.api = (
-            Api(
-                token,
-                timeout=(timeout, timeout),
-                retry_strategy=None,
-                endpoint_url=settings.airtable_api_base.rstrip("/"),
-            )
-            if token and self.base_id
-            else None
+        endpoint = settings.airtable_api_base.rstrip("/")
+        self.clients = KeyedClients(
+            "airtable",
+            # no SDK retries: a retry is a request the pacer did not grant
+            lambda token: Api(
+                token, timeout=(timeout, timeout), retry_strategy=None, endpoint_url=endpoint
+            ),
+            refused=_refused,
+            rings=keys,
+            default=settings.airtable_api_token.get_secret_value(),
         )
         self.kinds = (
             _Kind(Pickup, settings.airtable_pickups_table, _due_pickups),
@@ -173,9 +206,14 @@ class AirtableMirror:
         self._resume_at = 0.0
         self._failing: set[str] = set()
 
+    @property
+    def configured(self) -> bool:
+        """A token and a base to mirror to."""
+        return self.clients.configured and bool(self.base_id)
+
     async def sync_once(self) -> int:
         """Mirror every due pickup and route; returns how many records were sent."""
-        if self.api is None or time.monotonic() < self._resume_at:
+        if not self.configured or time.monotonic() < self._resume_at:
             return 0
         sent = 0
         for kind in self.kinds:
@@ -201,13 +239,22 @@ class AirtableMirror:
         return sent
 
     async def _upsert(self, table_name: str, records: Sequence[dict[str, Any]]) -> None:
-        assert self.api is not None
-        table = self.api.table(self.base_id, table_name)
+        keys = await self.clients.keys()
         refused: list[int] = []
+        requests_made = 0
+
+        def upsert(api: Api) -> None:
+            nonlocal requests_made
+            if requests_made:  # the older token's try is one more request to pace
+                self.pacer.wait_blocking()
+            requests_made += 1
+            api.table(self.base_id, table_name).batch_upsert(
+                [{"fields": f} for f in records], key_fields=[KEY_FIELD]
+            )
 
         def send() -> None:
             try:
-                table.batch_upsert([{"fields": f} for f in records], key_fields=[KEY_FIELD])
+                self.clients.run(keys, upsert)
             except requests.HTTPError as exc:
                 status = exc.response.status_code if exc.response is not None else 0
                 refused.append(status)

@@ -1,0 +1,107 @@
+"""AbuseIPDB over plain HTTP (it has no official SDK): an address's abuse reports, and
+reporting one."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import httpx
+
+from wms.integrations.keys import KeyRing
+from wms.integrations.resilience import Transient
+from wms.integrations.security.base import Feed, FeedRateLimited, _Refusal, _Throttled
+from wms.integrations.security.evidence import (
+    AbuseIPDBEvidence,
+    AbuseReport,
+    Evidence,
+    IPAddress,
+)
+from wms.settings import Settings
+
+__all__ = ["AbuseIPDB"]
+
+
+class AbuseIPDB(Feed[httpx.Client]):
+    name = "abuseipdb"
+
+    def __init__(self, settings: Settings, keys: Mapping[str, KeyRing] | None = None) -> None:
+        super().__init__(settings, settings.abuseipdb_api_key, keys)
+        self._base_url = settings.abuseipdb_api_base.rstrip("/") + "/api/v2"
+
+    def _client(self, key: str) -> httpx.Client:
+        return httpx.Client(
+            base_url=self._base_url,
+            headers={"Key": key, "Accept": "application/json"},
+            timeout=self._timeout,
+        )
+
+    async def _close(self, client: httpx.Client) -> None:
+        client.close()
+
+    def _send(
+        self,
+        keys: Sequence[str],
+        method: str,
+        path: str,
+        *,
+        client_error: str | None = None,
+        **kwargs: Any,
+    ) -> dict[str, Any] | _Throttled:
+        def attempt(http: httpx.Client) -> dict[str, Any]:
+            try:
+                response = http.request(method, path, **kwargs)
+            except httpx.HTTPError as exc:
+                raise Transient(f"no answer ({type(exc).__name__})") from None
+            if not response.is_success:
+                raise _Refusal(response.status_code, response.headers.get("Retry-After"))
+            try:
+                data: dict[str, Any] = response.json()["data"]
+            except (ValueError, KeyError, TypeError):
+                raise Transient("unexpected answer") from None
+            return data
+
+        try:
+            return self.clients.run(keys, attempt)
+        except _Refusal as exc:
+            return self._refused(exc.status, exc.retry_after, client_error=client_error)
+
+    def _fetch(self, keys: Sequence[str], ip: IPAddress) -> Evidence | _Throttled:
+        data = self._send(keys, "GET", "/check", params={"ipAddress": str(ip), "maxAgeInDays": 90})
+        if isinstance(data, _Throttled):
+            return data
+        score = int(data.get("abuseConfidenceScore") or 0)
+        reports = int(data.get("totalReports") or 0)
+        return AbuseIPDBEvidence(
+            score=score,
+            # AbuseIPDB's own advice: block from a confidence of 75 up
+            malicious=score >= 75,
+            found=reports > 0,
+            abuse_confidence_score=score,
+            total_reports=reports,
+            distinct_reporters=int(data.get("numDistinctUsers") or 0),
+            last_reported_at=data.get("lastReportedAt"),
+            is_whitelisted=bool(data.get("isWhitelisted")),
+            is_tor=bool(data.get("isTor")),
+            isp=data.get("isp"),
+            usage_type=data.get("usageType"),
+            country_code=data.get("countryCode"),
+        )
+
+    async def report(self, ip: IPAddress, *, categories: list[int], comment: str) -> AbuseReport:
+        """Report abuse from ``ip``. A POST without idempotency key: never retried (but sent
+        with the replaced key when AbuseIPDB refuses the newest: it did nothing then)."""
+        form = {"ip": str(ip), "categories": ",".join(map(str, categories)), "comment": comment}
+        keys = await self.clients.keys()
+
+        def send() -> dict[str, Any] | _Throttled:
+            # AbuseIPDB refusing the report (a category, the address) is our caller's error
+            return self._send(keys, "POST", "/report", data=form, client_error="report_refused")
+
+        data = await self.service.call(send, idempotent=False)
+        if isinstance(data, _Throttled):
+            raise FeedRateLimited(self.name, data.retry_after)
+        return AbuseReport(
+            ip=str(data.get("ipAddress", ip)),
+            abuse_confidence_score=int(data.get("abuseConfidenceScore") or 0),
+        )
