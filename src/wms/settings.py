@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     token_ttl_seconds: int = 3600
     bootstrap_admin_email: str | None = None
     bootstrap_admin_password: SecretStr | None = None
+    #: where providers reach this WMS (e.g. https://wms.example.com): Twilio reports each
+    #: SMS's delivery there; empty, no delivery reports are asked for
+    public_url: str = ""
     ws_allowed_origins: list[str] = Field(default_factory=lambda: ["http://localhost"])
     max_body_bytes: int = 1_000_000
 

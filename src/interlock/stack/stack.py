@@ -215,8 +215,7 @@ class Stack:
         }
         if primary:
             self.app_url = f"http://127.0.0.1:{port}"
-        else:
-            values["app_url"] = self.app_url or ""
+        values["app_url"] = self.app_url or ""
         where = f"[tool.interlock.{'app' if primary else 'services.' + spec.name}]"
         command = [_fill(part, values, where) for part in spec.command]
         env = {**os.environ, **{k: _fill(v, values, where) for k, v in spec.env.items()}}

@@ -20,6 +20,7 @@ from wms.api.routes import (
     customers,
     health,
     integrations,
+    notifications,
     operations,
 )
 from wms.api.routes.security import router as security_router
@@ -166,6 +167,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(customers.router)
     app.include_router(billing.router)
     app.include_router(integrations.router)
+    app.include_router(notifications.router)
     app.include_router(operations.router)
     app.include_router(security_router)
     app.include_router(ws_router)

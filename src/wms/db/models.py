@@ -26,6 +26,7 @@ __all__ = [
     "AuditEntry",
     "Base",
     "Customer",
+    "DeliveryReceipt",
     "Invoice",
     "Notification",
     "OutboxEvent",
@@ -98,10 +99,27 @@ class Notification(Base):
     customer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
     channel: Mapped[str] = mapped_column(String(16))  # email | sms
     kind: Mapped[str] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(16))  # sent | failed
-    provider_id: Mapped[str | None] = mapped_column(String(128))
+    status: Mapped[str] = mapped_column(String(16))  # sent | failed: the provider took it?
+    provider_id: Mapped[str | None] = mapped_column(String(128), index=True)
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class DeliveryReceipt(Base):
+    """How far a provider got delivering one message, from its status callbacks.
+
+    Kept apart from ``notifications`` because a callback may arrive before the
+    notification row it reports on is committed; ``rank`` keeps the state moving forward
+    whatever order callbacks arrive in.
+    """
+
+    __tablename__ = "delivery_receipts"
+
+    provider_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))
+    rank: Mapped[int] = mapped_column(Integer)
+    error_code: Mapped[str | None] = mapped_column(String(16))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 class OutboxEvent(Base):

@@ -93,6 +93,15 @@ class NotificationOut(BaseModel):
     status: Literal["sent", "failed"]
 
 
+class NotificationView(NotificationOut):
+    id: uuid.UUID
+    #: the provider's last word on delivery (SMS only, with a public URL configured)
+    delivery: str | None = None
+    #: the provider's error code when delivery failed (Twilio's 30003, ...)
+    error_code: str | None = None
+    created_at: datetime
+
+
 class CustomerOut(BaseModel):
     id: uuid.UUID
     name: str

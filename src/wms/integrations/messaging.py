@@ -8,12 +8,16 @@ from python_http_client.exceptions import HTTPError as SendGridHTTPError
 from sendgrid import SendGridAPIClient
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
+from twilio.request_validator import RequestValidator
 from twilio.rest import Client as TwilioClient
 
 from wms.integrations import external_service
 from wms.integrations.keys import KeyedClients, KeyRing
 from wms.integrations.resilience import Permanent, Transient
 from wms.settings import Settings
+
+#: where WMS hears from Twilio how each SMS fared (routes/notifications.py)
+STATUS_CALLBACK_PATH = "/api/v1/webhooks/twilio/status"
 
 
 def _by_status(status: int, message: str) -> Exception:
@@ -79,6 +83,10 @@ class Sms:
             default=settings.twilio_auth_token.get_secret_value(),
         )
         self.sender = settings.sms_from
+        #: where Twilio reports each message's delivery; none asked without a public URL
+        self.status_callback = (
+            settings.public_url.rstrip("/") + STATUS_CALLBACK_PATH if settings.public_url else None
+        )
 
     @staticmethod
     def _client(settings: Settings, token: str) -> TwilioClient:
@@ -93,12 +101,15 @@ class Sms:
 
     async def send(self, *, to: str, text: str) -> str:
         keys = await self.clients.keys()
+        extra = {"status_callback": self.status_callback} if self.status_callback else {}
 
         def send() -> str:
             try:
                 message = self.clients.run(
                     keys,
-                    lambda client: client.messages.create(to=to, from_=self.sender, body=text),
+                    lambda client: client.messages.create(
+                        to=to, from_=self.sender, body=text, **extra
+                    ),
                 )
             except TwilioRestException as exc:
                 raise _by_status(int(exc.status), f"send failed: {exc.msg}") from None
@@ -108,3 +119,11 @@ class Sms:
 
         # Twilio has no idempotency keys for messages: never retried
         return await self.service.call(send, idempotent=False)
+
+    async def verify_callback(self, url: str, params: dict[str, str], signature: str) -> bool:
+        """Whether Twilio signed this callback to ``url`` with one of our auth tokens (any
+        usable one: during a rotation Twilio may sign with either)."""
+        for token in await self.clients.keys():
+            if RequestValidator(token).validate(url, params, signature):
+                return True
+        return False
