@@ -12,6 +12,8 @@ from interlock.simulators.client import SimulatorClient
 from interlock.simulators.misp import AUTH_FAILED
 from interlock.simulators.threaded import ThreadedSimulator
 
+pytestmark = pytest.mark.external
+
 KEY = "Interlock0Misp0Key0" * 2 + "ab"
 BAD = "45.83.64.1"
 

@@ -11,6 +11,8 @@ from interlock.simulators.client import SimulatorClient
 from interlock.simulators.google import haversine_m
 from interlock.simulators.threaded import ThreadedSimulator
 
+pytestmark = pytest.mark.external
+
 KEY = "AIzaSyInterlock-simulated-key-0000000"
 BOUNDS = {"south": 30.20, "west": -97.80, "north": 30.40, "east": -97.60}
 

@@ -15,6 +15,8 @@ from interlock.simulators.client import SimulatorClient
 from interlock.simulators.google import haversine_m
 from interlock.simulators.threaded import ThreadedSimulator
 
+pytestmark = pytest.mark.external
+
 TOKEN = "samsara_api_interlock_simulated"
 START, CORNER, END = (30.20, -97.70), (30.21, -97.70), (30.21, -97.69)
 TEN_METRES_A_SECOND = 10 / 0.44704  # in miles per hour

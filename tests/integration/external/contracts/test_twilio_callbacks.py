@@ -20,6 +20,8 @@ from interlock.simulators.client import SimulatorClient
 from interlock.simulators.threaded import ThreadedSimulator
 from interlock.simulators.twilio import segments
 
+pytestmark = pytest.mark.external
+
 SID = "AC" + "2" * 32
 TOKEN = "callback-token"
 TO = "+15551230000"

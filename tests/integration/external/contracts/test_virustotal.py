@@ -12,6 +12,8 @@ import vt
 from interlock.simulators.client import SimulatorClient
 from interlock.simulators.threaded import ThreadedSimulator
 
+pytestmark = pytest.mark.external
+
 KEY = "0123456789abcdef" * 4
 BAD = "45.83.64.1"
 

@@ -14,6 +14,8 @@ from pyairtable.formulas import match
 from interlock.simulators.client import SimulatorClient
 from interlock.simulators.threaded import ThreadedSimulator
 
+pytestmark = pytest.mark.external
+
 TOKEN = "patInterlock.simulated-token"
 BASE = "appWMS00000000001"
 FIELDS = ["Customer", "Bin", "Status", "Done", "Weight"]

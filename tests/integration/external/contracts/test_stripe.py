@@ -16,6 +16,8 @@ from interlock.helpers.deadline import poll
 from interlock.simulators.client import SimulatorClient
 from interlock.simulators.threaded import ThreadedSimulator
 
+pytestmark = pytest.mark.external
+
 
 @pytest.fixture
 def server() -> Iterator[ThreadedSimulator]:

@@ -11,6 +11,8 @@ from twilio.rest import Client
 
 from interlock.simulators.threaded import ThreadedSimulator
 
+pytestmark = pytest.mark.external
+
 SID = "AC" + "1" * 32
 
 

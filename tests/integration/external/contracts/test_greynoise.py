@@ -14,6 +14,8 @@ from interlock.simulators.client import SimulatorClient
 from interlock.simulators.greynoise import NOT_OBSERVED
 from interlock.simulators.threaded import ThreadedSimulator
 
+pytestmark = pytest.mark.external
+
 KEY = "interlock-greynoise-key"
 BAD = "45.83.64.1"
 UNSEEDED = [f"1.2.3.{n}" for n in range(1, 21)]

@@ -12,6 +12,8 @@ from OTXv2 import BadRequest, InvalidAPIKey, OTXv2
 from interlock.simulators.client import SimulatorClient
 from interlock.simulators.threaded import ThreadedSimulator
 
+pytestmark = pytest.mark.external
+
 KEY = "0123456789abcdef" * 4
 BAD = "45.83.64.1"
 IPV4 = IndicatorTypes.IPv4

@@ -13,6 +13,8 @@ from mapbox.services.base import Service
 from interlock.simulators.client import SimulatorClient
 from interlock.simulators.threaded import ThreadedSimulator
 
+pytestmark = pytest.mark.external
+
 TOKEN = "pk.eyJ1IjoiaW50ZXJsb2NrIn0.simulated"
 
 
