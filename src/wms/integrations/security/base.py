@@ -109,11 +109,12 @@ class _LastResponse(AuthBase):
         return found
 
 
-def _session(timeout: float, watch: _LastResponse) -> requests.Session:
+def _session(timeout: float, watch: _LastResponse | None = None) -> requests.Session:
     session = requests.Session()
     for scheme in ("http://", "https://"):
         session.mount(scheme, _NoRetries(timeout))
-    session.auth = watch
+    if watch is not None:
+        session.auth = watch
     return session
 
 
