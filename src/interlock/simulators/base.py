@@ -175,8 +175,7 @@ class Simulator:
         self, rule: FaultRule, request: web.Request
     ) -> web.StreamResponse | None:
         if rule.kind == "latency":
-            jitter = self.faults.rng.uniform(-rule.jitter_ms, rule.jitter_ms)
-            await asyncio.sleep(max(0.0, rule.ms + jitter) / 1000)
+            await asyncio.sleep(rule.delay_seconds(self.faults.rng))
             return None
         if rule.kind == "status":
             if rule.body is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 import random
 import re
 from dataclasses import asdict, dataclass, field
@@ -10,9 +11,13 @@ from typing import Any
 
 from interlock.errors import ConfigError
 
-__all__ = ["FAULT_KINDS", "FaultPlan", "FaultRule", "parse_fault_spec"]
+__all__ = ["FAULT_KINDS", "LATENCY_DISTRIBUTIONS", "FaultPlan", "FaultRule", "parse_fault_spec"]
 
 FAULT_KINDS = ("status", "rate_limit", "latency", "hang", "drop", "malformed")
+#: how ``latency`` draws each delay: uniform ms ± jitter_ms; normal with mean ms and
+#: standard deviation jitter_ms; exponential with mean ms (a long tail, as real
+#: services show under load); lognormal with median ms and a spread of jitter_ms
+LATENCY_DISTRIBUTIONS = ("uniform", "normal", "exponential", "lognormal")
 _ids = itertools.count(1)
 
 
@@ -28,6 +33,8 @@ class FaultRule:
     #: added latency for ``latency``: ms, plus uniform jitter of ± jitter_ms
     ms: float = 0.0
     jitter_ms: float = 0.0
+    #: ``latency`` only: how delays are drawn (see LATENCY_DISTRIBUTIONS)
+    distribution: str = "uniform"
     #: a body to send instead of the service's own error shape (``status``)
     body: Any = None
     #: ``drop`` only: serve the call first, then cut the connection (the answer is lost)
@@ -53,6 +60,11 @@ class FaultRule:
             raise ConfigError(f"fault times must not be negative, got {self.times}")
         if self.ms < 0 or self.jitter_ms < 0 or self.retry_after < 0:
             raise ConfigError("fault latency and retry_after must not be negative")
+        if self.distribution not in LATENCY_DISTRIBUTIONS:
+            raise ConfigError(
+                f"unknown latency distribution {self.distribution!r}",
+                hint=f"use one of {', '.join(LATENCY_DISTRIBUTIONS)}",
+            )
         if self.after and self.kind != "drop":
             raise ConfigError("fault option after= goes with kind drop only")
         if not 100 <= self.status <= 599:
@@ -72,6 +84,7 @@ class FaultRule:
             "after",
             "ms",
             "jitter_ms",
+            "distribution",
             "body",
             "path",
             "method",
@@ -93,6 +106,20 @@ class FaultRule:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def delay_seconds(self, rng: random.Random) -> float:
+        """One draw of a ``latency`` rule's delay (from the plan's seeded generator)."""
+        if self.distribution == "normal":
+            ms = rng.gauss(self.ms, self.jitter_ms)
+        elif self.distribution == "exponential":
+            ms = rng.expovariate(1 / self.ms) if self.ms > 0 else 0.0
+        elif self.distribution == "lognormal":
+            # median ms; sigma such that one spread up is ms + jitter_ms
+            sigma = math.log1p(self.jitter_ms / self.ms) if self.ms > 0 else 0.0
+            ms = self.ms * math.exp(rng.gauss(0.0, sigma))
+        else:
+            ms = self.ms + rng.uniform(-self.jitter_ms, self.jitter_ms)
+        return max(0.0, ms) / 1000
 
     def matches(self, method: str, path: str) -> bool:
         if self.method is not None and self.method.upper() != method.upper():

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import random
+import statistics
+
 import pytest
 
 from interlock.errors import ConfigError
@@ -36,6 +39,7 @@ def test_spec_kinds_take_their_main_value():
         ("stripe:latency=-5", "must not be negative"),
         ("stripe:hang=3", "takes no value"),
         ("stripe:status=500,colour=red", "unknown fault field(s) colour"),
+        ("stripe:latency=100,distribution=zipf", "unknown latency distribution 'zipf'"),
     ],
 )
 def test_bad_spec_is_refused_clearly(spec, message):
@@ -70,3 +74,32 @@ def test_partial_rate_is_seeded_so_a_run_replays_identically():
     assert first == pattern(7)
     assert first != pattern(8)
     assert 40 <= sum(first) <= 80  # about 30 %
+
+
+def draws(spec: str, n: int = 4000, seed: int = 3) -> list[float]:
+    rule = parse_fault_spec(spec)[1]
+    rng = random.Random(seed)
+    return sorted(rule.delay_seconds(rng) * 1000 for _ in range(n))
+
+
+def test_latency_distributions_have_the_shape_they_promise():
+    uniform = draws("s:latency=200,jitter_ms=50")
+    assert uniform[0] >= 150
+    assert uniform[-1] <= 250
+    normal = draws("s:latency=200,jitter_ms=50,distribution=normal")
+    assert statistics.mean(normal) == pytest.approx(200, rel=0.05)
+    assert statistics.stdev(normal) == pytest.approx(50, rel=0.1)
+    assert normal[-1] > 300  # unlike uniform, past two spreads now and then
+    exponential = draws("s:latency=200,distribution=exponential")
+    assert statistics.mean(exponential) == pytest.approx(200, rel=0.1)
+    # the long tail: p99 is about 4.6 times the mean
+    assert exponential[int(0.99 * len(exponential))] > 3.5 * 200
+    lognormal = draws("s:latency=200,jitter_ms=100,distribution=lognormal")
+    assert statistics.median(lognormal) == pytest.approx(200, rel=0.1)
+    assert min(normal + exponential + lognormal) >= 0
+
+
+def test_latency_draws_replay_with_the_same_seed():
+    spec = "s:latency=100,jitter_ms=30,distribution=normal"
+    assert draws(spec, n=50, seed=9) == draws(spec, n=50, seed=9)
+    assert draws(spec, n=50, seed=9) != draws(spec, n=50, seed=10)
