@@ -86,12 +86,19 @@ class Hub:
         for client in list(self.clients):
             if channel not in client.channels:
                 continue
-            if client.principal.role == "customer" and str(client.principal.customer_id) != str(
-                event.get("data", {}).get("customer_id")
-            ):
+            if not _visible(client.principal, channel, event.get("data") or {}):
                 continue
             with contextlib.suppress(asyncio.QueueFull):  # a stalled client loses, not us
                 client.queue.put_nowait({"type": "event", "channel": channel, "event": event})
+
+
+def _visible(principal: Principal, channel: str, data: dict[str, Any]) -> bool:
+    """Customers hear only of their own affairs, drivers only of their own routes."""
+    if principal.role == "customer":
+        return str(principal.customer_id) == str(data.get("customer_id"))
+    if principal.role == "driver" and channel == "routes":
+        return str(principal.user_id) == str(data.get("driver_id"))
+    return True
 
 
 router = APIRouter()

@@ -134,6 +134,33 @@ def test_route_is_solved_locally_and_marked_degraded_when_both_fail(
     }
 
 
+def test_a_driver_hears_only_of_their_own_routes_live(api, ws, day_of_pickups):
+    depot, vehicle, driver, day, pickups = day_of_pickups
+    other = new_driver(api)
+    feeds = {}
+    for person in (driver, other):
+        feeds[person.id] = ws.connect("/ws", token=bearer(person.client))
+        feeds[person.id].send_json({"action": "subscribe", "channels": ["routes"]})
+        feeds[person.id].wait_for(lambda f: f["type"] == "subscribed")
+    mine = plan(api, depot=depot, vehicle=vehicle, driver=driver, day=day, pickups=pickups[:2])
+    theirs = plan(
+        api,
+        depot=depot,
+        vehicle=new_vehicle(api, depot),
+        driver=other,
+        day=day,
+        pickups=pickups[2:],
+    )
+    # events reach each socket in the order they were committed: the first route event
+    # the other driver hears is their own, so they did not hear of the first route
+    for person, route in ((driver, mine), (other, theirs)):
+        frame = feeds[person.id].wait_for(
+            lambda f: f.get("type") == "event", what=f"{person.id}'s first route event"
+        )
+        assert frame["event"]["type"] == "route.planned"
+        assert frame["event"]["data"]["route_id"] == route["id"]
+
+
 def test_a_driver_sees_only_their_own_routes(api, day_of_pickups):
     depot, vehicle, driver, day, pickups = day_of_pickups
     route = plan(api, depot=depot, vehicle=vehicle, driver=driver, day=day)
