@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import DateTime, String, Text, func
+from sqlalchemy import DateTime, Index, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from wms.db.models import Base
@@ -15,6 +15,7 @@ __all__ = ["IntegrationKey"]
 
 class IntegrationKey(Base):
     __tablename__ = "integration_keys"
+    __table_args__ = (Index("ix_integration_keys_service", "service", "created_at"),)
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     service: Mapped[str] = mapped_column(String(32))
