@@ -16,34 +16,19 @@ from interlock.simulators.threaded import ThreadedSimulator
 
 pytestmark = pytest.mark.external
 
+SERVICE = "airtable"
 TOKEN = "patInterlock.simulated-token"
 BASE = "appWMS00000000001"
 FIELDS = ["Customer", "Bin", "Status", "Done", "Weight"]
-
-
-@pytest.fixture
-def server() -> Iterator[ThreadedSimulator]:
-    # until the registry names the service, point it at this module's class
-    with ThreadedSimulator("airtable") as running:
-        yield running
-
-
-@pytest.fixture
-def control(server: ThreadedSimulator) -> Iterator[SimulatorClient]:
-    client = SimulatorClient("airtable", server.url)
-    # the rate limit has its own tests; elsewhere it would only add retries
-    client.seed(
-        {
-            "api_keys": [TOKEN],
-            "rate_limit": {"per_second": None},
-            "bases": {
-                BASE: {"Pickups": {"id": "tblPickups000001", "fields": FIELDS}},
-                "appOther000000001": {"Pickups": {}},
-            },
-        }
-    )
-    yield client
-    client.close()
+# the rate limit has its own tests; elsewhere it would only add retries
+SEED = {
+    "api_keys": [TOKEN],
+    "rate_limit": {"per_second": None},
+    "bases": {
+        BASE: {"Pickups": {"id": "tblPickups000001", "fields": FIELDS}},
+        "appOther000000001": {"Pickups": {}},
+    },
+}
 
 
 def connect(server: ThreadedSimulator, token: str = TOKEN, **options: Any) -> Api:

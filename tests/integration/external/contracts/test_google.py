@@ -13,31 +13,16 @@ from interlock.simulators.threaded import ThreadedSimulator
 
 pytestmark = pytest.mark.external
 
+SERVICE = "google"
 KEY = "AIzaSyInterlock-simulated-key-0000000"
 BOUNDS = {"south": 30.20, "west": -97.80, "north": 30.40, "east": -97.60}
-
-
-@pytest.fixture
-def server() -> Iterator[ThreadedSimulator]:
-    # until the registry names the service, point it at this module's class
-    with ThreadedSimulator("google") as running:
-        yield running
-
-
-@pytest.fixture
-def control(server: ThreadedSimulator) -> Iterator[SimulatorClient]:
-    client = SimulatorClient("google", server.url)
-    client.seed(
-        {
-            "bounds": BOUNDS,
-            "places": {
-                "Depot, 1 Yard Rd": {"lat": 30.25, "lng": -97.75, "formatted_address": "1 Yard Rd"},
-                "Atlantis": None,
-            },
-        }
-    )
-    yield client
-    client.close()
+SEED = {
+    "bounds": BOUNDS,
+    "places": {
+        "Depot, 1 Yard Rd": {"lat": 30.25, "lng": -97.75, "formatted_address": "1 Yard Rd"},
+        "Atlantis": None,
+    },
+}
 
 
 @pytest.fixture

@@ -16,38 +16,18 @@ from interlock.simulators.threaded import ThreadedSimulator
 
 pytestmark = pytest.mark.external
 
+SERVICE = "greynoise"
 KEY = "interlock-greynoise-key"
 BAD = "45.83.64.1"
 UNSEEDED = [f"1.2.3.{n}" for n in range(1, 21)]
-
-
-@contextmanager
-def serve(service: str) -> Iterator[str]:
-    with ThreadedSimulator(service) as server:
-        yield server.url
-
-
-@pytest.fixture
-def url() -> Iterator[str]:
-    with serve("greynoise") as base:
-        yield base
-
-
-@pytest.fixture
-def control(url: str) -> Iterator[SimulatorClient]:
-    client = SimulatorClient("greynoise", url)
-    client.seed(
-        {
-            "ips": {
-                BAD: {"malicious": True, "score": 95, "tags": ["Log4j RCE Attempt"]},
-                "8.8.8.8": {"riot": True, "name": "Google Public DNS"},
-                "45.83.64.2": None,
-            },
-            "api_keys": [KEY],
-        }
-    )
-    yield client
-    client.close()
+SEED = {
+    "ips": {
+        BAD: {"malicious": True, "score": 95, "tags": ["Log4j RCE Attempt"]},
+        "8.8.8.8": {"riot": True, "name": "Google Public DNS"},
+        "45.83.64.2": None,
+    },
+    "api_keys": [KEY],
+}
 
 
 @contextmanager
@@ -62,8 +42,8 @@ def greynoise(url: str, key: str = KEY) -> Iterator[GreyNoise]:
 
 
 @pytest.fixture
-def gn(url: str, control: SimulatorClient) -> Iterator[GreyNoise]:
-    with greynoise(url) as client:
+def gn(server: ThreadedSimulator, control: SimulatorClient) -> Iterator[GreyNoise]:
+    with greynoise(server.url) as client:
         yield client
 
 
@@ -114,14 +94,16 @@ def test_unseeded_ips_are_never_malicious_and_the_same_on_every_server(
 ) -> None:
     control.seed({"daily_limit": 0})
     first = [gn.request(f"v3/community/{ip}") for ip in UNSEEDED]
-    with serve("greynoise") as other, greynoise(other) as fresh:
+    with ThreadedSimulator(SERVICE) as other, greynoise(other.url) as fresh:
         second = [fresh.request(f"v3/community/{ip}") for ip in UNSEEDED]
     assert first == second
     assert {answer.get("classification") for answer in first} == {None, "benign", "unknown"}
 
 
-def test_wrong_key_raises_request_failure_401(url: str, control: SimulatorClient) -> None:
-    with greynoise(url, key="wrong") as wrong, pytest.raises(RequestFailure) as raised:
+def test_wrong_key_raises_request_failure_401(
+    server: ThreadedSimulator, control: SimulatorClient
+) -> None:
+    with greynoise(server.url, key="wrong") as wrong, pytest.raises(RequestFailure) as raised:
         wrong.ip(BAD)
     assert raised.value.args[0] == 401
     assert control.journal()[0]["headers"]["key"] == "***"
@@ -136,11 +118,14 @@ def test_daily_cap_raises_rate_limit_error_at_once(gn: GreyNoise, control: Simul
     assert [call["status"] for call in control.journal()] == [200, 200, 429]
 
 
-def test_seeded_retry_after_is_sent_in_whole_seconds(url: str, control: SimulatorClient) -> None:
+def test_seeded_retry_after_is_sent_in_whole_seconds(
+    server: ThreadedSimulator, control: SimulatorClient
+) -> None:
     # plain HTTP: the SDK's urllib3 would sleep for it and retry (one reason it is off by default)
     control.seed({"daily_limit": 1, "retry_after": 30})
     answers = [
-        requests.get(f"{url}/v3/community/{BAD}", headers={"key": KEY}, timeout=5) for _ in range(2)
+        requests.get(f"{server.url}/v3/community/{BAD}", headers={"key": KEY}, timeout=5)
+        for _ in range(2)
     ]
     assert [a.status_code for a in answers] == [200, 429]
     assert answers[1].headers["Retry-After"] == "30"

@@ -15,7 +15,9 @@ from interlock.simulators.threaded import ThreadedSimulator
 
 pytestmark = pytest.mark.external
 
+SERVICE = "mapbox"
 TOKEN = "pk.eyJ1IjoiaW50ZXJsb2NrIn0.simulated"
+SEED = {"access_tokens": [TOKEN]}
 
 
 class PlainHttp:
@@ -53,21 +55,6 @@ def stop(lon: float, lat: float = 30.30) -> dict[str, Any]:
         "properties": {},
         "geometry": {"type": "Point", "coordinates": [lon, lat]},
     }
-
-
-@pytest.fixture
-def server() -> Iterator[ThreadedSimulator]:
-    # until the registry names the service, point it at this module's class
-    with ThreadedSimulator("mapbox") as running:
-        yield running
-
-
-@pytest.fixture
-def control(server: ThreadedSimulator) -> Iterator[SimulatorClient]:
-    client = SimulatorClient("mapbox", server.url)
-    client.seed({"access_tokens": [TOKEN]})
-    yield client
-    client.close()
 
 
 @pytest.fixture

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import pytest
 from pymisp import MISPAttribute, MISPEvent, MISPServerError, PyMISP, PyMISPError
 
@@ -14,46 +11,26 @@ from interlock.simulators.threaded import ThreadedSimulator
 
 pytestmark = pytest.mark.external
 
+SERVICE = "misp"
 KEY = "Interlock0Misp0Key0" * 2 + "ab"
 BAD = "45.83.64.1"
-
-
-@contextmanager
-def serve(service: str) -> Iterator[str]:
-    with ThreadedSimulator(service) as server:
-        yield server.url
-
-
-@pytest.fixture
-def url() -> Iterator[str]:
-    with serve("misp") as base:
-        yield base + "/"
-
-
-@pytest.fixture
-def control(url: str) -> Iterator[SimulatorClient]:
-    client = SimulatorClient("misp", url.rstrip("/"))
-    client.seed(
-        {
-            "ips": {
-                BAD: {
-                    "malicious": True,
-                    "score": 95,
-                    "event": "Log4Shell scanners",
-                    "tags": ["tlp:white"],
-                },
-                "45.83.64.2": {"malicious": True, "score": 60, "event": "Log4Shell scanners"},
-                "8.8.8.8": {"malicious": False, "event": "Known resolvers"},
-            }
-        }
-    )
-    yield client
-    client.close()
+SEED = {
+    "ips": {
+        BAD: {
+            "malicious": True,
+            "score": 95,
+            "event": "Log4Shell scanners",
+            "tags": ["tlp:white"],
+        },
+        "45.83.64.2": {"malicious": True, "score": 60, "event": "Log4Shell scanners"},
+        "8.8.8.8": {"malicious": False, "event": "Known resolvers"},
+    }
+}
 
 
 @pytest.fixture
-def misp(url: str, control: SimulatorClient) -> PyMISP:
-    return PyMISP(url, KEY, ssl=False)
+def misp(server: ThreadedSimulator, control: SimulatorClient) -> PyMISP:
+    return PyMISP(server.url + "/", KEY, ssl=False)
 
 
 def test_constructor_calls_what_a_real_server_answers(
@@ -111,9 +88,11 @@ def test_search_pages_with_page_and_limit(misp: PyMISP) -> None:
     assert [[a["value"] for a in page] for page in pages] == [[BAD, "45.83.64.2"], ["8.8.8.8"], []]
 
 
-def test_wrong_key_fails_construction_with_pymisp_error(url: str, control: SimulatorClient) -> None:
+def test_wrong_key_fails_construction_with_pymisp_error(
+    server: ThreadedSimulator, control: SimulatorClient
+) -> None:
     with pytest.raises(PyMISPError, match="Unable to get the user settings"):
-        PyMISP(url, "wrong-key", ssl=False)
+        PyMISP(server.url + "/", "wrong-key", ssl=False)
 
 
 def test_revoked_key_gets_the_documented_403_body(misp: PyMISP, control: SimulatorClient) -> None:

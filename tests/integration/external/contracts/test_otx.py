@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import IndicatorTypes
 import pytest
 from OTXv2 import BadRequest, InvalidAPIKey, OTXv2
@@ -14,53 +11,33 @@ from interlock.simulators.threaded import ThreadedSimulator
 
 pytestmark = pytest.mark.external
 
+SERVICE = "otx"
 KEY = "0123456789abcdef" * 4
 BAD = "45.83.64.1"
 IPV4 = IndicatorTypes.IPv4
-
-
-@contextmanager
-def serve(service: str) -> Iterator[str]:
-    with ThreadedSimulator(service) as server:
-        yield server.url
-
-
-@pytest.fixture
-def url() -> Iterator[str]:
-    with serve("otx") as base:
-        yield base
-
-
-@pytest.fixture
-def control(url: str) -> Iterator[SimulatorClient]:
-    client = SimulatorClient("otx", url)
-    client.seed(
-        {
-            "ips": {
-                BAD: {
-                    "malicious": True,
-                    "score": 95,
-                    "pulses": [
-                        {
-                            "name": "Log4Shell scanners",
-                            "tags": ["log4j", "scanner"],
-                            "malware_families": ["Mirai"],
-                            "attack_ids": ["T1190"],
-                            "TLP": "green",
-                        },
-                    ],
+SEED = {
+    "ips": {
+        BAD: {
+            "malicious": True,
+            "score": 95,
+            "pulses": [
+                {
+                    "name": "Log4Shell scanners",
+                    "tags": ["log4j", "scanner"],
+                    "malware_families": ["Mirai"],
+                    "attack_ids": ["T1190"],
+                    "TLP": "green",
                 },
-                "45.83.64.2": {"malicious": True},
-            }
-        }
-    )
-    yield client
-    client.close()
+            ],
+        },
+        "45.83.64.2": {"malicious": True},
+    }
+}
 
 
 @pytest.fixture
-def otx(url: str, control: SimulatorClient) -> OTXv2:
-    return OTXv2(KEY, server=url)
+def otx(server: ThreadedSimulator, control: SimulatorClient) -> OTXv2:
+    return OTXv2(KEY, server=server.url)
 
 
 def test_general_section_lists_the_seeded_pulses(otx: OTXv2) -> None:
@@ -91,17 +68,19 @@ def test_reputation_section_carries_the_score(otx: OTXv2) -> None:
 
 def test_unseeded_ip_is_in_no_pulse_and_the_same_on_every_server(otx: OTXv2) -> None:
     first = otx.get_indicator_details_full(IPV4, "1.2.3.4")
-    with serve("otx") as other:
-        second = OTXv2(KEY, server=other).get_indicator_details_full(IPV4, "1.2.3.4")
+    with ThreadedSimulator(SERVICE) as other:
+        second = OTXv2(KEY, server=other.url).get_indicator_details_full(IPV4, "1.2.3.4")
     assert sorted(first) == sorted(IPV4.sections)
     assert first["general"]["pulse_info"]["count"] == 0
     assert first["reputation"] == {"reputation": None}
     assert first == second
 
 
-def test_wrong_key_raises_invalid_api_key(url: str, control: SimulatorClient) -> None:
+def test_wrong_key_raises_invalid_api_key(
+    server: ThreadedSimulator, control: SimulatorClient
+) -> None:
     with pytest.raises(InvalidAPIKey):
-        OTXv2("wrong", server=url).get_indicator_details_by_section(IPV4, BAD, "general")
+        OTXv2("wrong", server=server.url).get_indicator_details_by_section(IPV4, BAD, "general")
     [call] = control.journal()
     assert (call["status"], call["headers"]["X-OTX-API-KEY"]) == (403, "***")
 

@@ -17,41 +17,26 @@ from interlock.simulators.threaded import ThreadedSimulator
 
 pytestmark = pytest.mark.external
 
+SERVICE = "samsara"
 TOKEN = "samsara_api_interlock_simulated"
 START, CORNER, END = (30.20, -97.70), (30.21, -97.70), (30.21, -97.69)
 TEN_METRES_A_SECOND = 10 / 0.44704  # in miles per hour
 TRUCK = "281474976710001"
-
-
-@pytest.fixture
-def server() -> Iterator[ThreadedSimulator]:
-    # until the registry names the service, point it at this module's class
-    with ThreadedSimulator("samsara") as running:
-        yield running
-
-
-@pytest.fixture
-def control(server: ThreadedSimulator) -> Iterator[SimulatorClient]:
-    client = SimulatorClient("samsara", server.url)
-    client.seed(
+SEED = {
+    "api_tokens": [TOKEN],
+    "clock": {"now": "2024-05-01T08:00:00Z"},
+    "vehicles": [
         {
-            "api_tokens": [TOKEN],
-            "clock": {"now": "2024-05-01T08:00:00Z"},
-            "vehicles": [
-                {
-                    "id": TRUCK,
-                    "name": "Truck 7",
-                    "route": [START, CORNER, END],
-                    "speed_mph": TEN_METRES_A_SECOND,
-                    "odometer_meters": 1000,
-                    "externalIds": {"wmsId": "T7"},
-                },
-                {"id": "281474976710002", "name": "Parked", "location": END},
-            ],
-        }
-    )
-    yield client
-    client.close()
+            "id": TRUCK,
+            "name": "Truck 7",
+            "route": [START, CORNER, END],
+            "speed_mph": TEN_METRES_A_SECOND,
+            "odometer_meters": 1000,
+            "externalIds": {"wmsId": "T7"},
+        },
+        {"id": "281474976710002", "name": "Parked", "location": END},
+    ],
+}
 
 
 @pytest.fixture

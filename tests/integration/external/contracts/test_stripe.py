@@ -18,19 +18,7 @@ from interlock.simulators.threaded import ThreadedSimulator
 
 pytestmark = pytest.mark.external
 
-
-@pytest.fixture
-def server() -> Iterator[ThreadedSimulator]:
-    with ThreadedSimulator("stripe") as running:
-        yield running
-
-
-@pytest.fixture
-def control(server: ThreadedSimulator) -> Iterator[SimulatorClient]:
-    """The simulator's control API, over HTTP as a stack's test would use it."""
-    remote = SimulatorClient("stripe", server.url)
-    yield remote
-    remote.close()
+SERVICE = "stripe"
 
 
 def eventually(check: Callable[[], Any], timeout: float = 5.0) -> Any:

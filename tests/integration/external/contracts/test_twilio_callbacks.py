@@ -22,24 +22,11 @@ from interlock.simulators.twilio import segments
 
 pytestmark = pytest.mark.external
 
+SERVICE = "twilio"
 SID = "AC" + "2" * 32
 TOKEN = "callback-token"
 TO = "+15551230000"
 FROM = "+15005550006"
-
-
-@pytest.fixture
-def server() -> Iterator[ThreadedSimulator]:
-    with ThreadedSimulator("twilio") as running:
-        yield running
-
-
-@pytest.fixture
-def control(server: ThreadedSimulator) -> Iterator[SimulatorClient]:
-    """The simulator's control API, over HTTP, so reads never race the simulator's loop."""
-    remote = SimulatorClient("twilio", server.url)
-    yield remote
-    remote.close()
 
 
 def twilio(server: ThreadedSimulator, token: str = TOKEN) -> Client:
@@ -318,7 +305,7 @@ def test_reset_cancels_pending_progressions_and_callbacks(server, control, recei
 
 
 def test_no_task_outlives_the_app(receiver):
-    with ThreadedSimulator("twilio") as server:
+    with ThreadedSimulator(SERVICE) as server:
         server.sim.seed_data({"status_delay": 60})
         twilio(server).messages.create(to=TO, from_=FROM, body="x", status_callback=receiver.url)
 

@@ -14,33 +14,13 @@ from interlock.simulators.threaded import ThreadedSimulator
 
 pytestmark = pytest.mark.external
 
+SERVICE = "virustotal"
 KEY = "0123456789abcdef" * 4
 BAD = "45.83.64.1"
-
-
-@contextmanager
-def serve(service: str) -> Iterator[str]:
-    with ThreadedSimulator(service) as server:
-        yield server.url
-
-
-@pytest.fixture
-def url() -> Iterator[str]:
-    with serve("virustotal") as base:
-        yield base
-
-
-@pytest.fixture
-def control(url: str) -> Iterator[SimulatorClient]:
-    client = SimulatorClient("virustotal", url)
-    client.seed(
-        {
-            "ips": {BAD: {"malicious": True, "score": 95, "tags": ["scanner"]}, "45.83.64.2": None},
-            "domains": {"evil.example": {"malicious": True, "score": 80}},
-        }
-    )
-    yield client
-    client.close()
+SEED = {
+    "ips": {BAD: {"malicious": True, "score": 95, "tags": ["scanner"]}, "45.83.64.2": None},
+    "domains": {"evil.example": {"malicious": True, "score": 80}},
+}
 
 
 @contextmanager
@@ -58,8 +38,8 @@ def vt_client(url: str, key: str = KEY) -> Iterator[vt.Client]:
 
 
 @pytest.fixture
-def client(url: str, control: SimulatorClient) -> Iterator[vt.Client]:
-    with vt_client(url) as vt_:
+def client(server: ThreadedSimulator, control: SimulatorClient) -> Iterator[vt.Client]:
+    with vt_client(server.url) as vt_:
         yield vt_
 
 
@@ -76,11 +56,11 @@ def test_seeded_ip_comes_back_as_a_malicious_vt_object(client: vt.Client) -> Non
     assert ip.last_analysis_date.year >= 2024  # vt-py turns *_date into a datetime
 
 
-def test_unseeded_ip_is_harmless_and_the_same_on_every_server(url: str) -> None:
+def test_unseeded_ip_is_harmless_and_the_same_on_every_server(server: ThreadedSimulator) -> None:
     # one vt client at a time: its sync calls share the thread's event loop
-    with vt_client(url) as first_client:
+    with vt_client(server.url) as first_client:
         first = first_client.get_object("/ip_addresses/{}", "1.2.3.4").to_dict()
-    with serve("virustotal") as other, vt_client(other) as second_client:
+    with ThreadedSimulator(SERVICE) as other, vt_client(other.url) as second_client:
         second = second_client.get_object("/ip_addresses/{}", "1.2.3.4").to_dict()
     assert first["attributes"]["last_analysis_stats"]["malicious"] == 0
     assert first["attributes"] == second["attributes"]
@@ -100,9 +80,12 @@ def test_ip_seeded_as_null_is_not_found(client: vt.Client) -> None:
 
 
 def test_wrong_key_raises_wrong_credentials_and_is_redacted(
-    url: str, control: SimulatorClient
+    server: ThreadedSimulator, control: SimulatorClient
 ) -> None:
-    with vt_client(url, key="not-a-virustotal-key") as wrong, pytest.raises(vt.APIError) as raised:
+    with (
+        vt_client(server.url, key="not-a-virustotal-key") as wrong,
+        pytest.raises(vt.APIError) as raised,
+    ):
         wrong.get_object("/ip_addresses/{}", BAD)
     assert raised.value.code == "WrongCredentialsError"
     [call] = control.journal()
