@@ -30,6 +30,7 @@ from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from wms.db.models import AuditEntry
+from wms.domain.schemas import TEXT
 from wms.errors import UpstreamUnavailable, WMSError
 from wms.events import emit
 from wms.integrations.keys import KeyRing
@@ -112,7 +113,7 @@ class IPReportCreate(BaseModel):
 
     #: AbuseIPDB category ids, e.g. 18 (brute force), 21 (web app attack)
     categories: list[Annotated[int, Field(ge=1, le=23)]] = Field(min_length=1, max_length=23)
-    comment: str = Field(default="", max_length=1024)
+    comment: str = Field(default="", max_length=1024, pattern=TEXT)
 
 
 class IPReportOut(BaseModel):

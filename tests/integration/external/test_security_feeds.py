@@ -251,6 +251,15 @@ def test_reporting_an_ip_reaches_abuseipdb_once_and_is_audited(api, sims, db):
     assert all(f["cached"] for f in verdict["feeds"] if f["feed"] != "abuseipdb")
 
 
+def test_a_comment_the_audit_log_cannot_hold_is_refused_before_anything_is_reported(api, sims):
+    ip = fresh_ip()
+    response = api.as_role("admin").post(
+        f"/api/v1/security/ips/{ip}/report", json={"categories": [18], "comment": "nul\u0000here"}
+    )
+    assert response.status_code == 422, response.text
+    assert [e for e in sims["abuseipdb"].journal(path="/api/v2/report") if ip in e["body"]] == []
+
+
 def test_a_failed_report_is_not_retried(api, sims, db):
     ip = fresh_ip()
     with sims["abuseipdb"].failing(status=503, path="^/api/v2/report$"):
