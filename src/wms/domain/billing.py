@@ -13,7 +13,7 @@ import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
@@ -48,6 +48,8 @@ from wms.integrations.payments import Payments
 from wms.security import Principal
 
 __all__ = ["Billing", "invoice_out"]
+
+T = TypeVar("T")
 
 PERIOD_DAYS = {"weekly": 7, "biweekly": 14, "monthly": 30}
 SETTLED = ("paid", "partially_refunded", "refunded")
@@ -286,17 +288,19 @@ class Billing:
         try:
             outcome_id, succeeded, error = await self._charge_once(payment, invoice, customer)
         except Exception as exc:
-            # Stripe unreachable: the payment stays retryable under the same key
+            # Stripe unreachable: the payment stays retryable under the same key (unless
+            # Stripe's webhook told the outcome meanwhile)
             async with self.sessions() as session, session.begin():
                 await session.execute(
                     Payment.__table__.update()  # type: ignore[attr-defined]
-                    .where(Payment.id == payment.id)
+                    .where(Payment.id == payment.id, Payment.status == "pending")
                     .values(status="error", error=str(exc))
                 )
             raise
         async with self.sessions() as session, session.begin():
-            payment = await session.get(Payment, payment.id, with_for_update=True) or payment
+            # invoice, then payment: the order every path takes (Stripe's webhooks too)
             invoice = await session.get(Invoice, invoice.id, with_for_update=True) or invoice
+            payment = await session.get(Payment, payment.id, with_for_update=True) or payment
             payment.payment_intent_id = outcome_id
             payment.status = "succeeded" if succeeded else "failed"
             payment.error = error
@@ -489,7 +493,8 @@ class Billing:
     async def handle_stripe_event(self, event: dict[str, Any]) -> bool:
         """Apply a verified event once; False when this event id was processed before."""
         obj = event.get("data", {}).get("object", {})
-        invoice_id = (obj.get("metadata") or {}).get("invoice_id")
+        metadata = obj.get("metadata") or {}
+        dun: tuple[Customer, Invoice, str | None] | None = None
         async with self.sessions() as session, session.begin():
             inserted = await session.scalar(
                 insert(WebhookEvent)
@@ -499,21 +504,51 @@ class Billing:
             )
             if inserted is None:
                 return False
-            if not invoice_id:
-                return True
-            try:
-                invoice = await session.get(Invoice, uuid.UUID(invoice_id), with_for_update=True)
-            except ValueError:
-                return True
+            invoice = await _locked(session, Invoice, metadata.get("invoice_id"))
             if invoice is None:
                 return True
+            payment = await _locked(session, Payment, metadata.get("payment_id"))
+            intent = str(obj.get("id"))
             kind = event.get("type")
             if kind == "payment_intent.succeeded":
-                await self._settle(session, invoice, str(obj.get("id")))
-            elif kind == "payment_intent.payment_failed" and invoice.status == "open":
+                if payment is not None:
+                    payment.status, payment.payment_intent_id, payment.error = (
+                        "succeeded",
+                        intent,
+                        None,
+                    )
+                await self._settle(session, invoice, intent)
+            elif kind == "payment_intent.payment_failed" and invoice.status not in SETTLED:
                 error = (obj.get("last_payment_error") or {}).get("message")
-                await self._fail(session, invoice, error)
+                # a request still waiting for Stripe's answer (pending) or one that heard it
+                # records the failure itself: the event counts only when that answer was
+                # lost (error), or for a charge WMS did not start here
+                ours = payment is None and invoice.status == "open"
+                lost = payment is not None and payment.status == "error"
+                if ours or lost:
+                    if payment is not None:
+                        payment.status, payment.payment_intent_id, payment.error = (
+                            "failed",
+                            intent,
+                            error,
+                        )
+                    await self._fail(session, invoice, error)
+                    customer = await session.get(Customer, invoice.customer_id)
+                    if customer is not None:
+                        dun = (customer, invoice, error)
+        if dun is not None:
+            await self._dun(*dun)
         return True
+
+
+async def _locked(session: AsyncSession, model: type[T], key: Any) -> T | None:
+    """The row of ``model`` with primary key ``key`` (a UUID as text), locked; None when
+    ``key`` is missing, malformed or unknown."""
+    try:
+        ident = uuid.UUID(str(key)) if key else None
+    except ValueError:
+        return None
+    return await session.get(model, ident, with_for_update=True) if ident else None
 
 
 def _refund_fields(refund: Refund) -> dict[str, Any]:
