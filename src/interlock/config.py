@@ -24,6 +24,7 @@ THRESHOLD_ENV = {
 
 _TOP_KEYS = {
     "env",
+    "seed_data",
     "faults",
     "tests",
     "artifacts",
@@ -86,6 +87,9 @@ class Config:
     faults: bool = True
     #: per-workflow thresholds, k6 style: {"onboarding": ("p(95)<1500", "rate>=0.99")}
     slo: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: what each simulator holds from the start, and again after a reset (its seed
+    #: document; strings may hold the placeholders of env, e.g. {app_url})
+    seed_data: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def with_overrides(self, **changes: Any) -> Config:
         return replace(self, **changes)
@@ -162,6 +166,16 @@ def _build(root: Path, table: dict[str, Any], env: Mapping[str, str]) -> Config:
             raise ConfigError(f"[tool.interlock.slo] {name} must be a threshold or a list of them")
         slo[name] = tuple(rules)
 
+    seed_data = _table(table, "seed_data")
+    for name, data in seed_data.items():
+        if name not in simulators:
+            raise ConfigError(
+                f"[tool.interlock.seed_data.{name}] is for a simulator not in "
+                f"[tool.interlock] simulators ({', '.join(simulators) or 'none'})"
+            )
+        if not isinstance(data, dict):
+            raise ConfigError(f"[tool.interlock.seed_data.{name}] must be a table")
+
     return Config(
         root=root,
         tests=root / _str(table, "tests", "tests/integration"),
@@ -177,6 +191,7 @@ def _build(root: Path, table: dict[str, Any], env: Mapping[str, str]) -> Config:
         app=app,
         services=services,
         slo=slo,
+        seed_data=seed_data,
     )
 
 

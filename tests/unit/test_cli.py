@@ -179,3 +179,13 @@ def test_stripe_failing_every_call_turns_the_business_suite_red_naming_onboardin
         "simulators.log",
         "app.log",
     }
+
+
+def test_seed_data_the_simulator_refuses_exits_2_before_anything_starts(tmp_path):
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.interlock]\ntests = "tests"\nsimulators = ["twilio"]\n'
+        "[tool.interlock.seed_data.twilio]\nstatus_delay = -1\n"
+    )
+    result = interlock("env", "up", "--no-app", cwd=tmp_path)
+    assert_one_line_error(result, "[tool.interlock.seed_data.twilio]", "status_delay")

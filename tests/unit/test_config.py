@@ -61,6 +61,16 @@ def test_database_and_redis_urls_come_from_the_environment(tmp_path):
         ('[tool.interlock.app]\ncommand = ["x"]\nhealth = "ready"\n', {}, "must be an HTTP path"),
         ('[tool.interlock]\nsimulators = "stripe"\n', {}, "simulators must be a list"),
         ("[tool.interlock\n", {}, "not valid TOML"),
+        (
+            '[tool.interlock]\nsimulators = ["stripe"]\n[tool.interlock.seed_data.twilio]\n',
+            {},
+            "[tool.interlock.seed_data.twilio] is for a simulator not in",
+        ),
+        (
+            '[tool.interlock]\nsimulators = ["stripe"]\nseed_data = {stripe = 1}\n',
+            {},
+            "[tool.interlock.seed_data.stripe] must be a table",
+        ),
     ],
 )
 def test_bad_configuration_is_one_clear_error(tmp_path, body, environ, message):

@@ -6,7 +6,8 @@ Every simulator serves its service's wire format on its own port, and under
     GET    /__interlock/health        liveness
     GET    /__interlock/journal       calls so far (?since=SEQ); secrets redacted
     DELETE /__interlock/journal       forget the calls
-    POST   /__interlock/reset         state, journal and faults back to the start
+    POST   /__interlock/reset         state, journal and faults back to the start (the
+                                      baseline seed data, if the host was given one)
     GET    /__interlock/state         the service's readable state (outbox, objects, ...)
     POST   /__interlock/seed          add data the service should already hold
     GET    /__interlock/faults        active fault rules
@@ -17,6 +18,7 @@ Every simulator serves its service's wire format on its own port, and under
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import math
 import random
@@ -70,6 +72,8 @@ class Simulator:
         self.faults = FaultPlan(seed)
         self.journal: list[dict[str, Any]] = []
         self._seq = 0
+        #: seed data applied at the start and again after every reset (see set_baseline)
+        self.baseline: dict[str, Any] | None = None
         self.reset_state()
 
     # -- what a service defines -------------------------------------------------------
@@ -113,11 +117,18 @@ class Simulator:
         app.add_routes(self.routes())
         return app
 
+    def set_baseline(self, data: dict[str, Any]) -> None:
+        """Hold ``data`` now and after every reset: the state a run starts from."""
+        self.seed_data(copy.deepcopy(data))
+        self.baseline = copy.deepcopy(data)
+
     def reset(self) -> None:
         self.journal.clear()
         self.faults.clear()
         self.rng = random.Random(self.seed)
         self.reset_state()
+        if self.baseline is not None:
+            self.seed_data(copy.deepcopy(self.baseline))
 
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:

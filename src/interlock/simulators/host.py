@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import signal
 import sys
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
-from interlock.errors import InterlockError
+from interlock.errors import ConfigError, InterlockError
 from interlock.simulators import load_simulator, parse_fault_spec
 from interlock.simulators.base import Simulator
 
@@ -29,10 +32,15 @@ async def serve(
     seed: int = 0,
     faults: tuple[str, ...] = (),
     on_ready: Callable[[], None] | None = None,
+    seed_data: dict[str, dict[str, Any]] | None = None,
 ) -> None:
     """Serve until SIGINT/SIGTERM; ``on_ready`` runs once every port listens (default:
     one line saying what is served where)."""
     simulators: dict[str, Simulator] = {name: load_simulator(name)(seed=seed) for name in services}
+    for name, data in (seed_data or {}).items():
+        if name not in simulators:
+            raise InterlockError(f"seed data for {name!r}, which is not being served")
+        simulators[name].set_baseline(data)
     for spec in faults:
         name, rule = parse_fault_spec(spec)
         if name not in simulators:
@@ -65,6 +73,16 @@ async def serve(
             await runner.cleanup()
 
 
+def _read_seed_data(path: str) -> dict[str, dict[str, Any]]:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot read seed data {path}: {exc}") from None
+    if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+        raise ConfigError(f"seed data {path} must be a JSON object of objects, one per service")
+    return data
+
+
 def _service(text: str) -> tuple[str, int]:
     name, sep, port = text.partition("=")
     if not sep or not port.isdigit():
@@ -81,6 +99,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--seed", type=int, default=0, help="seed for fault randomness")
     parser.add_argument(
+        "--seed-data",
+        metavar="FILE",
+        help="JSON {service: seed document}: what each holds at the start and after a reset",
+    )
+    parser.add_argument(
         "--fault",
         action="append",
         default=[],
@@ -89,8 +112,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     try:
+        seed_data = _read_seed_data(args.seed_data) if args.seed_data else None
         asyncio.run(
-            serve(dict(args.services), host=args.host, seed=args.seed, faults=tuple(args.fault))
+            serve(
+                dict(args.services),
+                host=args.host,
+                seed=args.seed,
+                faults=tuple(args.fault),
+                seed_data=seed_data,
+            )
         )
     except InterlockError as exc:
         print(f"simulators: {exc}", file=sys.stderr)

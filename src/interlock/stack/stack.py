@@ -8,6 +8,7 @@ an ExitStack, so a start that fails half-way unwinds what it had started.
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import shutil
 import string
@@ -79,6 +80,7 @@ class Stack:
         #: scratch folder of this stack (data directories), on tmpfs where there is one
         self.workdir: Path | None = None
         self._exit: ExitStack | None = None
+        self._app_port = 0
 
     # -- public view ------------------------------------------------------------------
     def describe(self) -> dict[str, Any]:
@@ -127,6 +129,11 @@ class Stack:
         stack.callback(shutil.rmtree, workdir, ignore_errors=True)
         self.workdir = workdir
         workdir.chmod(0o711)  # PostgreSQL may run as another user and must reach its data
+
+        if self.with_app and config.app is not None:
+            # chosen first: simulators' seed data may name the app (webhooks to deliver)
+            self._app_port = free_port()
+            self.app_url = f"http://127.0.0.1:{self._app_port}"
 
         starting: list[ManagedProcess] = []
         if config.database_url:
@@ -190,6 +197,11 @@ class Stack:
         ]
         for spec in self.sim_faults:
             command += ["--fault", spec]
+        if self.config.seed_data:
+            assert self.workdir is not None
+            seed_file = self.workdir / "seed-data.json"
+            seed_file.write_text(json.dumps(self._seed_data()))
+            command += ["--seed-data", str(seed_file)]
         return ManagedProcess(
             "simulators",
             command,
@@ -200,11 +212,10 @@ class Stack:
             describe=f"simulators ({', '.join(ports)})",
         )
 
-    def _service(self, spec: ServiceSpec, *, primary: bool) -> ManagedProcess:
-        port = free_port()
-        values = {
+    def _placeholders(self) -> dict[str, str]:
+        """What ``{name}`` may stand for in commands, env and seed data."""
+        return {
             "python": sys.executable,
-            "port": str(port),
             "postgres_url": self.service_urls.get("postgres", self.postgres_url),
             "redis_url": self.service_urls.get("redis", self.redis_url),
             "run_dir": str(self.run_dir),
@@ -212,10 +223,26 @@ class Stack:
                 f"{name}_url": self.service_urls.get(name, url)
                 for name, url in self.simulators.items()
             },
+            "app_url": self.app_url or "",
         }
-        if primary:
-            self.app_url = f"http://127.0.0.1:{port}"
-        values["app_url"] = self.app_url or ""
+
+    def _seed_data(self) -> dict[str, Any]:
+        """The configured seed data, placeholders filled, each checked by its simulator now
+        so that a wrong key is one line before anything starts."""
+        values = self._placeholders()
+        filled = {}
+        for name, data in self.config.seed_data.items():
+            where = f"[tool.interlock.seed_data.{name}]"
+            filled[name] = _fill_all(data, values, where)
+            try:
+                load_simulator(name)().set_baseline(filled[name])
+            except ConfigError as exc:
+                raise ConfigError(f"{where}: {exc}") from None
+        return filled
+
+    def _service(self, spec: ServiceSpec, *, primary: bool) -> ManagedProcess:
+        port = self._app_port if primary and self._app_port else free_port()
+        values = {**self._placeholders(), "port": str(port)}
         where = f"[tool.interlock.{'app' if primary else 'services.' + spec.name}]"
         command = [_fill(part, values, where) for part in spec.command]
         env = {**os.environ, **{k: _fill(v, values, where) for k, v in spec.env.items()}}
@@ -258,6 +285,17 @@ def _with_port(url: str, port: int) -> str:
 
 def _always() -> bool:
     return True
+
+
+def _fill_all(data: Any, values: dict[str, str], where: str) -> Any:
+    """``_fill`` over every string inside a seed document."""
+    if isinstance(data, str):
+        return _fill(data, values, where)
+    if isinstance(data, dict):
+        return {key: _fill_all(value, values, where) for key, value in data.items()}
+    if isinstance(data, list):
+        return [_fill_all(value, values, where) for value in data]
+    return data
 
 
 def _fill(template: str, values: dict[str, str], where: str) -> str:

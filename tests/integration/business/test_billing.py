@@ -9,6 +9,8 @@ import pytest
 from tests.integration.helpers.factories import customer_payload
 from tests.integration.helpers.stripe_events import intent_event, signed
 
+from interlock.helpers.deadline import poll
+
 pytestmark = pytest.mark.business
 
 WEBHOOK = "/api/v1/webhooks/stripe"
@@ -103,6 +105,41 @@ def test_paying_twice_with_the_same_key_charges_once(api, billing, customer, pla
     assert len(intents_for(sims, invoice_id)) == 1
 
 
+def test_a_charge_whose_answer_is_lost_is_settled_by_stripes_webhook(
+    api, billing, customer, plan, db, sims
+):
+    invoice_id = subscribe(api, customer, plan)["first_invoice_id"]
+    # Stripe charges the card, but every answer about it is lost on the way back
+    sims["stripe"].add_fault("drop", after=True, method="POST", path="^/v1/payment_intents")
+    paid = billing.post(f"/api/v1/invoices/{invoice_id}/pay")
+    assert paid.status_code == 503, paid.text
+    (intent,) = intents_for(sims, invoice_id)
+    assert intent["status"] == "succeeded"  # charged once, whatever WMS heard
+
+    # the simulator delivers payment_intent.succeeded, signed, to WMS's webhook
+    invoice = poll(
+        lambda: (
+            (i := billing.get(f"/api/v1/invoices/{invoice_id}").json())["status"] == "paid" and i
+        ),
+        timeout=15,
+        what="the webhook to settle the invoice",
+    )
+    assert invoice["payment_intent_id"] == intent["id"]
+    stripe = sims["stripe"].state()
+    (event,) = [
+        e
+        for e in stripe["events"]
+        if e["type"] == "payment_intent.succeeded" and e["data"]["object"]["id"] == intent["id"]
+    ]
+    attempts = [d for d in stripe["webhook_deliveries"] if d["event"] == event["id"]]
+    assert [d["status"] for d in attempts] == [200]
+    assert db.count("webhook_events", "id = %s", (event["id"],)) == 1
+    # and a second attempt to pay finds it paid, charging nothing more
+    again = billing.post(f"/api/v1/invoices/{invoice_id}/pay")
+    assert again.status_code == 409
+    assert len(intents_for(sims, invoice_id)) == 1
+
+
 def make_invoice(billing, customer: dict, amount: int = 4500) -> dict:
     response = billing.post(
         "/api/v1/invoices",
@@ -183,7 +220,8 @@ def test_webhook_with_bad_signature_or_old_timestamp_is_refused(
 
 def test_partial_then_full_refund_and_no_more(api, billing, customer, plan, db, sims):
     invoice_id = subscribe(api, customer, plan)["first_invoice_id"]
-    assert billing.post(f"/api/v1/invoices/{invoice_id}/pay").json()["status"] == "succeeded"
+    paid = billing.post(f"/api/v1/invoices/{invoice_id}/pay")
+    assert paid.json().get("status") == "succeeded", paid.text
     part = billing.post(
         f"/api/v1/invoices/{invoice_id}/refunds",
         json={"amount_cents": 1000, "reason": "requested_by_customer"},
