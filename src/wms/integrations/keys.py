@@ -8,6 +8,7 @@ one. Revoked keys are never used. Every change goes to the audit log.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import itertools
@@ -34,6 +35,9 @@ from wms.settings import Settings
 __all__ = ["KeyInfo", "KeyRing", "KeyedClients", "NoUsableKey", "fingerprint", "key_rings"]
 
 log = logging.getLogger(__name__)
+#: how long a call waits for its service's keys to be reloaded before it goes on with
+#: the keys known last
+RELOAD_WAIT_SECONDS = 0.5
 C = TypeVar("C")
 T = TypeVar("T")
 
@@ -77,19 +81,33 @@ class KeyRing:
         self._refresh = refresh_seconds
         self._cached: list[str] | None = None
         self._loaded_at = 0.0
+        self._loading: asyncio.Future[None] | None = None
 
     async def candidates(self) -> list[str]:
-        if self._cached is None or time.monotonic() - self._loaded_at > self._refresh:
-            try:
-                self._cached = await self._load()
-            except Exception as exc:
-                # the database is unreachable: calls go on with the keys known last (or the
-                # configured one), rather than an outage of ours failing the provider's calls
-                log.warning("keys of %s not reloaded, using the last known: %s", self.service, exc)
-                if self._cached is None:
-                    self._cached = [self._bootstrap] if self._bootstrap else []
-            self._loaded_at = time.monotonic()
+        if self._cached is not None and time.monotonic() - self._loaded_at <= self._refresh:
+            return self._cached
+        if self._loading is None:
+            self._loading = asyncio.ensure_future(self._reload())
+        # a frozen database must not stall every call to the provider: wait a little, then
+        # go on with the keys known last while the reload finishes in the background
+        # (asyncio.wait, not wait_for: cancelling a query waits for a frozen server)
+        await asyncio.wait({self._loading}, timeout=RELOAD_WAIT_SECONDS)
+        if self._cached is None:
+            return [self._bootstrap] if self._bootstrap else []
         return self._cached
+
+    async def _reload(self) -> None:
+        try:
+            self._cached = await self._load()
+        except Exception as exc:
+            # the database is unreachable: calls go on with the keys known last (or the
+            # configured one), rather than an outage of ours failing the provider's calls
+            log.warning("keys of %s not reloaded, using the last known: %s", self.service, exc)
+            if self._cached is None:
+                self._cached = [self._bootstrap] if self._bootstrap else []
+        finally:
+            self._loaded_at = time.monotonic()
+            self._loading = None
 
     def forget(self) -> None:
         """Reload at the next call (after this process changed the keys)."""
