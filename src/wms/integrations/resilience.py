@@ -199,6 +199,8 @@ class ExternalService:
         self._redis: redis.Redis | None = None
         self.policy = policy or Policy(priority=PRIORITIES.get(name, 5))
         self.stats = Stats()
+        #: calls of this service under way in this process, waiting for a slot or running
+        self.in_flight = 0
         self._limiter = anyio.CapacityLimiter(self.policy.capacity)
         self._pressure.capacity += self.policy.capacity
         storage: pybreaker.CircuitBreakerStorage = pybreaker.CircuitMemoryStorage(
@@ -243,6 +245,12 @@ class ExternalService:
         if opened is None:
             return True
         return (datetime.now(UTC) - opened).total_seconds() < self.policy.reset_timeout
+
+    @classmethod
+    def load(cls) -> float:
+        """Share of this process's external-call capacity in use (what shedding goes by)."""
+        pressure = cls._pressure
+        return pressure.in_flight / pressure.capacity if pressure.capacity else 0.0
 
     def _should_shed(self) -> bool:
         pressure = self._pressure
@@ -356,6 +364,7 @@ class ExternalService:
     async def _once(self, fn: Callable[[], T]) -> T:
         began = time.perf_counter()
         self._pressure.in_flight += 1
+        self.in_flight += 1
         ok = False
         try:
             result = await asyncio.wait_for(
@@ -371,4 +380,5 @@ class ExternalService:
             raise
         finally:
             self._pressure.in_flight -= 1
+            self.in_flight -= 1
             self.stats.record(time.perf_counter() - began, ok)

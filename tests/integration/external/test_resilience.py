@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -105,6 +106,51 @@ def test_a_hung_service_costs_its_timeout_and_does_not_slow_the_others(api, sims
     assert stripe["p95_ms"] < 500, stripe
     sendgrid = integration(api, "sendgrid")
     assert sendgrid["failures"] >= 10
+
+
+def test_under_stress_the_lowest_priorities_are_shed_first(api, sims):
+    admin = api.as_role("admin")
+    names = ("otx", "sendgrid", "twilio", "stripe")  # priorities 4, 7, 8, 10
+
+    def counts() -> dict[str, tuple[int, int]]:
+        return {n: (integration(api, n)["calls"], integration(api, n)["shed"]) for n in names}
+
+    before = counts()
+    sims["sendgrid"].add_fault("hang")
+    ip = f"45.{secrets.randbelow(250) + 1}.{secrets.randbelow(250) + 1}.9"  # not cached
+    with ThreadPoolExecutor(max_workers=44) as pool:
+        # every onboarding's welcome mail hangs for its 2 s timeout: more than 40 % of the
+        # process's capacity for external calls is taken, waiting on SendGrid
+        onboardings = [pool.submit(admin.post, ONBOARD, json=customer_payload()) for _ in range(44)]
+        poll(
+            lambda: integration(api, "sendgrid")["load"] >= 0.4,
+            timeout=10,
+            what="the load of external calls to pass 40 %",
+        )
+        verdict = admin.get(f"/api/v1/security/ips/{ip}")
+        answers = [future.result() for future in onboardings]
+    after = counts()
+
+    # at that load the threat feeds (priority 4) are shed at once, and the verdict says so
+    assert verdict.status_code == 200, verdict.text
+    for result in verdict.json()["feeds"]:
+        assert result["status"] == "unavailable", result
+        assert "shed under load" in result["error"]
+    # Stripe (10) never is: every customer was onboarded
+    for answer in answers:
+        assert answer.status_code == 201, answer.text
+        statuses = {n["channel"]: n["status"] for n in answer.json()["notifications"]}
+        assert statuses["email"] == "failed"  # hung, or shed at the peak
+    # and the higher the priority, the smaller the share of calls shed
+    shares = {}
+    for name in names:
+        calls = after[name][0] - before[name][0]
+        shed = after[name][1] - before[name][1]
+        shares[name] = shed / (calls + shed) if calls + shed else 0.0
+    assert shares["otx"] == 1.0
+    assert shares["otx"] >= shares["sendgrid"] >= shares["twilio"] >= shares["stripe"] == 0.0, (
+        shares
+    )
 
 
 def test_cost_budget_alert_fires_at_its_thresholds(api, redis, sims):

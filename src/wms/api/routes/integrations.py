@@ -28,6 +28,11 @@ class IntegrationOut(BaseModel):
     failures: int
     shed: int
     rejected_by_breaker: int
+    #: calls under way now in this process (waiting for a slot or running)
+    in_flight: int
+    #: share of this process's capacity for external calls in use; services are shed
+    #: from their priority / 10 up (10: never)
+    load: float
     error_rate: float
     p50_ms: float | None
     p95_ms: float | None
@@ -54,6 +59,8 @@ async def list_integrations(
                 breaker=breaker,
                 cost_today_usd=service.cost_today(),
                 budget_usd=service.budget_usd,
+                in_flight=service.in_flight,
+                load=round(service.load(), 3),
                 key_age_seconds=(
                     await svc.key_rings[name].newest_age_seconds()
                     if name in svc.key_rings
