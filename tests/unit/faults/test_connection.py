@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import struct
@@ -87,4 +88,7 @@ def test_stopping_the_proxy_closes_every_socket(echo: tuple[str, int], clients: 
         assert wait_until(lambda: proxy.stats().tasks == 4, timeout=3)
     assert proxy.stats() == ProxyStats(connections=0, tasks=0, accepted=4)
     for sock in socks:
-        assert clients.read_to_eof(sock) == b""
+        # closed: an end of stream, or a reset when the proxy had not yet read the bytes
+        # held in its socket (the kernel resets a socket closed with unread data)
+        with contextlib.suppress(ConnectionResetError):
+            assert clients.read_to_eof(sock) == b""
