@@ -6,11 +6,8 @@ import secrets
 import threading
 import time
 
-import httpx
 import pytest
 from tests.integration.helpers.factories import customer_payload
-
-from interlock.helpers.deadline import poll
 
 pytestmark = pytest.mark.external
 
@@ -72,27 +69,24 @@ def test_rotation_fails_no_call_and_revocation_retires_the_old_key(api, sims, db
     assert api.as_role("dispatcher").get("/api/v1/integrations/stripe/keys").status_code == 403
 
 
-def test_a_frozen_database_does_not_stall_calls_to_the_providers(api, faults, stack):
+def test_a_frozen_database_does_not_stall_calls_to_the_providers(api, faults):
     """Keys live in the database; with it frozen, calls go on with the keys known last."""
     admin = api.as_role("admin")
+    # a key added (and so OTX's keys to be reloaded at its next call), not yet known to OTX
+    added = admin.post("/api/v1/integrations/otx/keys", json={"secret": secrets.token_hex(32)})
+    assert added.status_code == 201, added.text
     postgres = faults.process("postgres")
     postgres.pause()
     try:
-        poll(
-            lambda: httpx.get(stack.app_url + "/health/ready", timeout=5).status_code == 503,
-            timeout=10,
-            what="readiness to notice the frozen database",
-        )
-        time.sleep(1.2)  # not a synchronisation: the keys' 1 s cache must lapse meanwhile
         began = time.perf_counter()
         ip = f"45.{secrets.randbelow(250) + 1}.{secrets.randbelow(250) + 1}.7"  # not cached
         verdict = admin.get(f"/api/v1/security/ips/{ip}", timeout=10)
         elapsed = time.perf_counter() - began
     finally:
         postgres.resume()
+        gone = admin.delete(f"/api/v1/integrations/otx/keys/{added.json()['id']}")
+        assert gone.status_code == 204, gone.text
     assert verdict.status_code == 200, verdict.text
-    # every feed was asked (a quota may have run out, but no call failed for its key)
-    statuses = {f["feed"]: f["status"] for f in verdict.json()["feeds"]}
-    assert set(statuses.values()) <= {"answered", "rate_limited"}, statuses
-    assert "answered" in statuses.values()
+    otx = next(f for f in verdict.json()["feeds"] if f["feed"] == "otx")
+    assert otx["status"] == "answered", otx  # with the key known before the freeze
     assert elapsed < 5, f"the lookup took {elapsed:.1f} s"

@@ -327,22 +327,6 @@ def test_validation_failure_is_not_stored_so_the_key_can_be_retried(server):
     assert fixed.amount == 1000
 
 
-def test_server_error_inside_the_endpoint_is_stored_and_replayed(server, monkeypatch):
-    def broken(*args):
-        raise RuntimeError("ledger unavailable")
-
-    monkeypatch.setattr(server.sim, "_confirm", broken)
-    params = {"amount": 1000, "currency": "usd", "payment_method": "pm_card_visa", "confirm": True}
-    options = {"idempotency_key": "boom"}
-    with pytest.raises(stripe.APIError) as first:
-        client(server).v1.payment_intents.create(params=params, options=options)
-    monkeypatch.undo()
-    with pytest.raises(stripe.APIError) as second:
-        client(server).v1.payment_intents.create(params=params, options=options)
-    assert (first.value.http_status, second.value.http_status) == (500, 500)
-    assert second.value.headers["Idempotent-Replayed"] == "true"
-
-
 def test_concurrent_request_with_a_key_in_flight_is_a_conflict(server, control):
     control.seed({"processing_delay": 0.3})
     options = {"idempotency_key": "double-click"}
