@@ -8,6 +8,7 @@ import hmac
 
 import pytest
 from tests.integration.helpers.factories import customer_payload
+from tests.integration.helpers.operations import new_customer
 
 from interlock.helpers.deadline import poll
 
@@ -108,25 +109,15 @@ def test_forged_or_stale_reports_change_nothing(api, sims, stack, interlock_conf
 
 
 def test_customers_see_their_own_notifications_only(api):
-    customer, other = onboard(api), onboard(api)
-    password = "customer-pass-123"
-    created = api.as_role("admin").post(
-        f"/api/v1/customers/{customer['id']}/users",
-        json={"email": customer["email"], "password": password},
-    )
-    assert created.status_code == 201, created.text
-    token = api.post(
-        "/api/v1/auth/token", json={"email": customer["email"], "password": password}
-    ).json()["access_token"]
-    me = api.with_headers({"Authorization": f"Bearer {token}"})
-    mine = me.get(f"/api/v1/customers/{customer['id']}/notifications")
+    customer, other = new_customer(api), onboard(api)
+    mine = customer.client.get(f"/api/v1/customers/{customer.id}/notifications")
     assert mine.status_code == 200
     assert {(n["channel"], n["kind"]) for n in mine.json()} == {
         ("email", "welcome"),
         ("sms", "welcome"),
     }
-    assert me.get(f"/api/v1/customers/{other['id']}/notifications").status_code == 404
+    assert customer.client.get(f"/api/v1/customers/{other['id']}/notifications").status_code == 404
     assert (
-        api.as_role("driver").get(f"/api/v1/customers/{customer['id']}/notifications").status_code
+        api.as_role("driver").get(f"/api/v1/customers/{customer.id}/notifications").status_code
         == 403
     )
