@@ -13,13 +13,13 @@ import json
 import random
 import secrets
 import time
-from collections.abc import Coroutine
 from hashlib import sha256
 from typing import Any
 
 import aiohttp
 
 from interlock.errors import ConfigError
+from interlock.simulators.outbound import Outbound
 
 __all__ = ["WebhookDispatcher", "object_id", "signature_header"]
 
@@ -54,15 +54,12 @@ class WebhookDispatcher:
         self.endpoints: dict[str, dict[str, Any]] = {}
         #: one record per delivery attempt, oldest first
         self.attempts: list[dict[str, Any]] = []
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._session: aiohttp.ClientSession | None = None
+        self._outbound = Outbound()
         self.clear()
 
     def clear(self) -> None:
         """Forget endpoints, attempts and options; cancel deliveries still pending."""
-        for task in self._tasks:
-            task.cancel()
-        self._tasks.clear()
+        self._outbound.cancel_all()
         self._queues: dict[str, asyncio.Queue[dict[str, Any]]] = {}
         self._delivered: set[tuple[str, str]] = set()
         self.endpoints.clear()
@@ -134,25 +131,14 @@ class WebhookDispatcher:
         queue = self._queues.get(endpoint_id)
         if queue is None:
             queue = self._queues[endpoint_id] = asyncio.Queue()
-            self._spawn(self._worker(endpoint_id, queue))
+            self._outbound.spawn(self._worker(endpoint_id, queue))
         for _ in range(self.duplicates):
             queue.put_nowait(event)
 
     async def close(self) -> None:
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        await self._outbound.close()
 
     # -- delivery ---------------------------------------------------------------------
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
     async def _worker(self, endpoint_id: str, queue: asyncio.Queue[dict[str, Any]]) -> None:
         while True:
             batch = [await queue.get()]
@@ -162,7 +148,7 @@ class WebhookDispatcher:
                 self._disorder(batch)
             for event in batch:
                 if not await self._attempt(endpoint_id, event, 1):
-                    self._spawn(self._retry(endpoint_id, event))
+                    self._outbound.spawn(self._retry(endpoint_id, event))
 
     def _disorder(self, batch: list[dict[str, Any]]) -> None:
         """Shuffle so that, given two distinct events, some event overtakes an older one.
@@ -203,10 +189,8 @@ class WebhookDispatcher:
             "User-Agent": USER_AGENT,
             "Stripe-Signature": signature_header(payload, endpoint["secret"], int(time.time())),
         }
-        if self._session is None:
-            self._session = aiohttp.ClientSession()
         try:
-            async with self._session.post(
+            async with self._outbound.session.post(
                 endpoint["url"],
                 data=payload.encode("utf-8"),
                 headers=headers,

@@ -28,7 +28,6 @@ import math
 import secrets
 import time
 import uuid
-from collections.abc import Coroutine
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from hashlib import sha1
@@ -41,6 +40,7 @@ from aiohttp import web
 from interlock.errors import ConfigError
 from interlock.simulators.base import Simulator, json_response
 from interlock.simulators.forms import decode_form
+from interlock.simulators.outbound import Outbound
 
 __all__ = ["TwilioSimulator", "signature"]
 
@@ -116,14 +116,13 @@ class TwilioSimulator(Simulator):
     name = "twilio"
 
     def __init__(self, *, seed: int = 0) -> None:
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._session: aiohttp.ClientSession | None = None
+        self._outbound = Outbound()
         #: bumped by every reset; a task started before it leaves the new state alone
         self._generation = 0
         super().__init__(seed=seed)
 
     def reset_state(self) -> None:
-        self._cancel_tasks()
+        self._outbound.cancel_all()
         self._generation += 1
         self.messages: dict[str, dict[str, Any]] = {}
         #: account sid -> auth token; None accepts any AC… sid with a non-empty token
@@ -251,7 +250,7 @@ class TwilioSimulator(Simulator):
         }
         self.messages[msid] = message
         self._tokens[msid] = self._credentials(request)[1]
-        self._spawn(self._progress(message, self._generation))
+        self._outbound.spawn(self._progress(message, self._generation))
         return json_response(message, status=201)
 
     async def _get(self, request: web.Request) -> web.Response:
@@ -283,37 +282,9 @@ class TwilioSimulator(Simulator):
         )
 
     # -- progression and status callbacks ---------------------------------------------
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
-
-    def _cancel_tasks(self) -> None:
-        """Cancel every progression and delivery; safe from a thread other than the loop's."""
-        try:
-            running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        for task in list(self._tasks):
-            loop = task.get_loop()
-            if loop is running:
-                task.cancel()
-            else:
-                try:
-                    loop.call_soon_threadsafe(task.cancel)
-                except RuntimeError:  # that loop is closed: its tasks are gone with it
-                    self._tasks.discard(task)
-
     async def _close(self, app: web.Application) -> None:
         self._generation += 1
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        await self._outbound.close()
 
     async def _progress(self, message: dict[str, Any], generation: int) -> None:
         """Walk ``message`` through its statuses, one step per ``status_delay``."""
@@ -372,7 +343,7 @@ class TwilioSimulator(Simulator):
         if message["error_code"] is not None:
             params["ErrorCode"] = str(message["error_code"])
         previous = self._last_delivery.get(msid)
-        task = self._spawn(
+        task = self._outbound.spawn(
             self._deliver(previous, message["status_callback"], params, msid, generation)
         )
         self._last_delivery[msid] = task
@@ -411,10 +382,8 @@ class TwilioSimulator(Simulator):
             "X-Twilio-Signature": signature(self._tokens.get(msid, ""), url, params),
             "I-Twilio-Idempotency-Token": str(uuid.uuid4()),
         }
-        if self._session is None:
-            self._session = aiohttp.ClientSession()
         try:
-            async with self._session.post(
+            async with self._outbound.session.post(
                 url,
                 data=urlencode(params),
                 headers=headers,

@@ -310,10 +310,10 @@ def test_no_task_outlives_the_app(receiver):
         twilio(server).messages.create(to=TO, from_=FROM, body="x", status_callback=receiver.url)
 
         async def progressions() -> list[bool]:
-            return [task.done() for task in server.sim._tasks]
+            return [task.done() for task in server.sim._outbound.tasks]
 
         assert server.call(progressions) == [False]
-    assert server.sim._tasks == set()
+    assert server.sim._outbound.tasks == set()
     assert receiver.calls == []
 
 
