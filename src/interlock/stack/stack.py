@@ -119,10 +119,12 @@ class Stack:
         for name in config.simulators:
             load_simulator(name)
         orphans.sweep((scratch_root(), Path(tempfile.gettempdir())))
-        if config.database_url:
-            check_postgres_url(config.database_url, source=_source("DATABASE_URL", config))
-        if config.redis_url:
-            check_redis_url(config.redis_url, source=_source("REDIS_URL", config))
+        if config.postgres.url:
+            check_postgres_url(
+                config.postgres.url, source=_source("INTERLOCK_DATABASE_URL", config)
+            )
+        if config.redis.url:
+            check_redis_url(config.redis.url, source=_source("INTERLOCK_REDIS_URL", config))
 
         self.log_dir.mkdir(parents=True, exist_ok=True)
         workdir = Path(tempfile.mkdtemp(prefix=orphans.workdir_name(), dir=scratch_root()))
@@ -136,18 +138,18 @@ class Stack:
             self.app_url = f"http://127.0.0.1:{self._app_port}"
 
         starting: list[ManagedProcess] = []
-        if config.database_url:
-            self.postgres_url = config.database_url
+        if config.postgres.url:
+            self.postgres_url = config.postgres.url
         else:
             postgres = EmbeddedPostgres(
                 workdir=workdir,
                 log_path=self.log_dir / "postgres.log",
-                database=config.postgres_database,
+                database=config.postgres.database,
             )
             self.postgres_url = postgres.url
             starting.append(postgres.prepare())
-        if config.redis_url:
-            self.redis_url = config.redis_url
+        if config.redis.url:
+            self.redis_url = config.redis.url
         else:
             redis = EmbeddedRedis(workdir=workdir, log_path=self.log_dir / "redis.log")
             self.redis_url = redis.url
@@ -313,4 +315,5 @@ def _fill(template: str, values: dict[str, str], where: str) -> str:
 
 
 def _source(var: str, config: Config) -> str:
-    return var if os.environ.get(var) else f"[tool.interlock] {var.split('_')[0].lower()}.url"
+    section = "postgres" if "DATABASE" in var else "redis"
+    return var if os.environ.get(var) else f"[tool.interlock.{section}] url"

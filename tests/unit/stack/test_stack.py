@@ -10,7 +10,7 @@ import psutil
 import psycopg
 import pytest
 
-from interlock.config import Config, ServiceSpec
+from interlock.config import Config, PostgresConfig, ServiceSpec
 from interlock.errors import ConfigError, DependencyError, ServiceStartError
 from interlock.stack import Stack
 from interlock.stack.ports import port_open
@@ -21,7 +21,7 @@ def config(tmp_path: Path, **changes: object) -> Config:
         root=tmp_path,
         tests=tmp_path,
         artifacts=tmp_path / "runs",
-        postgres_database="app",
+        postgres=PostgresConfig(database="app"),
         simulators=("stripe",),
     )
     return base.with_overrides(**changes)
@@ -126,11 +126,11 @@ def test_unknown_placeholder_is_a_configuration_error(tmp_path, leftovers):
 def test_unreachable_database_url_names_server_address_and_variable(
     tmp_path, monkeypatch, leftovers
 ):
-    monkeypatch.setenv("DATABASE_URL", "postgresql://u:secret@127.0.0.1:1/x")
-    bad = config(tmp_path, database_url="postgresql://u:secret@127.0.0.1:1/x")
+    monkeypatch.setenv("INTERLOCK_DATABASE_URL", "postgresql://u:secret@127.0.0.1:1/x")
+    bad = config(tmp_path, postgres=PostgresConfig(url="postgresql://u:secret@127.0.0.1:1/x"))
     with pytest.raises(DependencyError) as info:
         Stack(bad, run_dir=tmp_path / "run").__enter__()
     message = str(info.value)
-    assert "PostgreSQL at 127.0.0.1:1 (from DATABASE_URL)" in message
+    assert "PostgreSQL at 127.0.0.1:1 (from INTERLOCK_DATABASE_URL)" in message
     assert "secret" not in message
     assert leftovers() == set()
