@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import tomllib
@@ -12,7 +13,15 @@ from typing import Any
 
 from interlock.errors import ConfigError
 
-__all__ = ["Config", "PostgresConfig", "RedisConfig", "ServiceSpec", "Thresholds", "load_config"]
+__all__ = [
+    "Config",
+    "PostgresConfig",
+    "RedisConfig",
+    "ServiceSpec",
+    "Thresholds",
+    "load_config",
+    "override_thresholds",
+]
 
 #: Interlock's own variables for "use this server instead of an embedded one". A user's
 #: DATABASE_URL / REDIS_URL belong to the user's app and are never read.
@@ -153,22 +162,21 @@ def _build(root: Path, table: dict[str, Any], env: Mapping[str, str]) -> Config:
             f"[tool.interlock] has unknown key(s) {', '.join(sorted(unknown))}",
             hint=f"known keys: {', '.join(sorted(_TOP_KEYS))}",
         )
-    thresholds = Thresholds(
-        **{
-            key: _number(f"[tool.interlock] {key}", table[key])
-            for key in THRESHOLD_ENV.values()
-            if key in table
-        }
+    thresholds = _checked(
+        Thresholds(
+            **{
+                key: _number(f"[tool.interlock] {key}", table[key])
+                for key in THRESHOLD_ENV.values()
+                if key in table
+            }
+        ),
+        "[tool.interlock]",
     )
     for var, key in THRESHOLD_ENV.items():
         if env.get(var):
-            thresholds = replace(thresholds, **{key: _number(f"${var}", env[var])})
-    for key in ("performance_threshold", "coverage_threshold"):
-        value = getattr(thresholds, key)
-        if not 0 <= value <= 100:
-            raise ConfigError(f"{key} must be a percentage between 0 and 100, got {value:g}")
-    if thresholds.latency_threshold <= 0 or thresholds.integration_timeout <= 0:
-        raise ConfigError("latency_threshold and integration_timeout must be positive (ms)")
+            thresholds = _checked(
+                replace(thresholds, **{key: _number(f"${var}", env[var])}), f"${var}"
+            )
 
     postgres = _table(table, "postgres")
     redis = _table(table, "redis")
@@ -224,6 +232,34 @@ def _build(root: Path, table: dict[str, Any], env: Mapping[str, str]) -> Config:
         slo=slo,
         seed_data=seed_data,
     )
+
+
+def override_thresholds(config: Config, source: str, **values: object) -> Config:
+    """``config`` with thresholds replaced, validated as the file and environment are.
+
+    ``values`` maps Thresholds field names to numbers (or numeric strings); ``source``
+    names where they came from in errors (e.g. ``"--latency-threshold"``).
+    Raises ConfigError for a non-number, a percentage outside 0-100 or a time <= 0.
+    """
+    unknown = set(values) - set(THRESHOLD_ENV.values())
+    if unknown:
+        raise ConfigError(f"{source}: unknown threshold(s) {', '.join(sorted(unknown))}")
+    numbers = {key: _number(f"{source} {key}", value) for key, value in values.items()}
+    return replace(config, thresholds=_checked(replace(config.thresholds, **numbers), source))
+
+
+def _checked(thresholds: Thresholds, source: str) -> Thresholds:
+    for key in ("performance_threshold", "coverage_threshold"):
+        value = getattr(thresholds, key)
+        if not 0 <= value <= 100:
+            raise ConfigError(
+                f"{source}: {key} must be a percentage between 0 and 100, got {value:g}"
+            )
+    for key in ("latency_threshold", "integration_timeout"):
+        value = getattr(thresholds, key)
+        if not value > 0:
+            raise ConfigError(f"{source}: {key} must be a positive number of ms, got {value:g}")
+    return thresholds
 
 
 def _service(name: str, spec: Any, root: Path, shared: dict[str, str]) -> ServiceSpec:
@@ -282,9 +318,12 @@ def _number(where: str, value: Any) -> float:
     if isinstance(value, bool):
         raise ConfigError(f"{where} must be a number, got {value!r}")
     try:
-        return float(value)
+        number = float(value)
     except (TypeError, ValueError):
         raise ConfigError(f"{where} must be a number, got {value!r}") from None
+    if not math.isfinite(number):
+        raise ConfigError(f"{where} must be a finite number, got {value!r}")
+    return number
 
 
 def python_executable() -> str:

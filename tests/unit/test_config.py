@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from interlock.config import load_config
+from interlock.config import load_config, override_thresholds
 from interlock.errors import ConfigError
 
 
@@ -97,3 +99,25 @@ def test_per_workflow_thresholds_are_read(tmp_path):
     )
     config = load_config(root, environ={})
     assert config.slo == {"onboarding": ("p(95)<1500", "rate>=0.99"), "billing": ("avg<200",)}
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"performance_threshold": 150}, "--x: performance_threshold must be a percentage"),
+        ({"latency_threshold": -3}, "--x: latency_threshold must be a positive number of ms"),
+        ({"integration_timeout": "soon"}, "--x integration_timeout must be a number"),
+        ({"latency_threshold": "nan"}, "must be a finite number"),
+    ],
+)
+def test_overrides_are_validated_as_the_file_is(tmp_path, values, message):
+    config = load_config(write(tmp_path, ""), environ={})
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        override_thresholds(config, "--x", **values)
+
+
+def test_a_valid_override_replaces_only_its_threshold(tmp_path):
+    config = load_config(write(tmp_path, ""), environ={})
+    changed = override_thresholds(config, "--latency-threshold", latency_threshold="100")
+    assert changed.thresholds.latency_threshold == 100
+    assert changed.thresholds.performance_threshold == 95
