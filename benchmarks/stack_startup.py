@@ -22,7 +22,8 @@ from interlock.stack.postgres import EmbeddedPostgres, template_dir
 from interlock.stack.redis import EmbeddedRedis
 from interlock.stack.stack import scratch_root
 
-ROOT = Path(__file__).resolve().parents[1]
+# WMS, the system in this repository, is the stack measured
+ROOT = Path(__file__).resolve().parents[1] / "apps" / "wms"
 
 
 def timed(fn: Callable[[], object]) -> float:

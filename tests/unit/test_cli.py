@@ -16,7 +16,8 @@ import pytest
 from interlock.config import load_config
 from interlock.stack import Stack, wait_until
 
-ROOT = Path(__file__).resolve().parents[2]
+# the project these commands run on: WMS, the system in this repository
+ROOT = Path(__file__).resolve().parents[2] / "apps" / "wms"
 
 
 def interlock(

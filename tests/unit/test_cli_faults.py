@@ -9,7 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+# the project these commands run on: WMS, the system in this repository
+ROOT = Path(__file__).resolve().parents[2] / "apps" / "wms"
 
 
 def interlock(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:

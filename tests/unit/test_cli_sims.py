@@ -17,7 +17,8 @@ from tests.unit.test_cli import assert_one_line_error, interlock
 
 from interlock.stack.ports import free_port
 
-ROOT = Path(__file__).resolve().parents[2]
+# the project these commands run on: WMS, the system in this repository
+ROOT = Path(__file__).resolve().parents[2] / "apps" / "wms"
 
 
 def listening(port: int) -> bool:
