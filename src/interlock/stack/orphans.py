@@ -8,9 +8,12 @@ by taking its lock; a folder whose lock it cannot take belongs to a live run and
 touched, nor are the processes tagged with it. A folder without the lock file was not
 made by a stack (another tool's ``interlock-*`` temp folder) and is never touched either.
 
-Every process a stack starts carries ``INTERLOCK_OWNER=<pid>:<start>:<work dir>``; pids
-in the tag and in the work dir's ``.pids`` are only acted on in the PID namespace that
-wrote them, and PostgreSQL's shared memory only in the IPC namespace that made it.
+Every process a stack starts carries ``INTERLOCK_WORKDIR=<work dir>``, which ties it to
+that lock, and ``INTERLOCK_STACK_OWNER=<pid>:<start>`` for people reading ``ps``. (Not
+``INTERLOCK_OWNER``: sweeps of older versions kill what that names when its pid looks
+dead, and a pid from another namespace always does.) Pids in the work dir's ``.pids``
+are only acted on in the PID namespace that wrote them, and PostgreSQL's shared memory
+only in the IPC namespace that made it.
 """
 
 from __future__ import annotations
@@ -29,7 +32,9 @@ import psutil
 
 __all__ = ["WorkdirClaim", "claim_workdir", "owner_env", "record_pid", "sweep"]
 
-ENV = "INTERLOCK_OWNER"
+ENV = "INTERLOCK_STACK_OWNER"
+#: the work dir (and so the lock) a process belongs to
+WORKDIR_ENV = "INTERLOCK_WORKDIR"
 DIR_PREFIX = "interlock-"
 #: the lock file that marks a stack's work dir; it only appears already locked
 LOCK_NAME = ".interlock-stack.lock"
@@ -90,7 +95,7 @@ def claim_workdir(root: Path) -> WorkdirClaim:
 
 def owner_env(workdir: Path) -> dict[str, str]:
     """The tag a stack's processes carry: which stack (by work dir) they belong to."""
-    return {ENV: f"{_me()}:{workdir}"}
+    return {ENV: _me(), WORKDIR_ENV: str(workdir)}
 
 
 def record_pid(workdir: Path, pid: int | None) -> None:
@@ -151,10 +156,9 @@ def _same_namespaces(workdir: Path) -> tuple[bool, bool]:
 
 def _kill_tagged(workdir: Path) -> None:
     """SIGKILL the groups of processes tagged with ``workdir`` (visible from here)."""
-    suffix = f":{workdir}"
     for proc in psutil.process_iter():
         try:
-            if not proc.environ().get(ENV, "").endswith(suffix):
+            if proc.environ().get(WORKDIR_ENV) != str(workdir):
                 continue
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(os.getpgid(proc.pid), signal.SIGKILL)

@@ -59,13 +59,30 @@ def free_bytes(path: Path) -> int:
     return stats.f_bavail * stats.f_frsize
 
 
-def scratch_root(need: int = 0) -> Path:
-    """tmpfs when there is one with ``need`` bytes free: disposable data never touches a disk."""
+def _usable(path: Path) -> bool:
+    """Writable by us and, under root, passable by PostgreSQL's unprivileged user."""
     try:
-        if SHM.is_dir() and os.access(SHM, os.W_OK) and free_bytes(SHM) >= need:
+        if not (path.is_dir() and os.access(path, os.W_OK)):
+            return False
+        return os.geteuid() != 0 or all(p.stat().st_mode & 0o001 for p in (path, *path.parents))
+    except OSError:
+        return False
+
+
+def scratch_root(need: int = 0) -> Path:
+    """tmpfs when there is one with ``need`` bytes free: disposable data never touches a disk.
+
+    Otherwise the temp dir (``TMPDIR``), or ``/var/tmp`` or ``/tmp`` when PostgreSQL's
+    user could not reach into it (a private TMPDIR under root's home).
+    """
+    try:
+        if _usable(SHM) and free_bytes(SHM) >= need:
             return SHM
     except OSError:
         pass
+    for candidate in (Path(tempfile.gettempdir()), Path("/var/tmp"), Path("/tmp")):
+        if _usable(candidate):
+            return candidate
     return Path(tempfile.gettempdir())
 
 

@@ -158,7 +158,7 @@ def tagged_with(workdir: Path) -> list[psutil.Process]:
     found = []
     for proc in psutil.process_iter():
         try:
-            if proc.environ().get(orphans.ENV, "").endswith(f":{workdir}"):
+            if proc.environ().get(orphans.WORKDIR_ENV) == str(workdir):
                 found.append(proc)
         except psutil.Error:
             continue
