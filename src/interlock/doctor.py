@@ -16,27 +16,42 @@ from interlock.config import Config
 from interlock.errors import InterlockError
 from interlock.simulators import load_simulator
 from interlock.stack import postgres, redis
-from interlock.stack.stack import scratch_root
+from interlock.stack.redaction import redact, redact_text
+from interlock.stack.stack import HEADROOM, SHM, free_bytes, scratch_root
 
 __all__ = ["Check", "run_checks"]
 
 
 @dataclass(frozen=True, kw_only=True)
 class Check:
+    """One verdict: ``ok`` False fails the check; ``warn`` marks an ok that may still bite."""
+
     name: str
     ok: bool
     detail: str
     fix: str = ""
+    warn: bool = False
 
     def line(self) -> str:
-        mark = "ok  " if self.ok else "FAIL"
-        text = f"{mark}  {self.name:<12} {self.detail}"
-        return text + (f"\n      fix: {self.fix}" if not self.ok and self.fix else "")
+        mark = "FAIL" if not self.ok else "warn" if self.warn else "ok  "
+        text = f"{mark}  {self.name:<12} {redact_text(self.detail)}"
+        shown = (not self.ok or self.warn) and self.fix
+        return text + (f"\n      fix: {redact_text(self.fix)}" if shown else "")
+
+
+class _Warning(Exception):
+    """A probe's finding that does not fail the run but should be fixed."""
+
+    def __init__(self, detail: str, fix: str) -> None:
+        super().__init__(detail)
+        self.detail, self.fix = detail, fix
 
 
 def _guard(name: str, probe: Callable[[], str]) -> Check:
     try:
         return Check(name=name, ok=True, detail=probe())
+    except _Warning as warning:
+        return Check(name=name, ok=True, warn=True, detail=warning.detail, fix=warning.fix)
     except InterlockError as exc:
         return Check(name=name, ok=False, detail=exc.message, fix=exc.hint or "")
     except OSError as exc:
@@ -44,6 +59,8 @@ def _guard(name: str, probe: Callable[[], str]) -> Check:
 
 
 def _postgres(config: Config) -> str:
+    if not config.postgres.enabled:
+        return "disabled ([tool.interlock.postgres] enabled = false): no check"
     if config.postgres.url:
         version = postgres.check_postgres_url(config.postgres.url, source="INTERLOCK_DATABASE_URL")
         return f"server {version} at {postgres.redact(config.postgres.url)}"
@@ -58,11 +75,11 @@ def _postgres(config: Config) -> str:
 
 
 def _redis(config: Config) -> str:
+    if not config.redis.enabled:
+        return "disabled ([tool.interlock.redis] enabled = false): no check"
     if config.redis.url:
-        return (
-            f"server {redis.check_redis_url(config.redis.url, source='INTERLOCK_REDIS_URL')} "
-            f"at {config.redis.url}"
-        )
+        found = redis.check_redis_url(config.redis.url, source="INTERLOCK_REDIS_URL")
+        return f"server {found} at {redact(config.redis.url)}"
     binary = redis.redis_server_binary()
     out = subprocess.run([str(binary), "--version"], capture_output=True, text=True, check=False)
     version = next((p.split("=", 1)[1] for p in out.stdout.split() if p.startswith("v=")), "?")
@@ -99,10 +116,28 @@ def _writable(path: Path) -> str:
     return str(path)
 
 
-def _scratch() -> str:
-    root = scratch_root()
-    kind = "tmpfs" if str(root) == "/dev/shm" else "disk (no writable /dev/shm)"
-    return f"{root} ({kind})"
+def _scratch(config: Config) -> str:
+    """Where data directories go, and whether tmpfs has room for two stacks (xdist -n 2)."""
+    need = HEADROOM
+    if config.postgres.enabled and not config.postgres.url:
+        need += postgres.template_bytes(config.postgres.database)
+    root = scratch_root(need)
+    if root != SHM:
+        if not (SHM.is_dir() and os.access(SHM, os.W_OK)):
+            return f"{root} (disk: no writable {SHM}; stacks start slower)"
+        raise _Warning(
+            f"{SHM} has {free_bytes(SHM) // 2**20} MB free, a stack needs {need // 2**20} MB: "
+            f"data goes to {root} (disk), slower",
+            fix=f"enlarge {SHM} (docker run --shm-size=512m)",
+        )
+    free = free_bytes(SHM)
+    if free < 2 * need:
+        raise _Warning(
+            f"{SHM} has {free // 2**20} MB free: room for one stack ({need // 2**20} MB), "
+            "a second one (xdist, a parallel run) goes to disk",
+            fix=f"enlarge {SHM} (docker run --shm-size=512m)",
+        )
+    return f"{SHM} (tmpfs, {free // 2**20} MB free, {free // need} stacks' room)"
 
 
 def _user() -> str:
@@ -131,6 +166,6 @@ def run_checks(config: Config) -> list[Check]:
         _guard("app", lambda: _app(config)),
         _guard("ports", _ports),
         _guard("artifacts", lambda: _writable(config.artifacts)),
-        _guard("scratch", _scratch),
+        _guard("scratch", lambda: _scratch(config)),
         _guard("user", _user),
     ]

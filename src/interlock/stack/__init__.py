@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from interlock.stack.process import ManagedProcess, wait_until
-from interlock.stack.stack import Stack
+from interlock.stack.process import ManagedProcess, ProcessStateError, wait_until
+from interlock.stack.redaction import redact
+from interlock.stack.stack import Stack, StackState, StackStateError
 
-__all__ = ["ManagedProcess", "Stack", "wait_until"]
+__all__ = [
+    "ManagedProcess",
+    "ProcessStateError",
+    "Stack",
+    "StackState",
+    "StackStateError",
+    "redact",
+    "wait_until",
+]

@@ -1,76 +1,101 @@
-"""Tagging of the processes and directories a stack creates, and the sweep of orphans.
+"""Ownership of a stack's work directory, and the sweep of what dead stacks left behind.
 
-Every process we start carries ``INTERLOCK_OWNER=<pid>:<start time>`` of the process
-that owns the stack. If that owner was killed with SIGKILL (no teardown ran), the next
-stack finds processes whose owner is gone and ends their process groups, and removes
-work directories named after a dead owner.
+A stack claims a work directory ``interlock-<pid>-<start>-XXXX`` on scratch space and
+holds an exclusive ``flock`` on its lock file for its whole life. The kernel drops that
+lock when the owner dies, however it dies, and a lock means the same thing in every PID
+namespace and container that shares the folder. So the sweep proves a leftover is dead
+by taking its lock; a folder whose lock it cannot take belongs to a live run and is never
+touched, nor are the processes tagged with it. A folder without the lock file was not
+made by a stack (another tool's ``interlock-*`` temp folder) and is never touched either.
+
+Every process a stack starts carries ``INTERLOCK_WORKDIR=<work dir>``, which ties it to
+that lock, and ``INTERLOCK_STACK_OWNER=<pid>:<start>`` for people reading ``ps``. (Not
+``INTERLOCK_OWNER``: sweeps of older versions kill what that names when its pid looks
+dead, and a pid from another namespace always does.) Pids in the work dir's ``.pids``
+are only acted on in the PID namespace that wrote them, and PostgreSQL's shared memory
+only in the IPC namespace that made it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import shutil
 import signal
 import subprocess
+import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
 
-__all__ = ["owner_tag", "sweep"]
+__all__ = ["WorkdirClaim", "claim_workdir", "owner_env", "record_pid", "sweep"]
 
-ENV = "INTERLOCK_OWNER"
+ENV = "INTERLOCK_STACK_OWNER"
+#: the work dir (and so the lock) a process belongs to
+WORKDIR_ENV = "INTERLOCK_WORKDIR"
 DIR_PREFIX = "interlock-"
+#: the lock file that marks a stack's work dir; it only appears already locked
+LOCK_NAME = ".interlock-stack.lock"
+PIDS_FILE = ".pids"
+NAMESPACES_FILE = ".namespaces"
 
 
 def _me() -> str:
     return f"{os.getpid()}:{psutil.Process().create_time():.0f}"
 
 
-def owner_tag() -> dict[str, str]:
-    return {ENV: _me()}
-
-
-def _owner_alive(tag: str) -> bool:
+def _namespace(kind: str) -> str:
     try:
-        pid_text, created = tag.split(":", 1)
-        process = psutil.Process(int(pid_text))
-        # a killed owner may linger as a zombie until its parent reaps it: that is dead too
-        return (
-            f"{process.create_time():.0f}" == created and process.status() != psutil.STATUS_ZOMBIE
-        )
-    except (ValueError, psutil.Error):
-        return False
+        return os.readlink(f"/proc/self/ns/{kind}")
+    except OSError:
+        return "unknown"
 
 
-def sweep(workroots: tuple[Path, ...] = ()) -> list[int]:
-    """End the process groups of orphaned stack processes and remove their work dirs."""
-    killed: list[int] = []
-    for proc in psutil.process_iter(["pid"]):
+@dataclass
+class WorkdirClaim:
+    """A work dir and the open descriptor whose ``flock`` proves it is in use."""
+
+    path: Path
+    fd: int
+
+    def release(self) -> None:
+        """Remove the work dir (still holding the lock, so no sweep races us), then unlock."""
+        if self.fd < 0:
+            return
         try:
-            tag = proc.environ().get(ENV)
-        except (psutil.Error, OSError):
-            continue
-        if not tag or _owner_alive(tag):
-            continue
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(os.getpgid(proc.pid), signal.SIGKILL)
-            killed.append(proc.pid)
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(proc.pid, signal.SIGKILL)
-    for root in workroots:
-        if not root.is_dir():
-            continue
-        for entry in root.glob(f"{DIR_PREFIX}*"):
-            parts = entry.name[len(DIR_PREFIX) :].split("-", 2)
-            if len(parts) >= 2 and not _owner_alive(f"{parts[0]}:{parts[1]}"):
-                _kill_recorded(entry)
-                _remove_postgres_segment(entry / "postgres" / "postmaster.pid")
-                shutil.rmtree(entry, ignore_errors=True)
-    return killed
+            _remove_postgres_segment(self.path / "postgres" / "postmaster.pid")
+            shutil.rmtree(self.path, ignore_errors=True)
+        finally:
+            os.close(self.fd)
+            self.fd = -1
 
 
-PIDS_FILE = ".pids"
+def claim_workdir(root: Path) -> WorkdirClaim:
+    """Make a work dir under ``root`` and lock it; raises OSError if ``root`` is unusable.
+
+    The lock file is locked under a temporary name and renamed into place, so a sweep
+    never sees a stack's lock file unlocked.
+    """
+    pid, created = _me().split(":")
+    path = Path(tempfile.mkdtemp(prefix=f"{DIR_PREFIX}{pid}-{created}-", dir=root))
+    claiming = path / ".lock-claiming"
+    fd = os.open(claiming, os.O_CREAT | os.O_RDWR | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        (path / NAMESPACES_FILE).write_text(f"{_namespace('pid')}\n{_namespace('ipc')}\n")
+        os.rename(claiming, path / LOCK_NAME)
+    except BaseException:
+        os.close(fd)
+        shutil.rmtree(path, ignore_errors=True)
+        raise
+    return WorkdirClaim(path=path, fd=fd)
+
+
+def owner_env(workdir: Path) -> dict[str, str]:
+    """The tag a stack's processes carry: which stack (by work dir) they belong to."""
+    return {ENV: _me(), WORKDIR_ENV: str(workdir)}
 
 
 def record_pid(workdir: Path, pid: int | None) -> None:
@@ -79,6 +104,67 @@ def record_pid(workdir: Path, pid: int | None) -> None:
         return
     with contextlib.suppress(psutil.Error, OSError), (workdir / PIDS_FILE).open("a") as out:
         out.write(f"{pid} {psutil.Process(pid).create_time():.3f}\n")
+
+
+def sweep(roots: tuple[Path, ...]) -> list[Path]:
+    """Remove the work dirs under ``roots`` whose owner is provably gone; return them.
+
+    For each one, its processes are killed first. Never raises for a folder it cannot
+    read, lock or remove: that folder is simply not provably ours.
+    """
+    removed: list[Path] = []
+    for root in dict.fromkeys(roots):
+        if not root.is_dir():
+            continue
+        for entry in root.glob(f"{DIR_PREFIX}*"):
+            if _sweep_one(entry):
+                removed.append(entry)
+    return removed
+
+
+def _sweep_one(entry: Path) -> bool:
+    if entry.is_symlink() or not entry.is_dir():
+        return False
+    try:
+        fd = os.open(entry / LOCK_NAME, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
+    except OSError:
+        return False  # not a stack's work dir, or not ours to read
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return False  # a live stack holds it, in whatever namespace
+        same_pid_ns, same_ipc_ns = _same_namespaces(entry)
+        _kill_tagged(entry)
+        if same_pid_ns:
+            _kill_recorded(entry)
+        if same_ipc_ns:
+            _remove_postgres_segment(entry / "postgres" / "postmaster.pid")
+        shutil.rmtree(entry, ignore_errors=True)
+        return True
+    finally:
+        os.close(fd)
+
+
+def _same_namespaces(workdir: Path) -> tuple[bool, bool]:
+    try:
+        pid_ns, ipc_ns = (workdir / NAMESPACES_FILE).read_text().split()[:2]
+    except (OSError, ValueError):
+        return False, False
+    return pid_ns == _namespace("pid"), ipc_ns == _namespace("ipc")
+
+
+def _kill_tagged(workdir: Path) -> None:
+    """SIGKILL the groups of processes tagged with ``workdir`` (visible from here)."""
+    for proc in psutil.process_iter():
+        try:
+            if proc.environ().get(WORKDIR_ENV) != str(workdir):
+                continue
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(os.getpgid(proc.pid), signal.SIGKILL)
+            proc.kill()
+        except (psutil.Error, OSError):
+            continue
 
 
 def _kill_recorded(workdir: Path) -> None:
@@ -100,11 +186,5 @@ def _remove_postgres_segment(pidfile: Path) -> None:
         shmid = int(lines[6].split()[1])
     except (OSError, IndexError, ValueError):
         return
-    with contextlib.suppress(OSError):
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
         subprocess.run(["ipcrm", "-m", str(shmid)], capture_output=True, check=False, timeout=5)
-
-
-def workdir_name() -> str:
-    """A directory name that records its owner, for the sweep."""
-    pid, created = _me().split(":")
-    return f"{DIR_PREFIX}{pid}-{created}-"

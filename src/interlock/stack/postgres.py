@@ -26,8 +26,9 @@ from urllib.parse import urlsplit
 from interlock.errors import DependencyError
 from interlock.stack.ports import free_port, port_open
 from interlock.stack.process import ManagedProcess
+from interlock.stack.redaction import redact
 
-__all__ = ["EmbeddedPostgres", "check_postgres_url", "redact"]
+__all__ = ["EmbeddedPostgres", "check_postgres_url", "redact", "template_bytes"]
 
 PG_USER = "interlock"
 #: settings that trade durability for speed: a test database is disposable
@@ -45,15 +46,6 @@ SERVER_SETTINGS = {
     # leaves /dev/shm/PostgreSQL.* behind when the server is killed
     "dynamic_shared_memory_type": "mmap",
 }
-
-
-def redact(url: str) -> str:
-    """The URL with its password replaced, safe for messages and logs."""
-    parts = urlsplit(url)
-    if parts.password:
-        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-        return parts._replace(netloc=netloc).geturl()
-    return url
 
 
 def _is_root() -> bool:
@@ -168,6 +160,9 @@ def template_dir(database: str) -> Path:
     bindir = bin_dir()
     template = cache_root() / f"postgres-{version()}" / "templates" / database
     with _locked(cache_root() / f"postgres-{version()}-template.lock"):
+        # whoever built these was killed mid-way: holding the lock, we are the only builder
+        for stale in template.parent.glob(".build-*") if template.parent.is_dir() else ():
+            shutil.rmtree(stale, ignore_errors=True)
         if (template / "PG_VERSION").exists():
             return template
         template.parent.mkdir(parents=True, exist_ok=True)
@@ -202,8 +197,21 @@ def template_dir(database: str) -> Path:
             if result.returncode != 0:
                 shutil.rmtree(building, ignore_errors=True)
                 raise DependencyError(f"PostgreSQL template: {result.stderr.strip()[-300:]}")
+        # the rename is atomic: a template is complete or absent, never half-built
         building.rename(template)
     return template
+
+
+def template_bytes(database: str) -> int:
+    """Bytes a copy of the template takes (a stack's data directory before it grows)."""
+    total = 0
+    for path in template_dir(database).rglob("*"):
+        try:
+            if path.is_file() and not path.is_symlink():
+                total += path.stat().st_size
+        except OSError:
+            continue
+    return total
 
 
 class EmbeddedPostgres:
@@ -240,7 +248,12 @@ class EmbeddedPostgres:
             check=False,
         )
         if result.returncode != 0:
-            raise DependencyError(f"PostgreSQL: cannot copy the template: {result.stderr.strip()}")
+            lines = result.stderr.strip().splitlines() or ["cp failed"]
+            raise DependencyError(
+                f"PostgreSQL: cannot copy the template to {self.datadir}: {lines[0]}"
+                + (f" (and {len(lines) - 1} more lines)" if len(lines) > 1 else ""),
+                hint="free space where the data goes (see `interlock doctor`, scratch)",
+            )
         command = [
             str(bin_dir() / "postgres"),
             "-D",
@@ -249,8 +262,10 @@ class EmbeddedPostgres:
             str(self.port),
             "-h",
             self.host,
+            # no Unix socket: clients use TCP, and a socket path has a 107-byte limit that a
+            # long TMPDIR exceeds
             "-k",
-            str(self.datadir),
+            "",
         ]
         for key, value in SERVER_SETTINGS.items():
             command += ["-c", f"{key}={value}"]
@@ -265,6 +280,7 @@ class EmbeddedPostgres:
             stop_signal=signal.SIGINT,
             user=_ensure_user(),
             describe=f"PostgreSQL {version()} on {self.host}:{self.port}",
+            port=self.port,
         )
         return self.process
 
@@ -278,7 +294,12 @@ def check_postgres_url(url: str, *, source: str, timeout: float = 3.0) -> str:
         raise DependencyError(
             f"PostgreSQL URL from {source} must start with postgresql://, got {redact(url)}"
         )
-    address = f"{parts.hostname or 'localhost'}:{parts.port or 5432}"
+    try:
+        address = f"{parts.hostname or 'localhost'}:{parts.port or 5432}"
+    except ValueError as exc:  # a port that is not a number, or out of range
+        raise DependencyError(
+            f"PostgreSQL URL from {source} is malformed ({exc}): {redact(url)}"
+        ) from None
     plain = url.replace(parts.scheme + "://", "postgresql://", 1)
     try:
         with psycopg.connect(plain, connect_timeout=max(1, int(timeout))) as conn:

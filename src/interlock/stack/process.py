@@ -1,26 +1,42 @@
-"""A service process with its own process group, a log file, a readiness probe and a sure stop."""
+"""A service process: its own process group, a timestamped log, a readiness probe, a sure stop.
+
+Process faults (stop, kill, pause, resume, restart) may come from any thread, in any
+order; each call takes the process's lock and leaves it in one of the states a user
+expects: running, paused, or not running. Only the process that started a service may
+signal it: in a forked child every such call raises.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
+import datetime
 import os
+import shlex
 import signal
+import subprocess
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
 import psutil
-from mirakuru import SimpleExecutor
 
-from interlock.errors import ServiceStartError
-from interlock.stack import orphans
+from interlock.errors import InterlockError, ServiceStartError
+from interlock.stack.ports import port_open
+from interlock.stack.redaction import redact_text
 
-__all__ = ["ManagedProcess", "wait_until"]
+__all__ = ["ManagedProcess", "ProcessStateError", "wait_until"]
 
 _PR_SET_PDEATHSIG = 1
 _libc: Any = None
+#: how many log lines an error message quotes
+TAIL_LINES = 8
+
+
+class ProcessStateError(InterlockError):
+    """A process fault asked for something the process's state does not allow."""
 
 
 def _die_with_parent() -> None:
@@ -45,26 +61,16 @@ def _load_libc() -> None:
 _load_libc()
 
 
-class _Executor(SimpleExecutor):
-    """mirakuru's executor, with our pre-exec hook in place of its bare ``setsid``."""
-
-    @property
-    def _popen_kwargs(self) -> dict[str, Any]:
-        kwargs: dict[str, Any] = super()._popen_kwargs
-        kwargs["preexec_fn"] = _die_with_parent
-        return kwargs
-
-
-def _descendants(pid: int) -> list[int]:
+def _descendants(pid: int) -> list[psutil.Process]:
     try:
-        return [child.pid for child in psutil.Process(pid).children(recursive=True)]
+        return list(psutil.Process(pid).children(recursive=True))
     except psutil.Error:
         return []
 
 
 def _stopped(pid: int) -> bool:
     """The process and all its descendants are stopped (or gone)."""
-    for each in (pid, *_descendants(pid)):
+    for each in (pid, *(p.pid for p in _descendants(pid))):
         try:
             if psutil.Process(each).status() not in (psutil.STATUS_STOPPED, psutil.STATUS_ZOMBIE):
                 return False
@@ -94,12 +100,23 @@ def wait_until(
         interval = min(interval * 1.5, 0.05)
 
 
+def _copy_with_timestamps(source: IO[bytes], log: IO[bytes]) -> None:
+    """Prefix every line the process writes with the UTC time it arrived (ISO 8601, ms)."""
+    with source, log:
+        for line in source:
+            now = datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds")
+            log.write(now.replace("+00:00", "Z").encode() + b" " + line)
+            log.flush()
+
+
 class ManagedProcess:
     """One service of the stack: start (non-blocking), wait until ready, stop TERM → KILL.
 
-    The process runs in its own session so the whole group can be signalled, carries the
-    owner tag that lets a later run sweep it up if we are killed, and writes stdout and
-    stderr to ``log_path``.
+    The process runs in its own session so the whole group can be signalled, carries
+    ``env`` (with the stack's owner tag) and writes stdout and stderr, each line
+    timestamped, to ``log_path``. ``port``, when given, must be free before start.
+    Errors: ServiceStartError (cannot run, port taken, exited or not ready),
+    ProcessStateError (a fault the current state does not allow, or a call from a fork).
     """
 
     def __init__(
@@ -116,6 +133,7 @@ class ManagedProcess:
         stop_signal: int = signal.SIGTERM,
         user: str | None = None,
         describe: str = "",
+        port: int | None = None,
     ) -> None:
         self.name = name
         self.command = list(command)
@@ -128,61 +146,99 @@ class ManagedProcess:
         self.stop_signal = stop_signal
         self.user = user
         self.describe = describe or name
-        self._executor: _Executor | None = None
-        self._log: IO[str] | None = None
+        self.port = port
+        self._popen: subprocess.Popen[bytes] | None = None
+        self._reader: threading.Thread | None = None
+        self._paused = False
+        self._lock = threading.RLock()
+        self._owner = os.getpid()
 
     @property
     def pid(self) -> int | None:
-        process = self._executor.process if self._executor else None
-        return process.pid if process is not None else None
+        popen = self._popen
+        return popen.pid if popen is not None else None
+
+    @property
+    def paused(self) -> bool:
+        """True between ``pause()`` and ``resume()`` (or a stop, kill or restart)."""
+        return self._paused and self.running()
 
     def running(self) -> bool:
-        return self._executor is not None and bool(self._executor.running())
+        popen = self._popen
+        return popen is not None and popen.poll() is None
 
     def start(self) -> None:
         """Spawn the process and return at once; call ``wait_ready`` to block until it serves."""
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        self._log = self.log_path.open("a", encoding="utf-8")
-        env = {**self.env, **orphans.owner_tag()}
-        popen_kwargs: dict[str, Any] = {}
-        if self.user is not None:
-            popen_kwargs["user"] = self.user
-        self._executor = _Executor(
-            self.command,
-            cwd=str(self.cwd) if self.cwd else None,
-            timeout=self.stop_timeout,
-            sleep=0.01,
-            stop_signal=self.stop_signal,
-            envvars=env,
-            stdin=None,
-            stdout=self._log,
-            stderr=self._log,
-            popen_kwargs=popen_kwargs,
-        )
-        try:
-            self._executor.start()
-        except OSError as exc:
-            self._close_log()
-            raise ServiceStartError(
-                f"{self.describe}: cannot run {self.command[0]!r}: {exc.strerror}",
-                hint="check that it is installed and on PATH",
-            ) from None
+        self._check_owner("start")
+        with self._lock:
+            if self.running():
+                raise ProcessStateError(
+                    f"{self.describe} is already running (pid {self.pid}); "
+                    "stop() or restart() it first"
+                )
+            self._reap()
+            if self.port is not None and port_open("127.0.0.1", self.port):
+                raise ServiceStartError(
+                    f"{self.describe}: port {self.port} on 127.0.0.1 is taken by another "
+                    "process (address already in use)",
+                    hint="stop whatever listens there, or let Interlock choose the port",
+                )
+            self.log_path.parent.mkdir(parents=True, exist_ok=True)
+            log = self.log_path.open("ab")
+            try:
+                self._popen = subprocess.Popen(
+                    self.command,
+                    cwd=self.cwd,
+                    env={**os.environ, **self.env},
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    preexec_fn=_die_with_parent,
+                    user=self.user,
+                    close_fds=True,
+                )
+            except OSError as exc:
+                log.close()
+                raise ServiceStartError(
+                    f"{self.describe}: cannot run {self.command[0]!r}: {exc.strerror}",
+                    hint="check that it is installed and on PATH",
+                ) from None
+            assert self._popen.stdout is not None
+            self._reader = threading.Thread(
+                target=_copy_with_timestamps,
+                args=(self._popen.stdout, log),
+                name=f"interlock-log-{self.name}",
+                daemon=True,
+            )
+            self._reader.start()
+            self._paused = False
 
     def wait_ready(self) -> None:
-        """Block until the probe passes; raise ServiceStartError with the log's tail otherwise."""
+        """Block until the probe passes; raise ServiceStartError with the log's tail otherwise.
+
+        A process that exits during start-up fails at once, naming its exit code, its
+        command and its last log lines; one that never gets ready fails after
+        ``ready_timeout`` seconds, naming what the probe last saw.
+        """
         if wait_until(self.probe, timeout=self.ready_timeout, alive=self.running):
             return
-        code = self._executor.process.poll() if self._executor and self._executor.process else None
-        why = (
-            f"exited with code {code} during start-up"
-            if code is not None
-            else f"not ready after {self.ready_timeout:g} s"
-        )
-        tail = self.log_tail()
-        self.stop()
-        last = tail.strip().splitlines()[-1] if tail.strip() else "no output"
+        popen = self._popen
+        code = popen.poll() if popen is not None else None
+        if code is not None:
+            why = f"exited with code {code} during start-up"
+        else:
+            why = f"not ready after {self.ready_timeout:g} s"
+            last_seen = getattr(self.probe, "last", "")
+            if last_seen:
+                why += f" ({last_seen})"
+        self.stop()  # also waits for the log to be complete
+        tail = self.log_tail(TAIL_LINES)
+        if "address already in use" in tail.lower():
+            why += " because its address is already in use"
+        quoted = "\n".join(f"  | {line}" for line in tail.splitlines()) or "  | (no output)"
         raise ServiceStartError(
-            f"{self.describe} {why}; last log line: {last}",
+            f"{self.describe} {why}\n  command: {redact_text(shlex.join(self.command))}\n"
+            f"  last log lines:\n{redact_text(quoted)}",
             hint=f"full log: {self.log_path}",
             log_tail=tail,
         )
@@ -195,56 +251,113 @@ class ManagedProcess:
         return "\n".join(text.splitlines()[-lines:])
 
     def stop(self) -> None:
-        """Signal the whole group, wait ``stop_timeout``, then SIGKILL what is left."""
-        executor, self._executor = self._executor, None
-        if executor is not None and executor.process is not None:
-            try:
-                executor.stop()
-            except Exception:
-                executor.kill()
-        self._close_log()
+        """Signal the group (``stop_signal``), wait ``stop_timeout``, then SIGKILL what is left.
+
+        A paused process is woken so that it can act on the signal; stopping a process
+        that is not running does nothing.
+        """
+        self._check_owner("stop")
+        with self._lock:
+            popen = self._popen
+            if popen is None:
+                return
+            family = _descendants(popen.pid)
+            if popen.poll() is None:
+                self._signal(popen.pid, family, self.stop_signal)
+                if self._paused:  # the signal stays pending until the group runs again
+                    self._signal(popen.pid, family, signal.SIGCONT)
+                try:
+                    popen.wait(timeout=self.stop_timeout)
+                except subprocess.TimeoutExpired:
+                    self._signal(popen.pid, family, signal.SIGKILL)
+            self._finish(family)
 
     def kill(self) -> None:
-        """SIGKILL the group at once (process faults, and teardown of a broken start)."""
-        executor, self._executor = self._executor, None
-        if executor is not None:
-            self.resume()  # a stopped group still dies on SIGKILL, but let it reap cleanly
-            executor.kill()
-        self._close_log()
+        """SIGKILL the group and every descendant at once; killing a dead process does nothing."""
+        self._check_owner("kill")
+        with self._lock:
+            popen = self._popen
+            if popen is None:
+                return
+            family = _descendants(popen.pid)
+            self._signal(popen.pid, family, signal.SIGKILL)
+            self._finish(family)
 
     def restart(self) -> None:
-        """Stop (or clean up after a kill), start again, and wait until ready."""
-        self.stop()
-        self.start()
-        self.wait_ready()
+        """Stop (a paused, killed or crashed process too), start again, wait until ready."""
+        self._check_owner("restart")
+        with self._lock:
+            self.stop()
+            self.start()
+            self.wait_ready()
 
     def pause(self) -> None:
-        """SIGSTOP the whole group and wait until the kernel reports it stopped."""
-        self._signal_group(signal.SIGSTOP)
-        pid = self.pid
-        if pid is not None and not wait_until(lambda: _stopped(pid), timeout=5):
-            raise ServiceStartError(f"{self.describe} did not stop on SIGSTOP")
+        """SIGSTOP the group and wait until the kernel reports it stopped.
+
+        Raises ProcessStateError when the process is not running; pausing twice is one pause.
+        """
+        self._check_owner("pause")
+        with self._lock:
+            popen = self._popen
+            if popen is None or popen.poll() is not None:
+                raise ProcessStateError(
+                    f"cannot pause {self.describe}: it is not running (restart() starts it again)"
+                )
+            pid = popen.pid
+            self._signal(pid, _descendants(pid), signal.SIGSTOP)
+            self._paused = True
+            if not wait_until(lambda: _stopped(pid), timeout=5):
+                raise ProcessStateError(f"{self.describe} did not stop on SIGSTOP")
 
     def resume(self) -> None:
-        """SIGCONT the whole group (harmless when it is not paused)."""
-        self._signal_group(signal.SIGCONT)
+        """SIGCONT the group; a process that is not paused (or not running) is left as it is."""
+        self._check_owner("resume")
+        with self._lock:
+            popen = self._popen
+            if popen is not None and popen.poll() is None:
+                self._signal(popen.pid, _descendants(popen.pid), signal.SIGCONT)
+            self._paused = False
 
-    def _signal_group(self, signum: int) -> None:
+    def _signal(self, pid: int, family: list[psutil.Process], signum: int) -> None:
         """Signal the process group and every descendant: some servers (PostgreSQL) put
         their children in sessions of their own, out of reach of the group."""
-        pid = self.pid
-        if pid is None:
-            return
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pid, signum)
-        for child in _descendants(pid):
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(child, signum)
+        for child in family:
+            with contextlib.suppress(psutil.Error):
+                child.send_signal(signum)  # checks the pid was not reused
 
-    def _close_log(self) -> None:
-        if self._log is not None:
-            self._log.close()
-            self._log = None
+    def _finish(self, family: list[psutil.Process]) -> None:
+        """Reap the process, make sure no descendant outlives it, and complete the log."""
+        popen = self._popen
+        if popen is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                if popen.poll() is None:
+                    os.killpg(popen.pid, signal.SIGKILL)
+            popen.wait()
+        for child in family:
+            with contextlib.suppress(psutil.Error):
+                child.kill()
+        self._reap()
+
+    def _reap(self) -> None:
+        reader, self._reader = self._reader, None
+        if reader is not None:
+            # the pipe closes when the last writer is gone; a descendant we could not see
+            # must not hold teardown hostage
+            reader.join(timeout=2)
+        popen, self._popen = self._popen, None
+        if popen is not None and popen.poll() is None:
+            popen.kill()
+            popen.wait()
+        self._paused = False
+
+    def _check_owner(self, action: str) -> None:
+        if os.getpid() != self._owner:
+            raise ProcessStateError(
+                f"cannot {action} {self.describe} from process {os.getpid()}: only the "
+                f"process that started it ({self._owner}) may, and a forked child never does"
+            )
 
     def __enter__(self) -> ManagedProcess:
         self.start()

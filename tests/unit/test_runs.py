@@ -1,0 +1,36 @@
+"""Run folders: only folders Interlock made are ever pruned."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from interlock.runs import MARKER, mark_run_dir, new_run_dir, prune_runs
+
+
+def test_pruning_keeps_folders_interlock_did_not_make(tmp_path: Path) -> None:
+    important = tmp_path / "0-important"
+    important.mkdir()
+    (important / "thesis.tex").write_text("years of work")
+    for _ in range(3):
+        new_run_dir(tmp_path)
+    removed = prune_runs(tmp_path, keep=1)
+    assert len(removed) == 2
+    assert (important / "thesis.tex").read_text() == "years of work"
+    assert len([p for p in tmp_path.iterdir() if (p / MARKER).is_file()]) == 1
+
+
+def test_pruning_never_follows_a_symbolic_link_to_a_run_folder(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    mark_run_dir(elsewhere)
+    artifacts = tmp_path / "runs"
+    artifacts.mkdir()
+    (artifacts / "00-link").symlink_to(elsewhere)
+    new_run_dir(artifacts)
+    assert prune_runs(artifacts, keep=1) == []
+    assert (elsewhere / MARKER).is_file()
+
+
+def test_new_run_dir_keeps_the_newest_marked_runs(tmp_path: Path) -> None:
+    made = [new_run_dir(tmp_path) for _ in range(4)]
+    prune_runs(tmp_path, keep=2)
+    assert set(tmp_path.iterdir()) == set(made[-2:])
