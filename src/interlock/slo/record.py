@@ -1,81 +1,66 @@
-"""Recording of named workflow runs: when, how long, whether they succeeded and why not."""
+"""Recording named workflow runs: how long, whether they succeeded and why not."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import final
 
-__all__ = ["Recorder", "Sample"]
+from interlock.slo.journal import Journal
+from interlock.slo.tally import Tally
+from interlock.slo.thresholds import parse_thresholds
 
-
-@dataclass(frozen=True, kw_only=True)
-class Sample:
-    """One run of a workflow."""
-
-    name: str
-    start: float
-    duration_ms: float
-    ok: bool
-    error: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Sample:
-        return cls(**data)
+__all__ = ["Recorder"]
 
 
-@dataclass
+@final
 class Recorder:
-    """Collects samples and the thresholds declared for each workflow."""
+    """Aggregates a process's workflow runs and declared thresholds.
 
-    samples: list[Sample] = field(default_factory=list)
-    thresholds: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    With a ``journal``, every run and declaration is also streamed to the run folder
+    the moment it is recorded, so a process that dies keeps what it recorded.
+    """
+
+    def __init__(self, journal: Journal | None = None) -> None:
+        self.tally = Tally()
+        self.journal = journal
+        self._lock = threading.Lock()
 
     @contextmanager
     def workflow(self, name: str) -> Iterator[None]:
         """Time the block; an exception marks the run failed (and still propagates)."""
-        start = time.time()
         began = time.perf_counter()
         try:
             yield
         except BaseException as exc:
-            self.add(
-                name,
-                start,
-                (time.perf_counter() - began) * 1000,
-                False,
-                f"{type(exc).__name__}: {exc}".strip()[:500],
-            )
+            error = f"{type(exc).__name__}: {exc}".strip().rstrip(":")
+            self.add(name, (time.perf_counter() - began) * 1000, ok=False, error=error)
             raise
-        self.add(name, start, (time.perf_counter() - began) * 1000, True)
+        self.add(name, (time.perf_counter() - began) * 1000, ok=True)
 
-    def add(
-        self, name: str, start: float, duration_ms: float, ok: bool, error: str | None = None
-    ) -> Sample:
-        sample = Sample(name=name, start=start, duration_ms=duration_ms, ok=ok, error=error)
-        self.samples.append(sample)
-        return sample
+    def add(self, name: str, duration_ms: float, *, ok: bool, error: str | None = None) -> None:
+        """One run of ``name`` that took ``duration_ms``; ``error`` says why a failed one did."""
+        with self._lock:
+            self.tally.record(name, duration_ms, ok=ok, error=error)
+            if self.journal is not None:
+                self.journal.run(name, duration_ms, ok=ok, error=error)
 
     def declare(self, name: str, *rules: str) -> None:
-        """Set the thresholds of a workflow (k6 style, e.g. ``p(95)<1500``, ``rate>=0.99``)."""
-        from interlock.slo.thresholds import parse_threshold
+        """Hold ``name`` to thresholds (k6 style, e.g. ``p(95)<1500``, ``rate>=0.99``).
 
-        for rule in rules:
-            parse_threshold(rule)  # fail at the declaration, not at the verdict
-        self.thresholds[name] = tuple(rules)
+        Parsed here, so a bad rule raises ConfigError at the declaration. A declared
+        workflow that never runs is a breach ("no data").
+        """
+        parsed = parse_thresholds(rules)
+        with self._lock:
+            self.tally.declare(name, parsed)
+            if self.journal is not None:
+                self.journal.declare(name, parsed)
 
-    def export(self) -> dict[str, Any]:
-        return {
-            "samples": [s.to_dict() for s in self.samples],
-            "thresholds": {k: list(v) for k, v in self.thresholds.items()},
-        }
-
-    def merge(self, data: dict[str, Any]) -> None:
-        self.samples.extend(Sample.from_dict(s) for s in data.get("samples", []))
-        for name, rules in data.get("thresholds", {}).items():
-            self.thresholds.setdefault(name, tuple(rules))
+    def finish(self) -> None:
+        """Write the tally to the journal's folder in place of its lines (a clean end)."""
+        if self.journal is not None:
+            with self._lock:
+                self.journal.compact(self.tally)

@@ -1,99 +1,109 @@
-"""The SLO outcome of a session: figures and verdicts per workflow, as a table and as JSON."""
+"""The SLO outcome of a run: each workflow's figures and verdicts, as data and as JSON."""
 
 from __future__ import annotations
 
-import json
+from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import Any, final
 
-from interlock.slo.record import Recorder
-from interlock.slo.stats import WorkflowStats, summarize
-from interlock.slo.thresholds import Verdict, default_thresholds, evaluate, thresholds_for
+from interlock.slo.aggregate import Aggregate
+from interlock.slo.tally import Tally
+from interlock.slo.thresholds import Threshold, Verdict, evaluate, resolve
 
-__all__ = ["SloReport", "build_report"]
+__all__ = ["SloReport", "WorkflowResult", "build_report"]
+
+#: the percentiles every workflow shows, in the table and in slo.json
+SHOWN_PERCENTILES = (50, 90, 95, 99)
 
 
+@final
 @dataclass(frozen=True, kw_only=True)
-class SloReport:
-    workflows: list[WorkflowStats]
-    verdicts: list[Verdict]
+class WorkflowResult:
+    """One workflow: its figures (no runs: an empty aggregate) and its verdicts."""
+
+    name: str
+    figures: Aggregate
+    verdicts: tuple[Verdict, ...]
 
     @property
     def ok(self) -> bool:
         return all(v.ok for v in self.verdicts)
 
+    @property
+    def no_data(self) -> bool:
+        return self.figures.runs == 0
+
     def breaches(self) -> list[Verdict]:
         return [v for v in self.verdicts if not v.ok]
 
     def to_dict(self) -> dict[str, Any]:
+        f = self.figures
+        errors = [text for text, _ in f.errors.most_common()]
         return {
-            "ok": self.ok,
-            "workflows": [
-                {
-                    **w.to_dict(),
-                    "thresholds": [
-                        {"threshold": v.threshold, "actual": v.actual, "ok": v.ok}
-                        for v in self.verdicts
-                        if v.workflow == w.name
-                    ],
-                    "ok": all(v.ok for v in self.verdicts if v.workflow == w.name),
-                }
-                for w in self.workflows
+            "name": self.name,
+            "runs": f.runs,
+            "failures": f.failures,
+            "rate": f.rate,
+            "avg": round(f.avg, 3),
+            "min": round(f.min_ms, 3),
+            "med": round(f.percentile(50), 3),
+            **{f"p{p}": round(f.percentile(p), 3) for p in SHOWN_PERCENTILES if p != 50},
+            "max": round(f.max_ms, 3),
+            "errors": errors,
+            "error_counts": dict(f.errors.most_common()),
+            "no_data": self.no_data,
+            "thresholds": [
+                {"threshold": v.threshold.expression, "actual": v.actual, "ok": v.ok}
+                for v in self.verdicts
             ],
+            "ok": self.ok,
+            # the exact aggregate, so that slo.json files of CI shards merge exactly
+            "aggregate": f.to_dict(),
         }
 
-    def write_json(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
-        tmp.replace(path)  # never a half-written report
 
-    def table(self) -> str:
-        header = ("workflow", "runs", "success", "p50 ms", "p95 ms", "p99 ms", "max ms", "verdict")
-        rows = [header]
-        for w in self.workflows:
-            failed = [v for v in self.verdicts if v.workflow == w.name and not v.ok]
-            verdict = (
-                "PASS"
-                if not failed
-                else "FAIL " + ", ".join(f"{v.threshold} (was {_fmt(v)})" for v in failed)
-            )
-            rows.append(
-                (
-                    w.name,
-                    str(w.runs),
-                    f"{w.rate * 100:.1f}%",
-                    f"{w.med:.0f}",
-                    f"{w.p95:.0f}",
-                    f"{w.p99:.0f}",
-                    f"{w.max:.0f}",
-                    verdict,
-                )
-            )
-        widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
-        lines = []
-        for row in rows:
-            cells = [row[0].ljust(widths[0])] + [
-                c.rjust(w) for c, w in zip(row[1:-1], widths[1:], strict=True)
-            ]
-            lines.append("  ".join([*cells, row[-1]]))
-        return "\n".join(lines)
+@final
+@dataclass(frozen=True, kw_only=True)
+class SloReport:
+    """Every workflow that ran or was declared, sorted by name."""
+
+    workflows: tuple[WorkflowResult, ...]
+
+    @property
+    def ok(self) -> bool:
+        return all(w.ok for w in self.workflows)
+
+    @property
+    def verdicts(self) -> list[Verdict]:
+        return [v for w in self.workflows for v in w.verdicts]
+
+    def breaches(self) -> list[Verdict]:
+        return [v for v in self.verdicts if not v.ok]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "workflows": [w.to_dict() for w in self.workflows]}
 
 
-def _fmt(verdict: Verdict) -> str:
-    if verdict.threshold.startswith("rate"):
-        return f"{verdict.actual:.3f}"
-    if verdict.threshold.startswith("count"):
-        return f"{verdict.actual:.0f}"
-    return f"{verdict.actual:.0f} ms"
+def build_report(
+    tally: Tally,
+    *,
+    defaults: tuple[Threshold, ...],
+    configured: Mapping[str, tuple[Threshold, ...]] | None = None,
+) -> SloReport:
+    """Judge ``tally``: each workflow by test > configured > default thresholds, per kind.
 
-
-def build_report(recorder: Recorder, *, success_rate_pct: float, latency_ms: float) -> SloReport:
-    names = sorted({s.name for s in recorder.samples})
-    defaults = default_thresholds(success_rate_pct, latency_ms)
-    verdicts: list[Verdict] = []
+    Every workflow that ran, was declared by a test or is configured is judged; one
+    that never ran breaches every threshold ("no data").
+    """
+    configured = configured or {}
+    names = sorted(set(tally.figures) | set(tally.declared) | set(configured))
+    results = []
     for name in names:
-        rules = thresholds_for(recorder.thresholds.get(name, ()), defaults)
-        verdicts.extend(evaluate(name, recorder.samples, rules))
-    return SloReport(workflows=[summarize(n, recorder.samples) for n in names], verdicts=verdicts)
+        figures = tally.figures.get(name, Aggregate())
+        rules = resolve([defaults, configured.get(name, ()), tally.declared.get(name, ())])
+        results.append(
+            WorkflowResult(
+                name=name, figures=figures, verdicts=tuple(evaluate(name, figures, rules))
+            )
+        )
+    return SloReport(workflows=tuple(results))

@@ -1,32 +1,69 @@
-"""The SLO report: the table a user reads and the JSON a machine reads."""
+"""The SLO report: the table a user reads and the JSON a machine reads, from one verdict."""
 
 from __future__ import annotations
 
 import json
 
-from interlock.slo.record import Recorder
+from interlock.report.jsonfile import write_json
+from interlock.report.terminal import format_table
 from interlock.slo.report import build_report
+from interlock.slo.tally import Tally
+from interlock.slo.thresholds import default_thresholds, parse_thresholds
+
+DEFAULTS = default_thresholds(95, 2000)
 
 
 def test_table_names_the_breached_workflow_and_threshold():
-    recorder = Recorder()
+    tally = Tally()
     for _ in range(10):
-        recorder.add("onboarding", 0.0, 3000.0, ok=True)
-        recorder.add("pickup", 0.0, 50.0, ok=True)
-    table = build_report(recorder, success_rate_pct=95, latency_ms=2000).table()
+        tally.record("onboarding", 3000.0, ok=True, error=None)
+        tally.record("pickup", 50.0, ok=True, error=None)
+    table = format_table(build_report(tally, defaults=DEFAULTS))
     onboarding = next(line for line in table.splitlines() if line.startswith("onboarding"))
     pickup = next(line for line in table.splitlines() if line.startswith("pickup"))
     assert "FAIL p(95)<2000 (was 3000 ms)" in onboarding
     assert pickup.endswith("PASS")
 
 
+def test_the_table_prints_the_value_the_verdict_compared():
+    tally = Tally()
+    for _ in range(20):
+        tally.record("checkout", 1499.8, ok=True, error=None)
+    report = build_report(tally, defaults=default_thresholds(95, 1500))
+    assert report.ok
+    (row,) = format_table(report).splitlines()[1:]
+    assert row.split()[3:6] == ["1499.8", "1499.8", "1499.8"]
+
+
+def test_a_declared_workflow_that_never_ran_is_a_breach_in_table_and_json(tmp_path):
+    tally = Tally()
+    tally.declare("refunds", parse_thresholds(["rate>=0.99"]))
+    report = build_report(
+        tally, defaults=DEFAULTS, configured={"billing": parse_thresholds(["p(95)<100"])}
+    )
+    assert not report.ok
+    table = format_table(report)
+    assert "FAIL no data (rate>=0.99, p(95)<2000)" in next(
+        r for r in table.splitlines() if r.startswith("refunds")
+    )
+    assert "FAIL no data (rate>=0.95, p(95)<100)" in next(
+        r for r in table.splitlines() if r.startswith("billing")
+    )
+    write_json(report, tmp_path / "slo.json")
+    data = json.loads((tmp_path / "slo.json").read_text())
+    assert {w["name"]: (w["no_data"], w["ok"]) for w in data["workflows"]} == {
+        "billing": (True, False),
+        "refunds": (True, False),
+    }
+
+
 def test_json_holds_figures_and_verdicts(tmp_path):
-    recorder = Recorder()
-    recorder.declare("onboarding", "p(95)<100")
-    recorder.add("onboarding", 0.0, 40.0, ok=True)
-    recorder.add("onboarding", 0.0, 60.0, ok=False, error="HTTP 502")
-    report = build_report(recorder, success_rate_pct=95, latency_ms=2000)
-    report.write_json(tmp_path / "slo.json")
+    tally = Tally()
+    tally.declare("onboarding", parse_thresholds(["p(95)<100"]))
+    tally.record("onboarding", 40.0, ok=True, error=None)
+    tally.record("onboarding", 60.0, ok=False, error="HTTP 502")
+    report = build_report(tally, defaults=DEFAULTS)
+    write_json(report, tmp_path / "slo.json")
     data = json.loads((tmp_path / "slo.json").read_text())
     (workflow,) = data["workflows"]
     assert data["ok"] is False

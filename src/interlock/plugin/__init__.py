@@ -1,0 +1,43 @@
+"""Interlock's pytest plugin: a package of feature plugins, and Interlock's own hooks.
+
+    run        the run context: configuration with overrides, run folder, seed
+    options    command-line options, markers, header; interlock_config, interlock_seed,
+               interlock_run_dir
+    timeout    INTEGRATION_TIMEOUT and the integration_timeout mark
+    stack      the stack (start failures, watched processes) and api, db, redis, ws, sims
+    faults     the faults fixture
+    slo        the slo fixture and the gate that judges the run in the controller
+    progress   a line naming a test that runs long
+    hookspec   pytest_interlock_report, implemented by the writers in interlock.report
+
+A project teaches ``api.as_role(...)`` to log in by defining ``interlock_auth``
+(role -> headers) in its conftest.py, and adds a writer of the run's results by
+implementing ``pytest_interlock_report(report, run_dir, config)``.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from interlock.plugin import hookspec
+from interlock.plugin.faults import Faults
+from interlock.plugin.slo import SloRecorder
+from interlock.plugin.timeout import IntegrationTimeout
+
+__all__ = ["Faults", "IntegrationTimeout", "SloRecorder"]
+
+pytest_plugins = [
+    "interlock.plugin.options",
+    "interlock.plugin.timeout",
+    "interlock.plugin.stack",
+    "interlock.plugin.faults",
+    "interlock.plugin.slo",
+    "interlock.plugin.progress",
+    "interlock.report.terminal",
+    "interlock.report.jsonfile",
+    "interlock.report.junit",
+]
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    pluginmanager.add_hookspecs(hookspec)

@@ -1,0 +1,25 @@
+"""Interlock's own hooks, which a conftest.py or another plugin may implement."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from interlock.slo.report import SloReport
+
+__all__ = ["pytest_interlock_report"]
+
+
+@pytest.hookspec
+def pytest_interlock_report(report: SloReport, run_dir: Path, config: pytest.Config) -> None:
+    """Write the run's SLO outcome somewhere.
+
+    Called once per run, in the controller (never in an xdist worker), after every test
+    and after junit.xml is written, whenever a workflow ran or was declared.
+    ``report`` holds every workflow's figures and verdicts (latencies in ms);
+    ``run_dir`` is the run folder (it exists). The terminal table, ``slo.json`` and the
+    JUnit cases are implementations of this hook.
+    """

@@ -1,0 +1,224 @@
+"""The ``stack`` fixture and the clients built on it: ``api``, ``db``, ``redis``, ``ws``, ``sims``.
+
+A stack that cannot start ends the run with one line (stderr) and exit status 4 (a
+usage error; ``interlock run`` maps it to 2), with or without xdist, and leaves an
+error case in junit.xml. While the stack is up its processes are watched: a test that
+fails after a dependency died says which one, when, and the end of its log.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Generator, Iterator
+from contextlib import ExitStack
+from typing import Any, NoReturn, final
+
+import pytest
+
+from interlock.config import Config
+from interlock.errors import InterlockError
+from interlock.helpers import ApiClient, DatabaseHelper, EventListener, WebSocketFactory
+from interlock.helpers.api import TokenProvider
+from interlock.plugin.run import RunContext, run_context
+from interlock.report.junit import Case, append_suite, junit_path
+from interlock.simulators.client import SimulatorClient
+from interlock.stack import Stack
+from interlock.stack.watch import ProcessWatch
+
+__all__ = ["StackPlugin"]
+
+_WORKEROUTPUT_KEY = "interlock_stack_error"
+
+
+@final
+class StackPlugin:
+    """State of the stack feature: start failures (own and workers'), the process watch."""
+
+    NAME = "interlock-stack"
+
+    def __init__(self, run: RunContext, config: pytest.Config) -> None:
+        self.run = run
+        self.config = config
+        #: why a stack could not start, one line each (this process's and its workers')
+        self.failures: list[str] = []
+        self.watch: ProcessWatch | None = None
+        self.sim_clients: dict[str, SimulatorClient] = {}
+        self.session: pytest.Session | None = None
+
+    def say(self, message: str) -> None:
+        """One line on the terminal, even while a test's output is captured."""
+        terminal = self.config.pluginmanager.get_plugin("terminalreporter")
+        capture = self.config.pluginmanager.get_plugin("capturemanager")
+        if terminal is None or self.run.worker is not None:
+            return
+        if capture is None:
+            terminal.write_line(f"interlock: {message}")
+            return
+        with capture.global_and_fixture_disabled():
+            terminal.write_line(f"interlock: {message}")
+
+    # -- a failed start ---------------------------------------------------------------
+    def start_failed(self, error: InterlockError) -> NoReturn:
+        message = f"interlock: {error}"
+        self.failures.append(message)
+        if self.run.worker is not None and self.session is not None:
+            # stop this worker cleanly (no crash for xdist to report); the controller
+            # hears the reason through workeroutput and says it once
+            self.session.shouldstop = message
+        # a usage error, not INTERRUPTED (also 2): `interlock run` maps it to its exit 2
+        pytest.exit(message, returncode=pytest.ExitCode.USAGE_ERROR)
+
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        self.session = session
+
+    def pytest_testnodedown(self, node: Any, error: object) -> None:
+        reason = getattr(node, "workeroutput", {}).get(_WORKEROUTPUT_KEY)
+        if reason and reason not in self.failures:
+            self.failures.append(reason)
+
+    @pytest.hookimpl(trylast=True)  # after junitxml has written its file
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if not self.failures:
+            return
+        workeroutput: dict[str, Any] | None = getattr(self.config, "workeroutput", None)
+        if workeroutput is not None:
+            workeroutput[_WORKEROUTPUT_KEY] = self.failures[0]
+            return
+        print(self.failures[0], file=sys.stderr, flush=True)
+        session.exitstatus = pytest.ExitCode.USAGE_ERROR
+        path = junit_path(self.config)
+        if path is not None:
+            case = Case(
+                name="start", outcome="error", message=self.failures[0], text=self.failures[0]
+            )
+            append_suite(path, "interlock.stack", [case])
+
+    # -- dependencies that die during the run -----------------------------------------
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        report = yield
+        if report.failed and self.watch is not None:
+            note = self._dependency_note(item)
+            if note:
+                # a traceback's repr prints its sections (terminal, JUnit, across xdist)
+                addsection = getattr(report.longrepr, "addsection", None)
+                if callable(addsection):
+                    addsection("interlock: dependencies", note)
+                else:
+                    report.sections.append(("interlock: dependencies", note))
+        return report
+
+    def _dependency_note(self, item: pytest.Item) -> str:
+        assert self.watch is not None
+        lines = [exit.describe() for exit in self.watch.check()]
+        faults = getattr(item, "funcargs", {}).get("faults")
+        for name in getattr(faults, "touched", ()):
+            lines.append(f"{name} was put under a process fault by this test (faults.process)")
+        return "\n".join(lines)
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        for client in self.sim_clients.values():
+            client.close()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    plugin = StackPlugin(run_context(config), config)
+    config.pluginmanager.register(plugin, StackPlugin.NAME)
+
+
+def _plugin(config: pytest.Config) -> StackPlugin:
+    plugin = config.pluginmanager.get_plugin(StackPlugin.NAME)
+    assert isinstance(plugin, StackPlugin)
+    return plugin
+
+
+# -- fixtures ---------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def stack(pytestconfig: pytest.Config) -> Iterator[Stack]:
+    """PostgreSQL, Redis, the simulators and the system under test, up for the session."""
+    plugin = _plugin(pytestconfig)
+    run = plugin.run
+    faults = tuple(pytestconfig.option.sim_fault or ()) + tuple(
+        spec for spec in os.environ.get("INTERLOCK_SIM_FAULTS", "").split() if spec
+    )
+    run.ensure_run_dir()
+    began = time.monotonic()
+    running = Stack(run.config, run_dir=run.stack_dir, sim_faults=faults, seed=run.seed)
+    try:
+        running.__enter__()
+    except InterlockError as exc:
+        plugin.start_failed(exc)
+    with ExitStack() as cleanup:
+        cleanup.callback(running.close)
+        plugin.say(
+            f"stack up in {time.monotonic() - began:.1f} s "
+            f"({', '.join(running.processes) or 'no processes'}); logs in {run.stack_dir / 'logs'}"
+        )
+        plugin.watch = cleanup.enter_context(ProcessWatch(running.processes))
+        cleanup.callback(setattr, plugin, "watch", None)
+        yield running
+
+
+def _timeout_s(config: Config) -> float:
+    return config.thresholds.integration_timeout / 1000
+
+
+@pytest.fixture
+def interlock_auth() -> TokenProvider | None:
+    """Override in conftest.py: a function role -> headers that authenticate as that role."""
+    return None
+
+
+@pytest.fixture
+def api(
+    stack: Stack, interlock_auth: TokenProvider | None, interlock_config: Config
+) -> Iterator[ApiClient]:
+    """HTTP client of the system under test; ``api.as_role("admin")`` logs in."""
+    if stack.app_url is None:
+        raise pytest.UsageError("interlock: no [tool.interlock.app] is configured")
+    client = ApiClient(
+        stack.app_url, timeout=min(_timeout_s(interlock_config), 30), auth=interlock_auth
+    )
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def db(stack: Stack, interlock_config: Config) -> Iterator[DatabaseHelper]:
+    """Query the real database: ``db.query``, ``db.one``, ``db.count``, ``db.wait_for_row``."""
+    helper = DatabaseHelper(stack.postgres_url, timeout=min(_timeout_s(interlock_config), 10))
+    yield helper
+    helper.close()
+
+
+@pytest.fixture
+def redis(stack: Stack, interlock_config: Config) -> Iterator[EventListener]:
+    """Redis pub/sub: ``with redis.subscribe("chan") as sub: ...; sub.wait_for(pred)``."""
+    listener = EventListener(stack.redis_url, timeout=min(_timeout_s(interlock_config), 10))
+    yield listener
+    listener.close()
+
+
+@pytest.fixture
+def ws(stack: Stack, interlock_config: Config) -> Iterator[WebSocketFactory]:
+    """WebSocket connections to the system under test: ``ws.connect("/ws", token=...)``."""
+    if stack.app_url is None:
+        raise pytest.UsageError("interlock: no [tool.interlock.app] is configured")
+    factory = WebSocketFactory(stack.app_url, timeout=min(_timeout_s(interlock_config), 10))
+    yield factory
+    factory.close_all()
+
+
+@pytest.fixture
+def sims(stack: Stack, pytestconfig: pytest.Config) -> Iterator[dict[str, SimulatorClient]]:
+    """Each simulator's journal, state and faults; faults a test adds end with the test."""
+    clients = _plugin(pytestconfig).sim_clients
+    for name, url in stack.simulators.items():
+        clients.setdefault(name, SimulatorClient(name, url))
+    yield clients
+    for client in clients.values():
+        client.remove_added_faults()

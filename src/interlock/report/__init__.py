@@ -1,0 +1,15 @@
+"""Writers of a run's results, each an implementation of ``pytest_interlock_report``.
+
+    terminal   the SLO table and one line per breach, at the end of the terminal output
+    jsonfile   ``slo.json`` in the run folder
+    junit      one JUnit test case per workflow (and a stack that failed to start)
+
+A project adds its own writer by implementing the same hook in its conftest.py.
+"""
+
+from __future__ import annotations
+
+from interlock.report.junit import append_suite
+from interlock.report.terminal import format_table
+
+__all__ = ["append_suite", "format_table"]

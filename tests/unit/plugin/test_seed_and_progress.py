@@ -1,0 +1,76 @@
+"""A seed per run shared by every worker, and progress lines that name a long test."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+WRITES_ITS_SEED = """
+import os
+
+def test_{n}(interlock_seed, interlock_run_dir):
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    (interlock_run_dir / f"seen-{n}-{{worker}}").write_text(str(interlock_seed))
+"""
+
+
+def _seen(run):
+    return {p.read_text() for p in run.glob("seen-*")}
+
+
+def test_without_a_seed_every_worker_gets_the_one_the_header_prints(pytester, monkeypatch):
+    monkeypatch.delenv("INTERLOCK_SEED", raising=False)
+    for n in range(4):
+        pytester.makepyfile(**{f"test_{n}": WRITES_ITS_SEED.format(n=n)})
+    run = pytester.path / "run"
+    result = pytester.runpytest("-n", "2", f"--interlock-run-dir={run}")
+    result.assert_outcomes(passed=4)
+    match = re.search(r"interlock: seed (\d+) — replay with --seed (\d+)", result.stdout.str())
+    assert match, result.stdout.str()
+    assert match.group(1) == match.group(2)
+    assert _seen(run) == {match.group(1)}
+    assert (run / "seed").read_text().strip() == match.group(1)
+    assert len({p.name.rsplit("-", 1)[1] for p in run.glob("seen-*")}) == 2  # two workers
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "seed"),
+    [(["--interlock-seed=7"], "", "7"), ([], "11", "11"), (["--interlock-seed=7"], "11", "7")],
+    ids=["option", "environment", "option-over-environment"],
+)
+def test_a_chosen_seed_is_the_runs_seed(pytester, monkeypatch, args, env, seed):
+    monkeypatch.setenv("INTERLOCK_SEED", env)
+    pytester.makepyfile(WRITES_ITS_SEED.format(n=0))
+    run = pytester.path / "run"
+    result = pytester.runpytest(*args, f"--interlock-run-dir={run}")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines([f"interlock: seed {seed} — replay with --seed {seed}"])
+    assert _seen(run) == {seed}
+
+
+def test_a_seed_that_is_not_a_number_is_a_usage_error(pytester, monkeypatch):
+    monkeypatch.setenv("INTERLOCK_SEED", "tomorrow")
+    pytester.makepyfile("def test_x(): pass")
+    result = pytester.runpytest()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*interlock: $INTERLOCK_SEED must be a whole number*"])
+
+
+def test_a_long_test_is_named_while_it_runs(pytester):
+    pytester.makeini("[pytest]\ninterlock_still_running_after = 0.2\n")
+    pytester.makepyfile("""
+        import threading
+
+        def test_quick():
+            pass
+
+        def test_slow():  # long by nature: nothing to wait for
+            threading.Event().wait(1.5)
+    """)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(
+        ["interlock: still running: test_a_long_test_is_named_while_it_runs.py::test_slow (* s)"]
+    )
+    assert "test_quick (" not in result.stdout.str()
