@@ -150,7 +150,7 @@ def test_runs_inside_an_existing_event_loop(echo: tuple[str, int]) -> None:
 
     elapsed, stats = asyncio.run(scenario())
     assert elapsed >= 0.095
-    assert stats == ProxyStats(connections=0, tasks=0, accepted=1)
+    assert stats == ProxyStats(connections=0, tasks=0, accepted=1, stages=0)
 
 
 def test_unreachable_upstream_closes_the_client(clients: Clients) -> None:
