@@ -17,7 +17,7 @@ import logging
 import socket
 from contextlib import ExitStack
 from dataclasses import dataclass
-from typing import Any, Unpack, final
+from typing import Any, final
 
 from interlock.aio import LoopThread, on_loop
 from interlock.errors import ConfigError
@@ -26,7 +26,8 @@ from interlock.faults.connection import Connection, Tracker
 from interlock.faults.errors import FaultExists, FaultNotFound, ProxyUnavailable
 from interlock.faults.listener import Listener
 from interlock.faults.schedule import Installed, connection_rng
-from interlock.faults.toxics import Toxic, ToxicOptions
+from interlock.faults.shorthands import ToxicShorthands
+from interlock.faults.toxics import Toxic
 from interlock.lifecycle import Lifecycle
 from interlock.stack.ports import free_port
 
@@ -71,7 +72,7 @@ class ProxyStats:
 
 
 @final
-class Proxy:
+class Proxy(ToxicShorthands):
     """A TCP proxy on ``host:port`` in front of ``upstream``.
 
     With ``port`` 0 the proxy picks a free port below the ephemeral range, where no
@@ -234,51 +235,13 @@ class Proxy:
         added = self.add_toxic(type, **options)
         return Applied(
             added,
-            lambda: on_loop(self._loop, lambda: self._uninstall_exactly(added)),
+            lambda: self._remove_exactly(added),
             what=f"toxic {added.name!r} of proxy {self.name!r}",
         )
 
-    def latency(
-        self, ms: float, jitter: float = 0, **options: Unpack[ToxicOptions]
-    ) -> Applied[Toxic]:
-        """Delay each chunk by ``ms`` (± ``jitter``) milliseconds, from its arrival."""
-        return self.toxic("latency", latency=ms, jitter=jitter, **options)
-
-    def bandwidth(self, rate: float, **options: Unpack[ToxicOptions]) -> Applied[Toxic]:
-        """``rate`` in KB/s, 1 KB = 1000 bytes."""
-        return self.toxic("bandwidth", rate=rate, **options)
-
-    def slow_close(self, ms: float, **options: Unpack[ToxicOptions]) -> Applied[Toxic]:
-        """Delay the end of the stream by ``ms`` milliseconds."""
-        return self.toxic("slow_close", delay=ms, **options)
-
-    def timeout(self, ms: float = 0, **options: Unpack[ToxicOptions]) -> Applied[Toxic]:
-        """Hold the data; close the connection after ``ms`` (0: hold until removed)."""
-        return self.toxic("timeout", timeout=ms, **options)
-
-    def reset_peer(self, ms: float = 0, **options: Unpack[ToxicOptions]) -> Applied[Toxic]:
-        """Hold the data; after ``ms``, reset the connection (the peer sees ECONNRESET)."""
-        return self.toxic("reset_peer", timeout=ms, **options)
-
-    def slicer(
-        self,
-        average_size: int,
-        size_variation: int = 0,
-        delay_us: float = 0,
-        **options: Unpack[ToxicOptions],
-    ) -> Applied[Toxic]:
-        """Cut the stream into pieces of ``average_size`` ± ``size_variation`` bytes."""
-        return self.toxic(
-            "slicer",
-            average_size=average_size,
-            size_variation=size_variation,
-            delay=delay_us,
-            **options,
-        )
-
-    def limit_data(self, bytes: int, **options: Unpack[ToxicOptions]) -> Applied[Toxic]:
-        """Close the connection once ``bytes`` bytes have passed in the direction."""
-        return self.toxic("limit_data", bytes=bytes, **options)
+    def _remove_exactly(self, toxic: Toxic) -> None:
+        self._life.check_usable()
+        on_loop(self._loop, lambda: self._uninstall_exactly(toxic))
 
     # -- down -----------------------------------------------------------------------
     def disable(self, *, duration: float | None = None) -> None:
