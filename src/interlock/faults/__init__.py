@@ -6,12 +6,18 @@
             ...
         with proxy.down():                       # refuse new connections, drop open ones
             ...
+        proxy.down()                             # as a statement: down until proxy.reset()
+
+Every fault call acts when it is called and returns an ``Applied`` handle; a ``with``
+block undoes it at its end.
 
 ``FaultServer`` hosts several named proxies with an HTTP control API for a running stack.
 """
 
 from __future__ import annotations
 
+from interlock.faults.applied import Applied
+from interlock.faults.errors import FaultError, FaultExists, FaultNotFound, ProxyUnavailable
 from interlock.faults.proxy import Proxy, ProxyStats
 from interlock.faults.server import FaultServer
 from interlock.faults.toxics import DIRECTIONS, TOXIC_TYPES, Direction, Toxic, ToxicOptions
@@ -19,10 +25,15 @@ from interlock.faults.toxics import DIRECTIONS, TOXIC_TYPES, Direction, Toxic, T
 __all__ = [
     "DIRECTIONS",
     "TOXIC_TYPES",
+    "Applied",
     "Direction",
+    "FaultError",
+    "FaultExists",
+    "FaultNotFound",
     "FaultServer",
     "Proxy",
     "ProxyStats",
+    "ProxyUnavailable",
     "Toxic",
     "ToxicOptions",
 ]

@@ -16,6 +16,7 @@ import struct
 from collections.abc import Callable, Collection, Coroutine
 from typing import Any, cast, final
 
+from interlock.aio import Tasks
 from interlock.faults.effects import Stage
 from interlock.faults.link import Link
 from interlock.faults.toxics import Direction, Toxic
@@ -36,18 +37,10 @@ class Tracker:
 
     def __init__(self) -> None:
         self.connections: dict[int, Connection] = {}
-        self.tasks: set[asyncio.Task[None]] = set()
+        self.tasks = Tasks("fault proxy")
 
     def spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
-        task = asyncio.get_running_loop().create_task(coro)
-        self.tasks.add(task)
-        task.add_done_callback(self._task_done)
-        return task
-
-    def _task_done(self, task: asyncio.Task[None]) -> None:
-        self.tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("fault proxy task failed", exc_info=task.exception())
+        return self.tasks.spawn(coro)
 
     async def settle(self, timeout: float) -> None:
         """Wait (bounded) for every connection and task to be gone."""
@@ -148,6 +141,8 @@ class Connection:
         self.client.out = self.server.into = self.links["upstream"]
         self.server.out = self.client.into = self.links["downstream"]
         self.closing = False
+        #: its toxics are decided: from here on, a toxic added to the proxy reaches it directly
+        self.opened = False
         self._upstream = upstream
         self._tracker = tracker
         self._on_open = on_open
@@ -161,10 +156,14 @@ class Connection:
         return self._tracker.spawn(coro)
 
     def apply(self, toxic: Toxic, rng: random.Random) -> None:
+        """Put ``toxic`` on its direction, once: a second apply of the same name is a bug."""
+        link = self.links[toxic.direction]
+        if any(stage.toxic.name == toxic.name for stage in link.stages):
+            raise AssertionError(f"toxic {toxic.name!r} applied twice to connection {self.number}")
         stage = Stage(
             toxic, rng, finish=self.finish, reset=functools.partial(self.reset, toxic.direction)
         )
-        self.links[toxic.direction].add(stage)
+        link.add(stage)
 
     def remove(self, name: str) -> None:
         for link in self.links.values():
@@ -175,6 +174,9 @@ class Connection:
             side.write = _discard
             cast(asyncio.Transport, side.transport).close()
         elif side is self.client:
+            # the proxy's toxics at this moment are applied here, and any added later by the
+            # proxy; before this, the proxy leaves it alone, so no toxic is applied twice
+            self.opened = True
             self._on_open(self)
             if not self.closing:
                 self._connecting = self.spawn(self._connect())

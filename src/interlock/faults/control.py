@@ -12,8 +12,10 @@
     DELETE /proxies/{proxy}/toxics/{name} remove it
     POST   /reset                         every proxy up, every toxic gone
 
-Errors answer ``{"error": message, "status": code}``: 400 for a body that is not JSON or
-a value that is refused, 404 for an unknown name, 409 for a name already taken.
+Errors answer ``{"error": message, "status": code}``, the status the error carries (see
+:mod:`interlock.faults.errors`): 400 for a body that is not JSON or a value that is
+refused, 404 for an unknown name, 409 for a name already taken, 503 for a proxy that
+cannot listen on its port. They are mapped here, once; the proxies only raise.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from interlock.errors import ConfigError
+from interlock.faults.errors import FaultError
 from interlock.faults.proxy import Proxy, parse_address
 from interlock.faults.toxics import Toxic
 
@@ -32,12 +35,6 @@ if TYPE_CHECKING:
     from interlock.faults.server import FaultServer
 
 __all__ = ["build_app"]
-
-
-class _Refused(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 def _json(data: Any, status: int = 200) -> web.Response:
@@ -48,7 +45,7 @@ def _json(data: Any, status: int = 200) -> web.Response:
 async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         response: web.StreamResponse = await handler(request)
-    except _Refused as exc:
+    except FaultError as exc:
         return _json({"error": str(exc), "status": exc.status}, exc.status)
     except ConfigError as exc:
         return _json({"error": str(exc), "status": 400}, 400)
@@ -60,9 +57,9 @@ async def _body(request: web.Request) -> dict[str, Any]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise _Refused(400, f"request body is not valid JSON: {exc}") from None
+        raise FaultError(f"request body is not valid JSON: {exc}") from None
     if not isinstance(data, dict):
-        raise _Refused(400, "request body must be a JSON object")
+        raise FaultError("request body must be a JSON object")
     return data
 
 
@@ -72,17 +69,7 @@ class _Control:
         self.faults = faults
 
     def _proxy(self, request: web.Request) -> Proxy:
-        name = request.match_info["proxy"]
-        try:
-            return self.faults.proxies[name]
-        except KeyError:
-            raise _Refused(404, f"no proxy named {name!r}") from None
-
-    def _toxic(self, proxy: Proxy, name: str) -> Toxic:
-        for toxic in proxy.toxics():
-            if toxic.name == name:
-                return toxic
-        raise _Refused(404, f"proxy {proxy.name!r} has no toxic named {name!r}")
+        return self.faults[request.match_info["proxy"]]
 
     async def list_proxies(self, request: web.Request) -> web.Response:
         return _json({name: proxy.to_dict() for name, proxy in self.faults.proxies.items()})
@@ -91,15 +78,12 @@ class _Control:
         data = await _body(request)
         unknown = set(data) - {"name", "upstream", "listen", "enabled"}
         if unknown:
-            raise _Refused(
-                400,
+            raise FaultError(
                 f"unknown proxy field {', '.join(sorted(unknown))} "
                 f"(known: name, upstream, listen, enabled)",
             )
-        if data.get("name") in self.faults.proxies:
-            raise _Refused(409, f"a proxy named {data['name']!r} already exists")
         if "upstream" not in data:
-            raise _Refused(400, 'a proxy needs an upstream, e.g. "127.0.0.1:5432"')
+            raise FaultError('a proxy needs an upstream, e.g. "127.0.0.1:5432"')
         _, port = parse_address(data.get("listen", "127.0.0.1:0"))
         proxy = await self.faults.add_proxy(data.get("name"), data["upstream"], port=port)
         if data.get("enabled") is False:
@@ -112,7 +96,7 @@ class _Control:
     async def update_proxy(self, request: web.Request) -> web.Response:
         proxy, data = self._proxy(request), await _body(request)
         if set(data) != {"enabled"} or not isinstance(data["enabled"], bool):
-            raise _Refused(400, 'a proxy update is {"enabled": true} or {"enabled": false}')
+            raise FaultError('a proxy update is {"enabled": true} or {"enabled": false}')
         if data["enabled"]:
             proxy.enable()
         else:
@@ -128,17 +112,15 @@ class _Control:
 
     async def create_toxic(self, request: web.Request) -> web.Response:
         proxy, toxic = self._proxy(request), Toxic.from_dict(await _body(request))
-        if any(existing.name == toxic.name for existing in proxy.toxics()):
-            raise _Refused(409, f"proxy {proxy.name!r} already has a toxic named {toxic.name!r}")
         return _json(proxy.add_toxic(toxic).to_dict())
 
     async def get_toxic(self, request: web.Request) -> web.Response:
         proxy = self._proxy(request)
-        return _json(self._toxic(proxy, request.match_info["name"]).to_dict())
+        return _json(proxy.get_toxic(request.match_info["name"]).to_dict())
 
     async def delete_toxic(self, request: web.Request) -> web.Response:
         proxy = self._proxy(request)
-        proxy.remove_toxic(self._toxic(proxy, request.match_info["name"]).name)
+        proxy.remove_toxic(request.match_info["name"])
         return web.Response(status=204)
 
     async def reset(self, request: web.Request) -> web.Response:

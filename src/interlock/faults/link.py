@@ -24,6 +24,8 @@ __all__ = ["Link"]
 #: queued bytes above which the source stops being read, and below which it resumes
 _HIGH_WATER = 1 << 20
 _LOW_WATER = 1 << 18
+#: scheduling leeway before bytes held by a latency toxic count as a backlog, seconds
+_GRACE = 0.05
 
 
 @final
@@ -45,6 +47,9 @@ class Link:
         self._eof = False
         self._queue: deque[tuple[float, bytes | None]] = deque()
         self._queued = 0
+        #: seconds the stages hold bytes on purpose (latency + jitter): bytes queued for
+        #: less than this are in flight, not a backlog, so they do not stop the source
+        self._slack = 0.0
         self._pump: asyncio.Task[None] | None = None
 
     def open(self) -> None:
@@ -58,9 +63,12 @@ class Link:
             return
         if self._eof or self._closed:
             return
-        self._queue.append((asyncio.get_running_loop().time(), data))
+        now = asyncio.get_running_loop().time()
+        self._queue.append((now, data))
         self._queued += len(data)
-        if self._queued > _HIGH_WATER:
+        # a latency toxic delays, it does not throttle: the source is held only when the
+        # oldest bytes waited past what the toxics impose (a slow receiver, a bandwidth cap)
+        if self._queued > _HIGH_WATER and now - self._queue[0][0] > self._slack + _GRACE:
             self.src.hold("queue")
         self._kick()
 
@@ -78,6 +86,7 @@ class Link:
     def add(self, stage: Stage) -> None:
         self.stages.append(stage)
         self.direct = False
+        self._slack = _slack(self.stages)
         stage.activate(asyncio.get_running_loop())
 
     def remove(self, name: str) -> None:
@@ -85,6 +94,7 @@ class Link:
             if stage.toxic.name == name:
                 self.stages.remove(stage)
                 stage.remove()
+                self._slack = _slack(self.stages)
                 self._refresh()
                 return
 
@@ -145,3 +155,12 @@ class Link:
     def _end(self) -> None:
         self.ended = True
         self.conn.link_ended(self)
+
+
+def _slack(stages: list[Stage]) -> float:
+    """The longest the stages can hold a chunk on purpose, in seconds."""
+    return sum(
+        (stage.toxic.attributes["latency"] + stage.toxic.attributes["jitter"]) / 1000
+        for stage in stages
+        if stage.toxic.type == "latency"
+    )

@@ -13,8 +13,6 @@ import socket
 from collections.abc import Callable
 from typing import final
 
-from interlock.errors import DependencyError
-
 __all__ = ["Listener"]
 
 log = logging.getLogger(__name__)
@@ -26,7 +24,7 @@ _BACKOFF = 0.1
 
 @final
 class Listener:
-    """Listen on ``host:port`` (0: a free one) and pass every accepted socket to ``adopt``."""
+    """Listen on ``host:port`` and pass every accepted socket to ``adopt``; OSError if taken."""
 
     def __init__(
         self,
@@ -35,13 +33,7 @@ class Listener:
         port: int,
         adopt: Callable[[socket.socket], None],
     ) -> None:
-        try:
-            self._sock = socket.create_server((host, port))
-        except OSError as exc:
-            raise DependencyError(
-                f"fault proxy cannot listen on {host}:{port}: {exc.strerror}",
-                hint="pick another port, or 0 for a free one",
-            ) from None
+        self._sock = socket.create_server((host, port))  # OSError: the proxy says why
         self._sock.setblocking(False)
         self.port: int = self._sock.getsockname()[1]
         self._loop = loop

@@ -4,29 +4,39 @@ One object serves sync and async callers. ``with Proxy(...)`` runs it on its own
 a background thread; ``async with Proxy(...)`` (or ``await start()``) runs it on the
 caller's loop. Either way every method below may be called from either side: state
 changes are carried onto the proxy's loop by :func:`on_loop`.
+
+Every fault call acts when called and returns an :class:`Applied`: written as a statement
+the fault lasts until removed (or the proxy reset); as a ``with`` block, until its end.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import socket
-from collections.abc import Iterator
-from contextlib import AbstractContextManager, ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass
-from typing import Any, Unpack, final
+from typing import Any, final
 
+from interlock.aio import LoopThread, on_loop
 from interlock.errors import ConfigError
+from interlock.faults.applied import Applied
 from interlock.faults.connection import Connection, Tracker
+from interlock.faults.errors import FaultExists, FaultNotFound, ProxyUnavailable
 from interlock.faults.listener import Listener
-from interlock.faults.loopthread import LoopThread, on_loop
 from interlock.faults.schedule import Installed, connection_rng
-from interlock.faults.toxics import Toxic, ToxicOptions
+from interlock.faults.shorthands import ToxicShorthands
+from interlock.faults.toxics import Toxic
+from interlock.lifecycle import Lifecycle
+from interlock.stack.ports import free_port
 
 __all__ = ["Proxy", "ProxyStats", "parse_address"]
 
-#: what the toxic helpers return: ``with proxy.latency(ms=100) as toxic: ...``
-_Scope = AbstractContextManager[Toxic]
+log = logging.getLogger(__name__)
+#: ports tried when the proxy picks its own: another process may bind one between the
+#: check and the bind
+_PORT_CLAIMS = 5
 
 
 def parse_address(address: str | tuple[str, int]) -> tuple[str, int]:
@@ -57,11 +67,18 @@ class ProxyStats:
     tasks: int
     #: client connections accepted since the proxy was created
     accepted: int
+    #: toxics acting on open connections, one per toxic per connection it applies to
+    stages: int
 
 
 @final
-class Proxy:
-    """A TCP proxy on ``host:port`` (0: a free port) in front of ``upstream``."""
+class Proxy(ToxicShorthands):
+    """A TCP proxy on ``host:port`` in front of ``upstream``.
+
+    With ``port`` 0 the proxy picks a free port below the ephemeral range, where no
+    outgoing connection can take it while the proxy is down. The port stays the same for
+    the proxy's life. Raises StateError when used after ``stop`` or started twice.
+    """
 
     def __init__(
         self,
@@ -88,9 +105,13 @@ class Proxy:
         self._listener: Listener | None = None
         self._recover: asyncio.TimerHandle | None = None
         self._owned: ExitStack | None = None
+        self._life = Lifecycle(f"fault proxy {name!r}")
+        #: it has listened before: a bind failing now means its port was taken meanwhile
+        self._listened = False
 
     @property
     def port(self) -> int:
+        """The port clients connect to; 0 until a proxy asked to pick one first listens."""
         return self._port
 
     @property
@@ -100,22 +121,38 @@ class Proxy:
 
     @property
     def enabled(self) -> bool:
+        """True while the proxy accepts connections (or will, once started)."""
         return self._enabled
 
     # -- lifecycle ------------------------------------------------------------------
     async def start(self) -> None:
-        """Listen on the running loop; connections are accepted from here on."""
+        """Listen on the running loop; connections are accepted from here on.
+
+        Raises ProxyUnavailable when the port cannot be bound, StateError when started twice.
+        """
+        self._life.open()
+        await self._start()
+
+    async def _start(self) -> None:
         self._loop = asyncio.get_running_loop()
-        for installed in self._toxics.values():
-            installed.arm(self._loop, self._expire)
-        if self._enabled:
-            self._listen()
+        try:
+            for installed in self._toxics.values():
+                installed.arm(self._loop, self._expire)
+            if self._enabled:
+                self._listen()
+        except BaseException:
+            await self._stop()
+            raise
 
     async def stop(self) -> None:
-        """Stop listening, drop every connection, and wait until all is closed."""
+        """Stop listening, drop every connection, and wait until all is closed; idempotent."""
+        if self._life.close():
+            await self._stop()
+
+    async def _stop(self) -> None:
+        self._life.close()
         self._unlisten()
-        if self._recover is not None:
-            self._recover.cancel()
+        self._cancel_recovery()
         for installed in self._toxics.values():
             installed.disarm()
         # sockets accepted just before are still being adopted; once adopted they find
@@ -123,8 +160,7 @@ class Proxy:
         for conn in list(self._tracker.connections.values()):
             conn.abort()
         await self._tracker.settle(timeout=5)
-        for task in list(self._tracker.tasks):
-            task.cancel()
+        self._tracker.tasks.cancel_all()
         await self._tracker.settle(timeout=1)
         self._loop = None
 
@@ -136,9 +172,10 @@ class Proxy:
         await self.stop()
 
     def __enter__(self) -> Proxy:
+        self._life.open()
         with ExitStack() as stack:
             thread = stack.enter_context(LoopThread(f"fault-proxy-{self.name}"))
-            thread.run(self.start())
+            thread.run(self._start())
             stack.callback(lambda: thread.run(self.stop()))
             self._owned = stack.pop_all()
         return self
@@ -150,97 +187,96 @@ class Proxy:
 
     # -- toxics ---------------------------------------------------------------------
     def add_toxic(self, toxic: Toxic | str, /, **options: Any) -> Toxic:
-        """Add a toxic (a ``Toxic`` or a type plus ``Toxic.build``'s options); returns it."""
+        """Add a toxic (a ``Toxic`` or a type plus ``Toxic.build``'s options); returns it.
+
+        It reaches the open connections it selects at once, and new ones as they open.
+        Raises ConfigError for a refused value, FaultExists when the name is taken.
+        """
+        self._life.check_usable()
         if isinstance(toxic, str):
             toxic = Toxic.build(toxic, **options)
         elif options:
             raise ConfigError("pass options to Toxic.build, not to add_toxic, with a Toxic")
-        return on_loop(self._loop, lambda: self._install(toxic))
+        built = toxic
+        return on_loop(self._loop, lambda: self._install(built))
 
     def remove_toxic(self, name: str) -> None:
+        """Remove a toxic from the proxy and from every connection; FaultNotFound if absent."""
+        self._life.check_usable()
         on_loop(self._loop, lambda: self._uninstall(name, missing_ok=False))
 
     def toxics(self) -> list[Toxic]:
+        """The toxics in place, in the order they were added (readable after stop too)."""
         return on_loop(self._loop, lambda: [i.toxic for i in self._toxics.values()])
+
+    def get_toxic(self, name: str) -> Toxic:
+        """The toxic called ``name``; FaultNotFound if there is none."""
+        for toxic in self.toxics():
+            if toxic.name == name:
+                return toxic
+        raise FaultNotFound(f"proxy {self.name!r} has no toxic named {name!r}")
 
     def discard_toxic(self, name: str) -> None:
         """Remove a toxic if it is still there (unlike ``remove_toxic``: it may have expired)."""
+        self._life.check_usable()
         on_loop(self._loop, lambda: self._uninstall(name, missing_ok=True))
 
     def reset(self) -> None:
-        """Remove every toxic and bring the proxy up: the state a test starts from."""
+        """Remove every toxic and bring the proxy up: the state a test starts from.
+
+        Raises ProxyUnavailable if the proxy cannot listen on its port again; it is then
+        still down, free of toxics, and a later ``reset()`` or ``enable()`` tries again.
+        """
+        self._life.check_usable()
         on_loop(self._loop, self._reset)
 
-    @contextmanager
-    def toxic(self, type: str, **options: Any) -> Iterator[Toxic]:
-        """``with proxy.toxic("latency", latency=100): ...``; removed on the way out."""
+    def toxic(self, type: str, **options: Any) -> Applied[Toxic]:
+        """Add a toxic now; ``with proxy.toxic("latency", latency=100) as t:`` removes it after."""
         added = self.add_toxic(type, **options)
-        try:
-            yield added
-        finally:
-            self.discard_toxic(added.name)
-
-    def latency(self, ms: float, jitter: float = 0, **options: Unpack[ToxicOptions]) -> _Scope:
-        return self.toxic("latency", latency=ms, jitter=jitter, **options)
-
-    def bandwidth(self, rate: float, **options: Unpack[ToxicOptions]) -> _Scope:
-        """``rate`` in KB/s, 1 KB = 1000 bytes."""
-        return self.toxic("bandwidth", rate=rate, **options)
-
-    def slow_close(self, ms: float, **options: Unpack[ToxicOptions]) -> _Scope:
-        return self.toxic("slow_close", delay=ms, **options)
-
-    def timeout(self, ms: float = 0, **options: Unpack[ToxicOptions]) -> _Scope:
-        """Hold the data; close the connection after ``ms`` (0: hold until removed)."""
-        return self.toxic("timeout", timeout=ms, **options)
-
-    def reset_peer(self, ms: float = 0, **options: Unpack[ToxicOptions]) -> _Scope:
-        """Hold the data; after ``ms``, reset the connection (the peer sees ECONNRESET)."""
-        return self.toxic("reset_peer", timeout=ms, **options)
-
-    def slicer(
-        self,
-        average_size: int,
-        size_variation: int = 0,
-        delay_us: float = 0,
-        **options: Unpack[ToxicOptions],
-    ) -> _Scope:
-        return self.toxic(
-            "slicer",
-            average_size=average_size,
-            size_variation=size_variation,
-            delay=delay_us,
-            **options,
+        return Applied(
+            added,
+            lambda: self._remove_exactly(added),
+            what=f"toxic {added.name!r} of proxy {self.name!r}",
         )
 
-    def limit_data(self, bytes: int, **options: Unpack[ToxicOptions]) -> _Scope:
-        return self.toxic("limit_data", bytes=bytes, **options)
+    def _remove_exactly(self, toxic: Toxic) -> None:
+        self._life.check_usable()
+        on_loop(self._loop, lambda: self._uninstall_exactly(toxic))
 
     # -- down -----------------------------------------------------------------------
     def disable(self, *, duration: float | None = None) -> None:
         """Refuse new connections and close the open ones; for ``duration`` s, or until enabled."""
+        self._life.check_usable()
         if duration is not None and duration <= 0:
             raise ConfigError(f"down duration must be > 0 seconds, got {duration!r}")
         on_loop(self._loop, lambda: self._disable(duration))
 
     def enable(self) -> None:
+        """Accept connections again; returns once the proxy listens.
+
+        Raises ProxyUnavailable when its port was taken meanwhile: the proxy stays down.
+        """
+        self._life.check_usable()
         on_loop(self._loop, self._enable)
 
-    @contextmanager
-    def down(self, *, duration: float | None = None) -> Iterator[None]:
+    def down(self, *, duration: float | None = None) -> Applied[None]:
+        """Take the proxy down now; ``with proxy.down():`` brings it up at the block's end."""
         self.disable(duration=duration)
-        try:
-            yield
-        finally:
-            self.enable()
+        return Applied(None, self.enable, what=f"proxy {self.name!r} down")
 
     def stats(self) -> ProxyStats:
+        """What the proxy holds now (readable after stop too: all zero once at rest)."""
         return on_loop(
             self._loop,
             lambda: ProxyStats(
                 connections=len(self._tracker.connections),
                 tasks=len(self._tracker.tasks),
                 accepted=self._accepted,
+                stages=sum(
+                    len(link.stages)
+                    for conn in self._tracker.connections.values()
+                    for link in conn.links.values()
+                ),
             ),
         )
 
@@ -257,7 +293,7 @@ class Proxy:
     # -- on the loop ----------------------------------------------------------------
     def _install(self, toxic: Toxic) -> Toxic:
         if toxic.name in self._toxics:
-            raise ConfigError(
+            raise FaultExists(
                 f"proxy {self.name!r} already has a toxic named {toxic.name!r}",
                 hint="remove it first, or give the new one another name",
             )
@@ -265,8 +301,10 @@ class Proxy:
         if self._loop is not None:
             installed.arm(self._loop, self._expire)
         if installed.admits_existing():
+            # a connection accepted but not yet open gets its toxics when it opens (_opened)
             for conn in list(self._tracker.connections.values()):
-                self._maybe_apply(conn, toxic)
+                if conn.opened and not conn.closing:
+                    self._maybe_apply(conn, toxic)
         return toxic
 
     def _uninstall(self, name: str, *, missing_ok: bool) -> None:
@@ -274,13 +312,19 @@ class Proxy:
         if installed is None:
             if missing_ok:
                 return
-            raise ConfigError(
+            raise FaultNotFound(
                 f"proxy {self.name!r} has no toxic named {name!r}",
                 hint=f"it has: {', '.join(self._toxics) or 'none'}",
             )
         installed.disarm()
         for conn in list(self._tracker.connections.values()):
             conn.remove(name)
+
+    def _uninstall_exactly(self, toxic: Toxic) -> None:
+        # this toxic, not a later one of the same name added after it expired
+        installed = self._toxics.get(toxic.name)
+        if installed is not None and installed.toxic is toxic:
+            self._uninstall(toxic.name, missing_ok=True)
 
     def _reset(self) -> None:
         for name in list(self._toxics):
@@ -309,8 +353,34 @@ class Proxy:
 
     def _listen(self) -> None:
         assert self._loop is not None
-        self._listener = Listener(self._loop, self.host, self._port, self._adopt)
-        self._port = self._listener.port
+        if self._port:
+            self._listener = self._bind(self._port)
+            return
+        for claim in range(_PORT_CLAIMS):
+            port = free_port(self.host)
+            try:
+                self._listener = self._bind(port)
+            except ProxyUnavailable:
+                if claim == _PORT_CLAIMS - 1:
+                    raise
+                continue  # taken between the check and the bind: another free port
+            self._port = port
+            return
+
+    def _bind(self, port: int) -> Listener:
+        assert self._loop is not None
+        try:
+            listener = Listener(self._loop, self.host, port, self._adopt)
+        except OSError as exc:
+            raise ProxyUnavailable(
+                f"fault proxy {self.name!r} cannot listen on {self.host}:{port}: {exc.strerror}",
+                hint="another process took the port while the proxy was down; once it is "
+                "free, reset() or enable() brings the proxy up"
+                if self._listened
+                else "pick another port, or 0 for a free one",
+            ) from None
+        self._listened = True
+        return listener
 
     def _adopt(self, sock: socket.socket) -> None:
         self._tracker.spawn(self._connect_client(sock))
@@ -328,16 +398,26 @@ class Proxy:
         self._unlisten()
         for conn in list(self._tracker.connections.values()):
             conn.finish()
-        if self._recover is not None:
-            self._recover.cancel()
+        self._cancel_recovery()
         if duration is not None and self._loop is not None:
-            self._recover = self._loop.call_later(duration, self._enable)
+            self._recover = self._loop.call_later(duration, self._recover_by_itself)
 
     def _enable(self) -> None:
+        self._cancel_recovery()
+        if self._enabled:
+            return
+        if self._loop is not None:
+            self._listen()  # raises, leaving the proxy down, when the port is gone
+        self._enabled = True
+
+    def _recover_by_itself(self) -> None:
+        self._recover = None
+        try:
+            self._enable()
+        except ProxyUnavailable as exc:
+            log.warning("%s", exc)
+
+    def _cancel_recovery(self) -> None:
         if self._recover is not None:
             self._recover.cancel()
             self._recover = None
-        if not self._enabled:
-            self._enabled = True
-            if self._loop is not None:
-                self._listen()

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Mapping
-from contextlib import ExitStack
+from contextlib import AsyncExitStack, ExitStack
 from typing import final
 
-from aiohttp import web
-
-from interlock.errors import ConfigError
+from interlock.aio import AppServer, LoopThread
 from interlock.faults.control import build_app
-from interlock.faults.loopthread import LoopThread
+from interlock.faults.errors import FaultExists, FaultNotFound
 from interlock.faults.proxy import Proxy
 from interlock.faults.toxics import check_name
+from interlock.lifecycle import Lifecycle
 
 __all__ = ["FaultServer"]
 
@@ -23,7 +21,8 @@ class FaultServer:
     """``with FaultServer({"postgres": "127.0.0.1:5432"}) as faults: faults["postgres"].port``.
 
     The control API at ``faults.url`` lets a monitor or a person add and remove proxies
-    and toxics while the stack runs; see :mod:`interlock.faults.control`.
+    and toxics while the stack runs; see :mod:`interlock.faults.control`. Entering it
+    twice, or using it after it closed, raises StateError.
     """
 
     def __init__(
@@ -42,34 +41,41 @@ class FaultServer:
             self.proxies[check_name("proxy", name)] = Proxy(
                 upstream, name=name, seed=seed, host=host
             )
-        self._port = port
-        self._runner: web.AppRunner | None = None
+        self._control = AppServer(build_app(self), host=host, port=port)
+        self._running: AsyncExitStack | None = None
         self._owned: ExitStack | None = None
+        self._life = Lifecycle("fault server")
 
     def __getitem__(self, name: str) -> Proxy:
+        """The proxy called ``name``; FaultNotFound if there is none."""
         try:
             return self.proxies[name]
         except KeyError:
-            raise ConfigError(
+            raise FaultNotFound(
                 f"no fault proxy named {name!r}", hint=f"have: {', '.join(self.proxies) or 'none'}"
             ) from None
 
     async def start(self) -> None:
-        for proxy in self.proxies.values():
-            await proxy.start()
-        sock = socket.create_server((self.host, self._port))
-        self._port = sock.getsockname()[1]
-        self._runner = web.AppRunner(
-            build_app(self), access_log=None, handle_signals=False, shutdown_timeout=0.2
-        )
-        await self._runner.setup()
-        await web.SockSite(self._runner, sock).start()
-        self.url = f"http://{self.host}:{self._port}"
+        """Start every proxy and the control API; what started is stopped if one fails."""
+        self._life.open()
+        await self._start()
+
+    async def _start(self) -> None:
+        async with AsyncExitStack() as stack:
+            for proxy in self.proxies.values():
+                await proxy.start()
+                stack.push_async_callback(proxy.stop)
+            await self._control.start()
+            stack.push_async_callback(self._control.stop)
+            self.url = self._control.url
+            self._running = stack.pop_all()
 
     async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        """Stop the control API and every proxy (added ones too); idempotent."""
+        self._life.close()
+        running, self._running = self._running, None
+        if running is not None:
+            await running.aclose()
         for proxy in self.proxies.values():
             await proxy.stop()
 
@@ -81,35 +87,53 @@ class FaultServer:
         await self.stop()
 
     def __enter__(self) -> FaultServer:
+        self._life.open()
         with ExitStack() as stack:
             thread = stack.enter_context(LoopThread("fault-server"))
             stack.callback(lambda: thread.run(self.stop()))
-            thread.run(self.start())
+            thread.run(self._start())
             self._owned = stack.pop_all()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._owned is not None:
-            self._owned.close()
-            self._owned = None
+        owned, self._owned = self._owned, None
+        if owned is not None:
+            owned.close()
 
     async def add_proxy(
         self, name: object, upstream: str | tuple[str, int], *, port: int = 0
     ) -> Proxy:
-        """Start another proxy on this server's loop (the control API's POST /proxies)."""
+        """Start another proxy on this server's loop (the control API's POST /proxies).
+
+        Raises ConfigError for a bad name or address, FaultExists when the name is taken.
+        """
+        self._life.check_open()
         name = check_name("proxy", name)
         if name in self.proxies:
-            raise ConfigError(f"a fault proxy named {name!r} already exists")
+            raise FaultExists(f"a fault proxy named {name!r} already exists")
         proxy = Proxy(upstream, name=name, seed=self.seed, host=self.host, port=port)
         await proxy.start()
         self.proxies[name] = proxy
         return proxy
 
     async def remove_proxy(self, name: str) -> None:
+        """Stop the proxy called ``name`` and forget it; FaultNotFound if there is none."""
+        self._life.check_open()
         await self[name].stop()
         del self.proxies[name]
 
     def reset(self) -> None:
-        """Every proxy up and free of toxics."""
+        """Every proxy up and free of toxics.
+
+        Every proxy is reset even if one cannot listen again; then the first such
+        ProxyUnavailable is raised.
+        """
+        self._life.check_usable()
+        failures = []
         for proxy in self.proxies.values():
-            proxy.reset()
+            try:
+                proxy.reset()
+            except Exception as exc:  # the others still get their reset
+                failures.append(exc)
+        if failures:
+            raise failures[0]

@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
+from typing import Any, final
 
 import httpx
 
+from interlock.errors import ConfigError, DependencyError
+from interlock.faults.applied import Applied
+from interlock.lifecycle import Lifecycle
 from interlock.simulators.base import CONTROL_PREFIX
 
 __all__ = ["SimulatorClient"]
 
 
+@final
 class SimulatorClient:
-    """The control surface of one simulator, over HTTP (it lives in another process)."""
+    """The control surface of one simulator, over HTTP (it lives in another process).
+
+    Usable at once or as a context manager; after ``close()`` every call raises
+    StateError, and so does entering it twice. A call the simulator refuses raises
+    ConfigError with the simulator's reason; one that cannot reach it, DependencyError.
+    """
 
     def __init__(self, name: str, url: str) -> None:
         self.name = name
@@ -22,14 +29,47 @@ class SimulatorClient:
         self._http = httpx.Client(base_url=url + CONTROL_PREFIX, timeout=10)
         #: ids of the faults added through this client, so a test can remove just its own
         self.added: set[int] = set()
+        self._life = Lifecycle(f"simulator client {name!r}")
+
+    def __enter__(self) -> SimulatorClient:
+        self._life.open()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def close(self) -> None:
-        self._http.close()
+        """Close the HTTP client; idempotent."""
+        if self._life.close():
+            self._http.close()
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        self._life.check_usable()
+        try:
+            return self._http.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise DependencyError(
+                f"simulator {self.name!r} at {self.url} is not reachable: {exc}"
+            ) from None
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = self._http.request(method, path, **kwargs)
-        response.raise_for_status()
+        response = self._request(method, path, **kwargs)
+        if response.status_code >= 400:
+            self._refused(method, path, response)
         return response.json()
+
+    def _refused(self, method: str, path: str, response: httpx.Response) -> None:
+        try:
+            reason = response.json().get("error", response.text)
+        except ValueError:
+            reason = response.text
+        message = (
+            f"simulator {self.name!r} answered {method} {CONTROL_PREFIX}{path} "
+            f"with {response.status_code}: {reason}"
+        )
+        if response.status_code < 500:
+            raise ConfigError(message)
+        raise DependencyError(message)
 
     def journal(
         self, *, path: str | None = None, method: str | None = None
@@ -46,6 +86,7 @@ class SimulatorClient:
         self._call("DELETE", "/journal")
 
     def reset(self) -> None:
+        """The simulator's state, journal and test-added faults back to the run's start."""
         self._call("POST", "/reset")
 
     def state(self) -> dict[str, Any]:
@@ -56,29 +97,41 @@ class SimulatorClient:
         self._call("POST", "/seed", json=data)
 
     def add_fault(self, kind: str, **options: Any) -> int:
+        """Add a fault rule (see ``FaultRule``) now; returns its id. ConfigError if refused."""
         rule: dict[str, Any] = self._call("POST", "/faults", json={"kind": kind, **options})
         self.added.add(int(rule["id"]))
         return int(rule["id"])
 
     def remove_fault(self, rule_id: int) -> None:
-        self._http.delete(f"/faults/{rule_id}")  # 404 when a counted fault already ran out
+        """Remove a fault rule; one that already ran out (``times``) counts as removed."""
+        response = self._request("DELETE", f"/faults/{rule_id}")
+        if response.status_code not in (200, 404):
+            self._refused("DELETE", f"/faults/{rule_id}", response)
         self.added.discard(rule_id)
 
     def remove_added_faults(self) -> None:
+        """Remove every fault added through this client (what the ``sims`` fixture does)."""
         for rule_id in list(self.added):
             self.remove_fault(rule_id)
 
     def clear_faults(self) -> None:
+        """Remove every fault tests added; run-wide faults (``--sim-fault``) stay."""
         self._call("DELETE", "/faults")
+        self.added.clear()
 
-    @contextmanager
-    def fault(self, kind: str, **options: Any) -> Iterator[int]:
-        """A fault for the duration of a ``with`` block, removed even if the block fails."""
+    def fault(self, kind: str, **options: Any) -> Applied[int]:
+        """Add a fault now; as ``with sim.fault(...) as rule_id:`` it is removed after the block.
+
+        Written as a statement it lasts until removed (the ``sims`` fixture removes it
+        when the test ends). The value is the rule's id.
+        """
         rule_id = self.add_fault(kind, **options)
-        try:
-            yield rule_id
-        finally:
-            self.remove_fault(rule_id)
+        return Applied(
+            rule_id,
+            lambda: self.remove_fault(rule_id),
+            what=f"{kind} fault {rule_id} of simulator {self.name!r}",
+        )
 
-    def failing(self, status: int = 500, **options: Any) -> Any:
+    def failing(self, status: int = 500, **options: Any) -> Applied[int]:
+        """Calls answer ``status`` (with the service's error body) from now on; see ``fault``."""
         return self.fault("status", status=status, **options)

@@ -128,35 +128,56 @@ class FaultRule:
 
 
 class FaultPlan:
-    """The active rules of one simulator; the first matching rule that fires wins."""
+    """The active rules of one simulator, in two tiers: run-wide rules and a test's own.
+
+    Run-wide rules (``--sim-fault``, ``interlock sims --fault``) hold for the whole run:
+    ``clear()`` and a simulator reset keep them; ``remove(id)`` takes one away. A test's
+    own rules come first: when one of them matches a call (method and path), that call
+    meets only the test's rules, never a run-wide one, so a test of exact fault
+    behaviour sees exactly the faults it set. Within a tier, the first matching rule
+    that fires (by its ``rate``) wins.
+    """
 
     def __init__(self, seed: int = 0) -> None:
         self.seed = seed
         self.rng = random.Random(seed)
-        self.rules: list[FaultRule] = []
+        self.run_wide: list[FaultRule] = []
+        self.added: list[FaultRule] = []
 
-    def add(self, rule: FaultRule) -> FaultRule:
-        self.rules.append(rule)
+    @property
+    def rules(self) -> list[FaultRule]:
+        """Every active rule, in the order calls meet them: a test's own, then run-wide."""
+        return [*self.added, *self.run_wide]
+
+    def add(self, rule: FaultRule, *, run_wide: bool = False) -> FaultRule:
+        (self.run_wide if run_wide else self.added).append(rule)
         return rule
 
     def remove(self, rule_id: int) -> bool:
-        before = len(self.rules)
-        self.rules = [rule for rule in self.rules if rule.id != rule_id]
-        return len(self.rules) != before
+        """Remove the rule with this id from either tier; False if there is none."""
+        before = len(self.run_wide) + len(self.added)
+        self.run_wide = [rule for rule in self.run_wide if rule.id != rule_id]
+        self.added = [rule for rule in self.added if rule.id != rule_id]
+        return len(self.run_wide) + len(self.added) != before
 
     def clear(self) -> None:
-        self.rules.clear()
+        """Remove the rules tests added; the run-wide ones stay, as the run's baseline."""
+        self.added.clear()
         self.rng = random.Random(self.seed)
 
     def pick(self, method: str, path: str) -> FaultRule | None:
-        for rule in list(self.rules):
-            if not rule.matches(method, path):
-                continue
+        """The rule that acts on this call, if any (counting its hit), by the tiers above."""
+        tier = self.added
+        matching = [rule for rule in tier if rule.matches(method, path)]
+        if not matching:
+            tier = self.run_wide
+            matching = [rule for rule in tier if rule.matches(method, path)]
+        for rule in matching:
             if rule.rate < 1 and self.rng.random() >= rule.rate:
                 continue
             rule.hits += 1
             if rule.times is not None and rule.hits >= rule.times:
-                self.rules.remove(rule)
+                tier.remove(rule)
             return rule
         return None
 

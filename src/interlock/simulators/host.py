@@ -13,11 +13,11 @@ import json
 import signal
 import sys
 from collections.abc import Callable
+from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
-
+from interlock.aio import AppServer
 from interlock.errors import ConfigError, InterlockError
 from interlock.simulators import load_simulator, parse_fault_spec
 from interlock.simulators.base import Simulator
@@ -35,7 +35,13 @@ async def serve(
     seed_data: dict[str, dict[str, Any]] | None = None,
 ) -> None:
     """Serve until SIGINT/SIGTERM; ``on_ready`` runs once every port listens (default:
-    one line saying what is served where)."""
+    one line saying what is served where).
+
+    ``faults`` (``SERVICE:KIND...`` specs) are run-wide: a reset keeps them, and a
+    test's own fault on the same calls takes precedence (see ``FaultPlan``). Raises
+    InterlockError for seed data or faults of a service not served, OSError when a
+    port is taken.
+    """
     simulators: dict[str, Simulator] = {name: load_simulator(name)(seed=seed) for name in services}
     for name, data in (seed_data or {}).items():
         if name not in simulators:
@@ -45,19 +51,14 @@ async def serve(
         name, rule = parse_fault_spec(spec)
         if name not in simulators:
             raise InterlockError(f"fault {spec!r} names {name!r}, which is not being served")
-        simulators[name].faults.add(rule)
-    runners = []
-    try:
+        simulators[name].faults.add(rule, run_wide=True)
+    async with AsyncExitStack() as serving:
         for name, port in services.items():
-            runner = web.AppRunner(
-                simulators[name].build_app(),
-                access_log=None,
-                handle_signals=False,
-                shutdown_timeout=0.5,
+            server = AppServer(
+                simulators[name].build_app(), host=host, port=port, shutdown_timeout=0.5
             )
-            await runner.setup()
-            await web.TCPSite(runner, host, port).start()
-            runners.append(runner)
+            await server.start()
+            serving.push_async_callback(server.stop)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
@@ -68,9 +69,6 @@ async def serve(
         else:
             on_ready()
         await stop.wait()
-    finally:
-        for runner in runners:
-            await runner.cleanup()
 
 
 def _read_seed_data(path: str) -> dict[str, dict[str, Any]]:

@@ -7,58 +7,64 @@ hand for direct inspection (``server.sim.journal``, ``server.sim.faults``).
 
 from __future__ import annotations
 
-import asyncio
-import threading
-from typing import Any
+from collections.abc import Awaitable, Callable
+from contextlib import ExitStack
+from typing import Any, TypeVar, final
 
-from aiohttp import web
-
+from interlock.aio import AppServer, LoopThread
+from interlock.lifecycle import Lifecycle
 from interlock.simulators import load_simulator
 from interlock.simulators.base import Simulator
 
 __all__ = ["ThreadedSimulator"]
 
+T = TypeVar("T")
 
+
+@final
 class ThreadedSimulator:
-    """``with ThreadedSimulator("stripe") as server: stripe.api_base = server.url``."""
+    """``with ThreadedSimulator("stripe") as server: stripe.api_base = server.url``.
+
+    Entered once; entering it again, or calling ``call`` once it closed, raises StateError.
+    """
 
     def __init__(self, name: str, *, seed: int = 0, **options: Any) -> None:
         self.sim: Simulator = load_simulator(name)(seed=seed, **options)
         self.url = ""
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(
-            target=self._loop.run_forever, daemon=True, name=f"simulator-{name}"
-        )
-        self._runner: web.AppRunner | None = None
+        self._name = name
+        self._thread: LoopThread | None = None
+        self._owned: ExitStack | None = None
+        self._life = Lifecycle(f"threaded simulator {name!r}")
 
-    def call(self, fn: Any) -> Any:
+    def call(self, fn: Callable[[], Awaitable[T]]) -> T:
         """Run a coroutine function on the simulator's loop (state is not thread-safe)."""
-        return asyncio.run_coroutine_threadsafe(fn(), self._loop).result(timeout=10)
+        self._life.check_open()
+        assert self._thread is not None
 
-    async def _start(self) -> None:
-        self._runner = web.AppRunner(
-            self.sim.build_app(), access_log=None, handle_signals=False, shutdown_timeout=0.2
-        )
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        server = site._server  # aiohttp exposes the bound port only through the server
-        port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.url = f"http://127.0.0.1:{port}"
+        async def run() -> T:
+            return await fn()
 
-    async def _stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
+        return self._thread.run(run(), timeout=10)
 
     def __enter__(self) -> ThreadedSimulator:
-        self._thread.start()
-        self.call(self._start)
+        self._life.open()
+        with ExitStack() as stack:
+            thread = stack.enter_context(LoopThread(f"simulator-{self._name}"))
+            # the app is built on the loop that serves it, as aiohttp expects
+            server = thread.run(self._serve())
+            stack.callback(lambda: thread.run(server.stop()))
+            self._thread = thread
+            self.url = server.url
+            self._owned = stack.pop_all()
         return self
 
+    async def _serve(self) -> AppServer:
+        server = AppServer(self.sim.build_app(), shutdown_timeout=0.2)
+        await server.start()
+        return server
+
     def __exit__(self, *exc: object) -> None:
-        try:
-            self.call(self._stop)
-        finally:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(timeout=5)
-            self._loop.close()
+        self._life.close()
+        owned, self._owned = self._owned, None
+        if owned is not None:
+            owned.close()

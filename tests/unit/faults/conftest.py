@@ -26,6 +26,9 @@ class EchoServer(socketserver.ThreadingTCPServer):
 
     daemon_threads = True
     allow_reuse_address = True
+    # a burst of clients through the proxy is a burst of connects here: the default backlog
+    # of 5 would leave some waiting for a SYN retransmit, seconds later
+    request_queue_size = 128
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # the proxy resets and drops connections on purpose; anything else is worth a trace

@@ -61,7 +61,8 @@ def test_clients_leaving_mid_stream_leave_nothing_behind(
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             sock.close()
         assert wait_until(
-            lambda: proxy.stats() == ProxyStats(connections=0, tasks=0, accepted=6), timeout=5
+            lambda: proxy.stats() == ProxyStats(connections=0, tasks=0, accepted=6, stages=0),
+            timeout=5,
         ), proxy.stats()
     # the echo server's handler threads close their ends when they see the proxy's EOF
     assert wait_until(lambda: _sockets_of_this_process(proxy, echo) == [], timeout=3), (
@@ -73,7 +74,7 @@ def test_open_connections_are_counted(proxy: Proxy, clients: Clients) -> None:
     socks = [clients.connect(proxy.address) for _ in range(3)]
     for sock in socks:
         clients.round_trip(sock)
-    assert proxy.stats() == ProxyStats(connections=3, tasks=0, accepted=3)
+    assert proxy.stats() == ProxyStats(connections=3, tasks=0, accepted=3, stages=0)
     for sock in socks:
         sock.close()
     assert wait_until(lambda: proxy.stats().connections == 0, timeout=3)
@@ -86,7 +87,7 @@ def test_stopping_the_proxy_closes_every_socket(echo: tuple[str, int], clients: 
         for sock in socks:
             sock.sendall(b"held")
         assert wait_until(lambda: proxy.stats().tasks == 4, timeout=3)
-    assert proxy.stats() == ProxyStats(connections=0, tasks=0, accepted=4)
+    assert proxy.stats() == ProxyStats(connections=0, tasks=0, accepted=4, stages=0)
     for sock in socks:
         # closed: an end of stream, or a reset when the proxy had not yet read the bytes
         # held in its socket (the kernel resets a socket closed with unread data)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -74,7 +75,7 @@ def test_refused_toxic_is_a_400_naming_the_field(api: httpx.Client) -> None:
 def test_unknown_names_are_404_and_taken_names_409(api: httpx.Client) -> None:
     assert api.get("/proxies/nope").status_code == 404
     assert api.delete("/proxies/echo/toxics/nope").json() == {
-        "error": "proxy 'echo' has no toxic named 'nope'",
+        "error": "proxy 'echo' has no toxic named 'nope' (it has: none)",
         "status": 404,
     }
     toxic = {"type": "latency", "attributes": {"latency": 1}}
@@ -104,3 +105,24 @@ def test_proxy_created_and_removed_over_http(
     assert api.delete("/proxies/again").status_code == 204
     with pytest.raises(ConnectionRefusedError):
         clients.connect((host, int(port)))
+
+
+def test_proxy_whose_port_was_taken_answers_503_and_reset_brings_it_back(
+    faults: FaultServer, api: httpx.Client, clients: Clients
+) -> None:
+    proxy = faults["echo"]
+    assert api.post("/proxies/echo", json={"enabled": False}).json()["enabled"] is False
+    squatter = socket.create_server(proxy.address)
+    try:
+        response = api.post("/proxies/echo", json={"enabled": True})
+        assert response.status_code == 503
+        assert response.json()["error"].startswith(
+            f"fault proxy 'echo' cannot listen on 127.0.0.1:{proxy.port}"
+        )
+        assert api.get("/proxies/echo").json()["enabled"] is False
+        assert api.post("/reset").status_code == 503
+    finally:
+        squatter.close()
+    assert api.post("/reset").status_code == 204
+    assert api.get("/proxies/echo").json()["enabled"] is True
+    assert clients.round_trip(clients.connect(proxy.address)) < 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 import time
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING
@@ -150,7 +151,7 @@ def test_runs_inside_an_existing_event_loop(echo: tuple[str, int]) -> None:
 
     elapsed, stats = asyncio.run(scenario())
     assert elapsed >= 0.095
-    assert stats == ProxyStats(connections=0, tasks=0, accepted=1)
+    assert stats == ProxyStats(connections=0, tasks=0, accepted=1, stages=0)
 
 
 def test_unreachable_upstream_closes_the_client(clients: Clients) -> None:
@@ -158,3 +159,25 @@ def test_unreachable_upstream_closes_the_client(clients: Clients) -> None:
         sock = clients.connect(proxy.address)
         assert clients.read_to_eof(sock) == b""
         assert wait_until(lambda: proxy.stats().connections == 0, timeout=3)
+
+
+def _echo_transfer(clients: Clients, address: tuple[str, int], size: int) -> float:
+    """Seconds from the first byte sent to the last byte of its echo read back."""
+    sock = clients.connect(address, timeout=30)
+    payload = b"x" * size
+    sender = threading.Thread(target=sock.sendall, args=(payload,))
+    start = time.perf_counter()
+    sender.start()
+    assert len(clients.read_exactly(sock, size)) == size
+    elapsed = time.perf_counter() - start
+    sender.join()
+    return elapsed
+
+
+def test_latency_delays_a_bulk_transfer_once_without_throttling_it(
+    proxy: Proxy, clients: Clients
+) -> None:
+    with proxy.latency(ms=300):
+        elapsed = _echo_transfer(clients, proxy.address, 12_000_000)
+    # throttled to what fits the queue per latency period, 12 MB took 2.8 s
+    assert 0.3 <= elapsed < 1.5

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from interlock.errors import ConfigError
-from interlock.faults import TOXIC_TYPES, Proxy, Toxic
+from interlock.faults import TOXIC_TYPES, FaultExists, FaultNotFound, Proxy, Toxic
 from interlock.faults.effects import FLOWS
 
 
@@ -70,10 +70,10 @@ def test_duplicate_and_missing_toxic_names_are_refused(echo: tuple[str, int]) ->
     proxy = Proxy(echo, name="db")
     proxy.add_toxic("latency", latency=10)
     with pytest.raises(
-        ConfigError, match="proxy 'db' already has a toxic named 'latency_downstream'"
+        FaultExists, match="proxy 'db' already has a toxic named 'latency_downstream'"
     ):
         proxy.add_toxic("latency", latency=20)
-    with pytest.raises(ConfigError, match="proxy 'db' has no toxic named 'nope'"):
+    with pytest.raises(FaultNotFound, match="proxy 'db' has no toxic named 'nope'"):
         proxy.remove_toxic("nope")
 
 

@@ -103,3 +103,35 @@ def test_latency_draws_replay_with_the_same_seed():
     spec = "s:latency=100,jitter_ms=30,distribution=normal"
     assert draws(spec, n=50, seed=9) == draws(spec, n=50, seed=9)
     assert draws(spec, n=50, seed=9) != draws(spec, n=50, seed=10)
+
+
+def test_a_tests_own_rule_takes_the_calls_it_matches_from_run_wide_rules():
+    plan = FaultPlan()
+    plan.add(parse_fault_spec("twilio:latency=300,jitter_ms=50,rate=0.5")[1], run_wide=True)
+    own = plan.add(FaultRule(kind="status", status=503, path="^/Messages"))
+    assert [plan.pick("POST", "/Messages") for _ in range(20)] == [own] * 20
+    # elsewhere the run-wide fault still acts, at its rate
+    assert {getattr(plan.pick("GET", "/Calls"), "kind", None) for _ in range(40)} == {
+        "latency",
+        None,
+    }
+
+
+def test_a_tests_own_rule_governs_its_calls_even_when_its_rate_skips_one():
+    plan = FaultPlan(seed=1)
+    plan.add(FaultRule(kind="status", status=500), run_wide=True)
+    plan.add(FaultRule(kind="status", status=503, rate=0.5))
+    picked = [plan.pick("GET", "/") for _ in range(40)]
+    assert {rule.status for rule in picked if rule is not None} == {503}
+    assert None in picked
+
+
+def test_clear_keeps_run_wide_rules_and_remove_takes_either():
+    plan = FaultPlan()
+    run_wide = plan.add(FaultRule(kind="hang"), run_wide=True)
+    added = plan.add(FaultRule(kind="drop"))
+    assert plan.rules == [added, run_wide]
+    plan.clear()
+    assert plan.rules == [run_wide]
+    assert plan.remove(run_wide.id)
+    assert plan.rules == []
