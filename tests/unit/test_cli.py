@@ -187,6 +187,7 @@ def test_after_sigkill_the_next_stack_removes_the_orphans(tmp_path):
         assert not any(w.exists() for w in workdirs)
 
 
+@pytest.mark.integration_timeout(300_000)  # a whole run: stack, app, a suite with retries
 def test_stripe_failing_every_call_turns_the_business_suite_red_naming_onboarding(tmp_path):
     result = interlock(
         "run",
