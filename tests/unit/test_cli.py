@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psutil
@@ -54,9 +56,28 @@ def test_unreachable_database_exits_2_with_one_line(tmp_path):
 
 
 def test_unknown_suite_exits_2():
-    result = interlock("run", "smoke")
+    assert_one_line_error(interlock("run", "smoke"), "unknown suite 'smoke'", "business")
+
+
+def test_doctor_without_configuration_says_so_and_creates_nothing(tmp_path):
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "other"\n')
+    result = interlock("doctor", cwd=tmp_path)
+    assert_one_line_error(result, "no [tool.interlock]", str(tmp_path / "pyproject.toml"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pyproject.toml"]
+
+
+@pytest.mark.parametrize("command", ["env", "faults"])
+def test_a_command_without_its_action_prints_its_own_help(command):
+    result = interlock(command)
     assert result.returncode == 2
-    assert "invalid choice: 'smoke'" in result.stderr
+    assert result.stderr.startswith(f"usage: interlock {command} ")
+    assert "COMMAND" not in result.stderr  # not the top-level help
+
+
+def test_arguments_for_pytest_go_only_with_run():
+    result = interlock("doctor", "--", "-x")
+    assert result.returncode == 2
+    assert "only 'interlock run' runs it" in result.stderr
 
 
 def test_malformed_configuration_exits_2(tmp_path):
@@ -95,6 +116,32 @@ def test_doctor_reports_an_unreachable_redis_with_its_fix():
     assert "fix:" in result.stdout
 
 
+def env_up(tmp_path: Path, *args: str, cwd: Path = ROOT) -> tuple[subprocess.Popen[str], Path]:
+    """``interlock env up --json ARGS``, and the file its stderr goes to (for ``first_line``)."""
+    err = tmp_path / f"env-up-{secrets.token_hex(4)}.err"
+    with err.open("w") as stderr:  # the child keeps its own copy of the descriptor
+        process = subprocess.Popen(
+            [sys.executable, "-m", "interlock.cli", "env", "up", "--json", *args],
+            cwd=cwd,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+            env={**os.environ, "INTERLOCK_ARTIFACTS": str(tmp_path / "runs")},
+        )
+    return process, err
+
+
+def first_line(process: subprocess.Popen[str], err: Path) -> dict[str, Any]:
+    """The JSON line env up prints once the stack is up; fails showing its stderr otherwise."""
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    if not line:
+        code = process.wait(timeout=30)
+        pytest.fail(f"env up exited {code} before printing; its stderr:\n{err.read_text()}")
+    info: dict[str, Any] = json.loads(line)
+    return info
+
+
 def _family(pid: int) -> list[psutil.Process]:
     try:
         return [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
@@ -111,23 +158,16 @@ def _all_gone(processes: list[psutil.Process], timeout: float) -> bool:
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_env_up_prints_json_and_leaves_nothing_after_a_signal(tmp_path, signum):
-    with subprocess.Popen(
-        [sys.executable, "-m", "interlock.cli", "env", "up", "--json"],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env={**os.environ, "INTERLOCK_ARTIFACTS": str(tmp_path)},
-    ) as process:
+    process, err = env_up(tmp_path)
+    with process:
         try:
-            assert process.stdout is not None
-            info = json.loads(process.stdout.readline())
+            info = first_line(process, err)
             assert {"postgres", "redis", "app", "simulators", "faults"} <= set(info)
             assert httpx.get(info["app"] + "/health/ready").status_code == 200
             family = _family(process.pid)
             assert len(family) >= 5  # the CLI, postgres, redis, simulators, the app
             process.send_signal(signum)
-            assert process.wait(timeout=10) == 0
+            assert process.wait(timeout=10) == 130, err.read_text()
             assert _all_gone(family, timeout=5), [p for p in family if p.is_running()]
         finally:
             if process.poll() is None:
@@ -135,16 +175,9 @@ def test_env_up_prints_json_and_leaves_nothing_after_a_signal(tmp_path, signum):
 
 
 def test_after_sigkill_the_next_stack_removes_the_orphans(tmp_path):
-    with subprocess.Popen(
-        [sys.executable, "-m", "interlock.cli", "env", "up", "--json", "--no-app"],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env={**os.environ, "INTERLOCK_ARTIFACTS": str(tmp_path)},
-    ) as process:
-        assert process.stdout is not None
-        json.loads(process.stdout.readline())
+    process, err = env_up(tmp_path, "--no-app")
+    with process:
+        first_line(process, err)
         family = _family(process.pid)
         workdirs = list(Path("/dev/shm").glob(f"interlock-{process.pid}-*"))
         assert workdirs
@@ -155,6 +188,7 @@ def test_after_sigkill_the_next_stack_removes_the_orphans(tmp_path):
         assert not any(w.exists() for w in workdirs)
 
 
+@pytest.mark.integration_timeout(300_000)  # a whole run: stack, app, a suite with retries
 def test_stripe_failing_every_call_turns_the_business_suite_red_naming_onboarding(tmp_path):
     result = interlock(
         "run",

@@ -99,3 +99,8 @@ def test_a_port_in_use_exits_2_with_the_fix():
 def test_a_fault_for_a_service_not_served_exits_2():
     result = interlock("sims", "stripe", "--fault", "twilio:status=500")
     assert_one_line_error(result, "twilio", "not being served")
+
+
+def test_a_host_this_machine_does_not_have_exits_2_with_the_fix():
+    result = interlock("sims", "--host", "10.0.0.1", "stripe")
+    assert_one_line_error(result, "--host 10.0.0.1: cannot listen there", "127.0.0.1")

@@ -61,7 +61,70 @@ def test_the_apps_own_database_and_redis_variables_are_never_read(tmp_path):
 @pytest.mark.parametrize(
     ("body", "environ", "message"),
     [
-        ("[tool.interlock]\nlatncy_threshold = 3\n", {}, "unknown key(s) latncy_threshold"),
+        (
+            "[tool.interlock]\nlatncy_threshold = 3\n",
+            {},
+            "[tool.interlock] has an unknown key 'latncy_threshold' "
+            "(did you mean 'latency_threshold'?)",
+        ),
+        (
+            '[tool.interlock.app]\ncommand = ["x"]\nhealth_path = "/h"\n',
+            {},
+            "[tool.interlock.app] has an unknown key 'health_path' (did you mean 'health'?)",
+        ),
+        (
+            '[tool.interlock.services.worker]\ncommand = ["x"]\nreadytimeout = 3\n',
+            {},
+            "[tool.interlock.services.worker] has an unknown key 'readytimeout' "
+            "(did you mean 'ready_timeout'?)",
+        ),
+        (
+            "[tool.interlock.postgres]\ndatabse = 'x'\n",
+            {},
+            "[tool.interlock.postgres] has an unknown key 'databse' (did you mean 'database'?)",
+        ),
+        (
+            "[tool.interlock.redis]\nenable = false\n",
+            {},
+            "[tool.interlock.redis] has an unknown key 'enable' (did you mean 'enabled'?)",
+        ),
+        (
+            "[tool.interlock.suites.nightly]\nmarkers = 'slow'\n",
+            {},
+            "[tool.interlock.suites.nightly] has an unknown key 'markers' (did you mean 'marker'?)",
+        ),
+        (
+            "[tool.interlock.app]\ncommand = ['x']\nready_timeout = 0\n",
+            {},
+            "[tool.interlock.app] ready_timeout must be a positive number of seconds, got 0",
+        ),
+        (
+            "[tool.interlock.services.w]\ncommand = ['x']\nready_timeout = -1\n",
+            {},
+            "ready_timeout must be a positive number of seconds, got -1",
+        ),
+        (
+            '[tool.interlock.slo]\nonboarding = ["p(95)<<2"]\n',
+            {},
+            "[tool.interlock.slo] onboarding: bad threshold 'p(95)<<2'",
+        ),
+        ("[tool.interlock]\npostgres = 'no'\n", {}, "postgres must be true, false or a table"),
+        (
+            "[tool.interlock.suites]\n'--all' = 'x'\n",
+            {},
+            "[tool.interlock.suites] --all: a suite name is",
+        ),
+        ("[tool.interlock.suites]\nsmoke = 3\n", {}, "must be a marker expression, a list"),
+        (
+            "",
+            {"INTERLOCK_DATABASE_URL": "mysql://u:secret@h/db"},
+            "$INTERLOCK_DATABASE_URL must be a URL starting with postgresql://",
+        ),
+        (
+            "[tool.interlock.redis]\nurl = 'localhost:6379'\n",
+            {},
+            "[tool.interlock.redis] url must be a URL starting with redis://",
+        ),
         (
             '[tool.interlock]\nlatency_threshold = "fast"\n',
             {},
@@ -90,6 +153,56 @@ def test_bad_configuration_is_one_clear_error(tmp_path, body, environ, message):
         load_config(write(tmp_path, body), environ=environ)
     assert message in str(info.value)
     assert "\n" not in str(info.value)
+    assert "secret" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("body", "postgres", "redis"),
+    [
+        ("[tool.interlock]\npostgres = false\nredis = false\n", False, False),
+        ("[tool.interlock]\nredis = false\n", True, False),
+        ("[tool.interlock.postgres]\nenabled = false\n", False, True),
+        ("[tool.interlock.redis]\nenabled = false\nurl = 'redis://h:1/0'\n", True, False),
+        ("[tool.interlock]\n", True, True),
+    ],
+)
+def test_postgres_and_redis_can_be_left_out(tmp_path, body, postgres, redis):
+    config = load_config(write(tmp_path, body), environ={})
+    assert (config.postgres.enabled, config.redis.enabled) == (postgres, redis)
+
+
+def test_suites_are_the_seeds_five_plus_the_projects_own(tmp_path):
+    root = write(
+        tmp_path,
+        "[tool.interlock.suites]\n"
+        'smoke = "smoke and not slow"\n'
+        'contracts = ["tests/contracts", "tests/sdk.py"]\n'
+        'business = { marker = "business or billing", description = "money" }\n',
+    )
+    suites = load_config(root, environ={}).suites
+    assert list(suites) == [
+        "comprehensive",
+        "workflow",
+        "business",
+        "external",
+        "performance",
+        "smoke",
+        "contracts",
+    ]
+    assert (suites["comprehensive"].marker, suites["comprehensive"].paths) == ("", ())
+    assert suites["smoke"].marker == "smoke and not slow"
+    assert suites["contracts"].paths == (root / "tests/contracts", root / "tests/sdk.py")
+    assert (suites["business"].marker, suites["business"].description) == (
+        "business or billing",
+        "money",
+    )
+
+
+def test_a_project_without_a_table_of_its_own_is_told_apart(tmp_path):
+    assert load_config(write(tmp_path, "[project]\nname = 'x'\n"), environ={}).source is None
+    assert load_config(write(tmp_path, "[tool.interlock]\n"), environ={}).source == (
+        tmp_path / "pyproject.toml"
+    )
 
 
 def test_per_workflow_thresholds_are_read(tmp_path):

@@ -4,34 +4,25 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 from typing import Any
 
 import httpx
 
+from interlock.cli.envstate import choose_env
 from interlock.config import Config
 from interlock.errors import DependencyError, UsageError
 
-__all__ = ["add_faults_parser", "env_state_path"]
-
-
-def env_state_path(config: Config) -> Path:
-    """Where a running ``env up`` leaves its addresses for other commands."""
-    return config.root / ".interlock" / "env.json"
+__all__ = ["add_faults_parser"]
 
 
 def _control_url(args: argparse.Namespace, config: Config) -> str:
     if args.url:
+        if args.env is not None:
+            raise UsageError("--url and --env each name a stack: give one of them")
+        if not str(args.url).startswith(("http://", "https://")):
+            raise UsageError(f"--url must be an http:// address, got {args.url!r}")
         return str(args.url).rstrip("/")
-    state = env_state_path(config)
-    try:
-        data = json.loads(state.read_text())
-    except (OSError, ValueError):
-        raise UsageError(
-            "no running stack found",
-            hint=f"start one with 'interlock env up' or pass --url (looked for {state})",
-        ) from None
-    url = data.get("faults")
+    url = choose_env(config, args.env).get("faults")
     if not url:
         raise UsageError(
             "the running stack has no fault proxies", hint="set [tool.interlock] faults = true"
@@ -47,7 +38,13 @@ def _call(method: str, url: str, **kwargs: Any) -> Any:
             f"fault control API at {url} is not reachable: {exc}",
             hint="is 'interlock env up' still running?",
         ) from None
-    body = response.json() if response.content else {}
+    try:
+        body = response.json() if response.content else {}
+    except ValueError:
+        raise DependencyError(
+            f"{url} answered {response.status_code} with a body that is not JSON",
+            hint="is --url the fault control API of an 'interlock env up'?",
+        ) from None
     if response.status_code >= 400:
         raise UsageError(str(body.get("error", response.text)))
     return body
@@ -124,12 +121,26 @@ def add_faults_parser(commands: Any, parser_class: type[argparse.ArgumentParser]
         "faults",
         help="list and apply network faults on a running 'interlock env up'",
         description="Drive the fault proxies that sit between the system under test and each "
-        "dependency (postgres, redis, every simulator) of a running "
-        "'interlock env up'. Toxics: latency, bandwidth, slow_close, timeout, "
-        "reset_peer, slicer, limit_data.",
+        "dependency (postgres, redis, every simulator) of a running 'interlock env up'.\n"
+        "Toxics: latency, bandwidth, slow_close, timeout, reset_peer, slicer, limit_data.\n"
+        "The stack is the project's only running env up, the one --env names when several "
+        "are up, or the control API --url names.",
+        epilog="examples:\n"
+        "  interlock faults list\n"
+        "  interlock faults add postgres latency latency=200 jitter=50\n"
+        "  interlock faults add redis bandwidth rate=10 --direction upstream --toxicity 0.5\n"
+        "  interlock faults down redis && interlock faults up redis\n"
+        "  interlock faults --env 4242 reset",
+    )
+    faults.set_defaults(handler=None, usage_of=faults)
+    faults.add_argument(
+        "--url", help="control API of the proxies (default: that of the running env up)"
     )
     faults.add_argument(
-        "--url", help="control API of the proxies (default: read from the running env up)"
+        "--env",
+        type=_pid,
+        metavar="PID",
+        help="which running env up, when several are (its pid, as 'env up' prints it)",
     )
     actions = faults.add_subparsers(
         dest="faults_command", metavar="ACTION", parser_class=parser_class
@@ -140,7 +151,9 @@ def add_faults_parser(commands: Any, parser_class: type[argparse.ArgumentParser]
     add = actions.add_parser(
         "add",
         help="add a toxic to a proxy",
-        epilog="e.g.: interlock faults add postgres latency latency=200 jitter=50",
+        epilog="examples:\n"
+        "  interlock faults add postgres latency latency=200 jitter=50\n"
+        "  interlock faults add stripe timeout timeout=0 --name blackhole",
     )
     add.add_argument("proxy", help="postgres, redis, or a simulator's name")
     add.add_argument(
@@ -160,13 +173,17 @@ def add_faults_parser(commands: Any, parser_class: type[argparse.ArgumentParser]
     )
     add.add_argument(
         "--toxicity",
-        type=float,
+        type=_fraction,
         default=1.0,
         help="share of connections affected, 0..1 (default 1)",
     )
     add.add_argument("--name", help="the toxic's name (default: TYPE_DIRECTION)")
     add.set_defaults(handler=cmd_add)
-    remove = actions.add_parser("remove", help="remove a toxic from a proxy")
+    remove = actions.add_parser(
+        "remove",
+        help="remove a toxic from a proxy",
+        epilog="example: interlock faults remove postgres latency_downstream",
+    )
     remove.add_argument("proxy")
     remove.add_argument("name")
     remove.set_defaults(handler=cmd_remove)
@@ -174,8 +191,26 @@ def add_faults_parser(commands: Any, parser_class: type[argparse.ArgumentParser]
         ("down", "refuse new connections and close open ones"),
         ("up", "accept connections again"),
     ):
-        sub = actions.add_parser(action, help=text)
+        sub = actions.add_parser(
+            action, help=text, epilog=f"example: interlock faults {action} redis"
+        )
         sub.add_argument("proxy")
         sub.set_defaults(handler=cmd_down)
     reset = actions.add_parser("reset", help="every proxy up, every toxic removed")
     reset.set_defaults(handler=cmd_reset)
+
+
+def _pid(text: str) -> int:
+    if not text.isdigit() or int(text) <= 0:
+        raise argparse.ArgumentTypeError(f"expected the pid of an env up, got {text!r}")
+    return int(text)
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 1:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"expected a share between 0 and 1, got {text!r}")
+    return value

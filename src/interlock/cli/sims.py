@@ -9,13 +9,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import socket
 from typing import Any
 
+from interlock.cli._common import check_sim_faults
 from interlock.config import Config
 from interlock.errors import DependencyError, UsageError
 from interlock.simulators import REGISTRY, load_simulator
 from interlock.simulators.base import CONTROL_PREFIX
-from interlock.simulators.faults import parse_fault_spec
 from interlock.simulators.host import serve
 from interlock.stack.ports import free_port
 
@@ -33,12 +34,14 @@ def cmd_sims(args: argparse.Namespace, config: Config) -> int:
     wanted: list[tuple[str, int | None]] = args.services or [
         (name, None) for name in (config.simulators or sorted(REGISTRY))
     ]
-    for name, _ in wanted:
+    names = [name for name, _ in wanted]
+    for name in names:
         load_simulator(name)  # an unknown name fails here, with the list of known ones
-    for spec in args.fault:
-        name, _ = parse_fault_spec(spec)
-        if name not in dict(wanted):
-            raise UsageError(f"fault {spec!r} names {name!r}, which is not being served")
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise UsageError(f"{', '.join(twice)} named more than once: each is served once")
+    check_sim_faults(args.fault, names, flag="--fault", role="being served")
+    _check_host(args.host)
     ports = {name: port if port is not None else free_port(args.host) for name, port in wanted}
     urls = {name: f"http://{args.host}:{port}" for name, port in ports.items()}
 
@@ -63,6 +66,23 @@ def cmd_sims(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+def _check_host(host: str) -> None:
+    """``--host`` is an address of this machine: binding it is the one sure test."""
+    try:
+        infos = socket.getaddrinfo(host, 0, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise UsageError(f"--host {host!r} is not a known address: {exc}") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise UsageError(
+                f"--host {host}: cannot listen there: {exc.strerror}",
+                hint="use an address of this machine, e.g. 127.0.0.1 or 0.0.0.0",
+            ) from None
+
+
 def add_sims_parser(commands: Any) -> None:
     sims = commands.add_parser(
         "sims",
@@ -70,7 +90,10 @@ def add_sims_parser(commands: Any) -> None:
         description="Serve simulators (no database, cache or app) until Ctrl-C / SIGTERM. "
         "Each has its own base URL for the service's official SDK and, under "
         f"{CONTROL_PREFIX}/, its journal, state, seed and faults (see README).",
-        epilog="e.g.: interlock sims stripe=12111 twilio --fault stripe:status=500,rate=0.3",
+        epilog="examples:\n"
+        "  interlock sims                              the project's simulators, free ports\n"
+        "  interlock sims stripe=12111 twilio          Stripe on port 12111, Twilio anywhere\n"
+        "  interlock sims stripe --fault stripe:status=500,rate=0.3 --json",
     )
     sims.add_argument(
         "services",

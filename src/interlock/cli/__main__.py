@@ -1,0 +1,7 @@
+"""``python -m interlock.cli``: the same as the ``interlock`` command."""
+
+from __future__ import annotations
+
+from interlock.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,108 @@
+"""What every command checks the same way: the parser's errors, the project, faults, dependencies.
+
+Every check here runs before a command creates anything (a run folder, a state file, a
+process), so bad input leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import textwrap
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from interlock.config import Config
+from interlock.errors import ConfigError, InterlockError, UsageError
+
+__all__ = [
+    "Parser",
+    "check_dependencies",
+    "check_sim_faults",
+    "require_project",
+    "short",
+]
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """Descriptions and examples keep their line breaks; long prose lines are wrapped."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        lines = []
+        for line in text.splitlines():
+            if line.startswith(" ") or len(line) <= width:  # examples and tables stay as written
+                lines.append(indent + line)
+            else:
+                lines.extend(
+                    textwrap.wrap(line, width, initial_indent=indent, subsequent_indent=indent)
+                )
+        return "\n".join(lines)
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with the usage line and one ``interlock: error`` line, exit 2."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def require_project(config: Config) -> None:
+    """A command that works on a project refuses one without ``[tool.interlock]``."""
+    if config.source is None:
+        raise ConfigError(
+            f"no [tool.interlock] configuration in {config.root / 'pyproject.toml'}",
+            hint="add one (README: 'Pointing Interlock at another system') "
+            "or name the project with --project DIR",
+        )
+
+
+def check_sim_faults(
+    specs: Sequence[str],
+    simulators: Sequence[str],
+    *,
+    flag: str = "--sim-fault",
+    role: str = "a configured simulator",
+) -> None:
+    """Each simulator fault parses and names one of ``simulators``; else one UsageError."""
+    if not specs:
+        return
+    from interlock.simulators import parse_fault_spec
+
+    for spec in specs:
+        try:
+            name, _ = parse_fault_spec(spec)
+        except InterlockError as exc:
+            raise UsageError(f"{flag} {spec!r}: {exc.message}", hint=exc.hint) from None
+        if name not in simulators:
+            raise UsageError(
+                f"{flag} {spec!r} names {name!r}, which is not {role}",
+                hint=f"choose from: {', '.join(simulators) or 'none'}",
+            )
+
+
+def check_dependencies(config: Config) -> None:
+    """What a stack needs (servers, binaries, simulators, the app) is there; else one line."""
+    from interlock.doctor import run_checks
+
+    needed = {"simulators", "app", "artifacts"}
+    if config.postgres.enabled:
+        needed.add("postgres")
+    if config.redis.enabled:
+        needed.add("redis")
+    for check in run_checks(config):
+        if not check.ok and check.name in needed:
+            raise InterlockError(check.detail, hint=check.fix or None)
+
+
+def short(path: Path) -> str:
+    """``path`` relative to the current directory when it lies below it."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)

@@ -1,0 +1,245 @@
+"""``interlock run [SUITE]``: the suites under pytest on a fresh stack, judged on their SLOs.
+
+pytest runs in a child interpreter of its own. Interlock's plugin is then the first
+Interlock module that interpreter imports, so pytest can rewrite it and never warns
+that it was imported too early, whatever ``filterwarnings`` the project sets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import ctypes
+import importlib.util
+import signal
+import subprocess
+import sys
+from collections.abc import Sequence
+from types import FrameType
+from typing import Any
+
+from interlock.cli._common import (
+    check_dependencies,
+    check_sim_faults,
+    require_project,
+    short,
+)
+from interlock.config import Config, override_thresholds
+from interlock.errors import DependencyError, UsageError
+from interlock.runs import new_run_dir
+
+__all__ = ["add_run_parser", "cmd_run", "pytest_exit_status"]
+
+#: the threshold options: flag -> Thresholds field
+THRESHOLD_OPTIONS = {
+    "--performance-threshold": "performance_threshold",
+    "--latency-threshold": "latency_threshold",
+    "--integration-timeout": "integration_timeout",
+}
+#: what a run folder holds when the run got that far
+ARTIFACTS = ("junit.xml", "slo.json", "logs")
+
+# pytest's exit codes (pytest.ExitCode), without importing pytest in this process
+_OK, _FAILED, _INTERRUPTED, _INTERNAL, _USAGE, _NO_TESTS = range(6)
+
+
+def cmd_run(args: argparse.Namespace, config: Config) -> int:
+    require_project(config)
+    suite = config.suites.get(args.suite)
+    if suite is None:
+        raise UsageError(
+            f"unknown suite {args.suite!r}",
+            hint=f"declared: {', '.join(config.suites)}; declare more in [tool.interlock.suites]",
+        )
+    for flag, key in THRESHOLD_OPTIONS.items():
+        value = getattr(args, key)
+        if value is not None:
+            config = override_thresholds(config, flag, **{key: value})
+    workers = _workers(args.workers)
+    check_sim_faults(args.sim_fault, config.simulators)
+    paths = suite.paths or (config.tests,)
+    for path in paths:
+        if not path.exists():
+            where = "[tool.interlock.suites]" if suite.paths else "[tool.interlock] tests"
+            raise UsageError(f"suite {suite.name!r}: no tests at {path}", hint=f"fix {where}")
+    check_dependencies(config)
+
+    run_dir = new_run_dir(config.artifacts)
+    command = [
+        sys.executable,
+        "-P",  # the current directory stays off sys.path, as under the console script
+        "-m",
+        "pytest",
+        *map(str, paths),
+        f"--junitxml={run_dir / 'junit.xml'}",
+        f"--interlock-run-dir={run_dir}",
+        "-o",
+        "junit_family=xunit2",
+    ]
+    if suite.marker:
+        command += ["-m", suite.marker]
+    if workers:
+        command += ["-n", workers]
+    for spec in args.sim_fault:
+        command += ["--sim-fault", spec]
+    if args.seed is not None:
+        command += ["--interlock-seed", str(args.seed)]
+    for flag, key in THRESHOLD_OPTIONS.items():
+        if getattr(args, key) is not None:
+            command += [flag, f"{getattr(config.thresholds, key):g}"]
+    command += args.pytest_args
+    print(f"interlock run {suite.name}: artifacts in {short(run_dir)}", flush=True)
+    code, signalled = _run_child(command)
+    made = [name for name in ARTIFACTS if (run_dir / name).exists()]
+    if made:
+        print(f"artifacts: {short(run_dir)} ({', '.join(made)})", flush=True)
+    if signalled:
+        return 130
+    if code == _NO_TESTS:
+        print(f"interlock: no tests matched suite {suite.name!r}", file=sys.stderr)
+        return 1
+    return pytest_exit_status(code)
+
+
+def pytest_exit_status(code: int) -> int:
+    """Interlock's exit status for pytest's: 0 pass, 1 failure, 2 usage or internal, 128+N."""
+    if code < 0:  # killed by signal -code
+        return 128 - code
+    if code in (_OK, _FAILED):
+        return code
+    if code in (_USAGE, _INTERNAL):
+        return 2
+    # INTERRUPTED without a signal to us: collection errors (a broken test module)
+    return 1
+
+
+def _workers(value: str | None) -> str | None:
+    """``-n``: a positive count, ``auto`` or ``logical``; and pytest-xdist must be there."""
+    if value is None:
+        return None
+    if not (value in ("auto", "logical") or (value.isdigit() and int(value) > 0)):
+        raise UsageError(
+            f"-n {value!r}: expected a number of workers (1 or more), 'auto' or 'logical'"
+        )
+    if importlib.util.find_spec("xdist") is None:
+        raise DependencyError("-n needs pytest-xdist", hint="pip install pytest-xdist")
+    return value
+
+
+def _run_child(command: Sequence[str]) -> tuple[int, bool]:
+    """Run pytest to its end; a SIGINT or SIGTERM to us becomes a SIGINT to it.
+
+    The child has a process group of its own, so a Ctrl-C reaches it once, through us:
+    pytest then unwinds as on a Ctrl-C of its own, tearing down every stack. Returns
+    (its exit status, whether we were signalled).
+    """
+    signalled = False
+    child: subprocess.Popen[bytes] | None = None
+
+    def forward(signum: int, frame: FrameType | None) -> None:
+        nonlocal signalled
+        signalled = True
+        if child is not None and child.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                child.send_signal(signal.SIGINT)
+
+    previous = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        try:
+            child = subprocess.Popen(command, process_group=0, preexec_fn=_interrupt_with_parent)
+        except OSError as exc:
+            raise DependencyError(f"cannot start pytest: {exc}") from None
+        if signalled:  # a signal that came while the child was being created
+            child.send_signal(signal.SIGINT)
+        status = child.wait()  # a handled signal does not interrupt the wait (PEP 475)
+        return status, signalled
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+_libc: Any = None
+with contextlib.suppress(OSError):
+    _libc = ctypes.CDLL("libc.so.6", use_errno=True)
+
+
+def _interrupt_with_parent() -> None:
+    """In the child before exec: SIGINT (an orderly teardown) if we die without passing one."""
+    if _libc is not None:
+        _libc.prctl(1, signal.SIGINT)  # PR_SET_PDEATHSIG
+
+
+def add_run_parser(commands: Any, suites: dict[str, str]) -> None:
+    """``suites``: name -> one line, listed in ``--help``."""
+    width = max(map(len, suites), default=0)
+    listing = "\n".join(f"  {name:<{width}}  {text}" for name, text in suites.items())
+    run = commands.add_parser(
+        "run",
+        help="run integration suites and judge their SLOs",
+        description="Run a suite under pytest on a fresh stack (PostgreSQL, Redis, the "
+        "simulators and the app, as configured) and judge every workflow's SLOs.\n"
+        "Artifacts (junit.xml, slo.json, logs/) go to <artifacts>/<run-id>/.\n\n"
+        "Exit status: 0 every test passed and every SLO held; 1 a test failed or an SLO "
+        "was breached;\n2 a usage, configuration or dependency error; 130 interrupted "
+        "(Ctrl-C or SIGTERM).\n\n"
+        f"Suites ([tool.interlock.suites] declares more):\n{listing}",
+        epilog="examples:\n"
+        "  interlock run                                    every suite\n"
+        "  interlock run business -- -k onboarding -x       pytest's own options after --\n"
+        "  interlock run --latency-threshold 1500 -n 2      stricter p95, two workers\n"
+        "  interlock run external --sim-fault stripe:status=500\n"
+        "  interlock run --sim-fault twilio:latency=300,jitter_ms=50,rate=0.5 --seed 7",
+    )
+    run.add_argument(
+        "suite",
+        nargs="?",
+        default="comprehensive",
+        metavar="SUITE",
+        help="a declared suite (default: comprehensive)",
+    )
+    run.add_argument(
+        "-n",
+        "--workers",
+        metavar="N",
+        help="run in N parallel workers with pytest-xdist ('auto': one per core)",
+    )
+    run.add_argument(
+        "--performance-threshold",
+        metavar="PCT",
+        dest="performance_threshold",
+        help="minimum success rate of a workflow, percent (default 95; $PERFORMANCE_THRESHOLD)",
+    )
+    run.add_argument(
+        "--latency-threshold",
+        metavar="MS",
+        dest="latency_threshold",
+        help="maximum p95 latency of a workflow, ms (default 2000; $LATENCY_THRESHOLD)",
+    )
+    run.add_argument(
+        "--integration-timeout",
+        metavar="MS",
+        dest="integration_timeout",
+        help="time limit of one test and of each wait in it, ms "
+        "(default 60000; $INTEGRATION_TIMEOUT)",
+    )
+    add_stack_options(run)
+    run.set_defaults(handler=cmd_run)
+
+
+def add_stack_options(parser: argparse.ArgumentParser) -> None:
+    """The options ``run`` and ``env up`` share."""
+    parser.add_argument(
+        "--sim-fault",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="a simulator fault for the whole run, e.g. stripe:status=500 or "
+        "twilio:latency=300,jitter_ms=50 (repeatable)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        metavar="N",
+        help="seed of the simulators' randomness, to replay a run",
+    )

@@ -1,0 +1,194 @@
+"""``interlock run`` in a project of its own: suites, options, exit statuses, artifacts."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from tests.unit.test_cli import assert_one_line_error, interlock
+
+from interlock.helpers.deadline import poll
+
+PROJECT = """\
+[tool.interlock]
+tests = "tests"
+artifacts = "runs"
+postgres = false
+redis = false
+
+[tool.interlock.suites]
+smoke = "smoke"
+contracts = ["tests/contracts"]
+
+[tool.pytest.ini_options]
+filterwarnings = ["error"]
+markers = ["smoke: quick checks"]
+"""
+
+
+def project(tmp_path: Path, tests: dict[str, str], config: str = PROJECT) -> Path:
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    (tmp_path / "pyproject.toml").write_text(config)
+    for name, body in tests.items():
+        path = tmp_path / "tests" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(body))
+    return tmp_path
+
+
+PASSING = {
+    "test_quick.py": """
+        import pytest
+
+        @pytest.mark.smoke
+        def test_smoke():
+            pass
+
+        def test_slow():
+            pass
+    """,
+    "contracts/test_contract.py": "def test_contract():\n    pass\n",
+}
+
+
+def ran(root: Path) -> set[str]:
+    """Names of the tests the one run in ``root/runs`` reported in its junit.xml."""
+    (run_dir,) = (root / "runs").iterdir()
+    junit = (run_dir / "junit.xml").read_text()
+    return {name for name in ("test_smoke", "test_slow", "test_contract") if name in junit}
+
+
+def test_a_project_that_turns_warnings_into_errors_runs_and_passes(tmp_path):
+    root = project(tmp_path, PASSING)
+    result = interlock("run", cwd=root)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "PytestAssertRewriteWarning" not in result.stdout + result.stderr
+    assert ran(root) == {"test_smoke", "test_slow", "test_contract"}
+
+
+def test_a_declared_suite_runs_its_marker_expression_or_its_paths(tmp_path):
+    root = project(tmp_path, PASSING)
+    assert interlock("run", "smoke", cwd=root).returncode == 0
+    assert ran(root) == {"test_smoke"}
+    for old in (root / "runs").iterdir():
+        (old / "junit.xml").unlink()
+        old.rmdir()
+    assert interlock("run", "contracts", cwd=root).returncode == 0
+    assert ran(root) == {"test_contract"}
+
+
+def test_run_help_lists_the_declared_suites(tmp_path):
+    result = interlock("run", "--help", cwd=project(tmp_path, PASSING))
+    assert result.returncode == 0
+    assert "smoke" in result.stdout
+    assert "contracts" in result.stdout
+    assert "comprehensive" in result.stdout
+
+
+def test_an_unknown_suite_is_one_line_listing_the_declared_ones(tmp_path):
+    root = project(tmp_path, PASSING)
+    assert_one_line_error(interlock("run", "smoek", cwd=root), "'smoek'", "smoke, contracts")
+    assert not (root / "runs").exists()
+
+
+def test_a_failing_test_exits_1_and_names_only_the_artifacts_that_exist(tmp_path):
+    root = project(tmp_path, {"test_bad.py": "def test_bad():\n    assert 1 == 2\n"})
+    result = interlock("run", cwd=root)
+    assert result.returncode == 1, result.stdout + result.stderr
+    (line,) = [line for line in result.stdout.splitlines() if line.startswith("artifacts:")]
+    # no test used a stack or recorded a workflow: there are no logs and no slo.json
+    assert line.endswith("(junit.xml)")
+
+
+def test_threshold_options_reach_the_tests_where_a_user_types_them(tmp_path):
+    root = project(
+        tmp_path,
+        {
+            "test_thresholds.py": """
+                def test_thresholds(interlock_config):
+                    t = interlock_config.thresholds
+                    assert (t.latency_threshold, t.performance_threshold) == (100, 99.5)
+                    assert t.integration_timeout == 5000
+            """
+        },
+    )
+    result = interlock(
+        "run",
+        "--latency-threshold",
+        "100",
+        "--performance-threshold",
+        "99.5",
+        "--integration-timeout",
+        "5000",
+        cwd=root,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ("--latency-threshold", "-5"),
+            "--latency-threshold: latency_threshold must be a positive",
+        ),
+        (("--performance-threshold", "150"), "must be a percentage between 0 and 100"),
+        (("--integration-timeout", "soon"), "must be a number, got 'soon'"),
+        (("-n", "garbage"), "-n 'garbage': expected a number of workers"),
+        (("-n", "0"), "-n '0'"),
+        (("--sim-fault", "stripe:status=500"), "not a configured simulator"),
+    ],
+)
+def test_bad_options_are_one_line_and_create_nothing(tmp_path, args, message):
+    root = project(tmp_path, PASSING)
+    assert_one_line_error(interlock("run", *args, cwd=root), message)
+    assert not (root / "runs").exists()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_mid_run_exits_130_after_the_tests_tear_down(tmp_path, signum):
+    started = tmp_path / "started"
+    finished = tmp_path / "torn-down"
+    root = project(
+        tmp_path / "project",
+        {
+            "test_waits.py": f"""
+                import pathlib, threading
+                import pytest
+
+                @pytest.fixture
+                def resource():
+                    yield
+                    pathlib.Path({str(finished)!r}).write_text("done")
+
+                def test_waits(resource):
+                    pathlib.Path({str(started)!r}).write_text("go")
+                    threading.Event().wait(60)  # until the signal interrupts it
+            """
+        },
+    )
+    with subprocess.Popen(
+        [sys.executable, "-m", "interlock.cli", "run"],
+        cwd=root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=os.environ,
+    ) as process:
+        try:
+            poll(
+                lambda: started.exists() or process.poll() is not None, timeout=60, what="the test"
+            )
+            assert process.poll() is None, process.communicate()[0]
+            process.send_signal(signum)
+            output, _ = process.communicate(timeout=60)
+        finally:
+            if process.poll() is None:
+                process.kill()
+    assert process.returncode == 130, output
+    assert finished.read_text() == "done"  # pytest unwound its fixtures before we exited
