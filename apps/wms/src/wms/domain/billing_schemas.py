@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from wms.domain.schemas import TEXT, Strict
+from wms.domain.schemas import TEXT, Day, Strict, Uuid
 
 Frequency = Literal["weekly", "biweekly", "monthly"]
 InvoiceStatus = Literal[
@@ -46,7 +46,7 @@ class PaymentMethodUpdate(Strict):
 
 
 class SubscriptionCreate(Strict):
-    plan_id: uuid.UUID
+    plan_id: Uuid
     payment_method: str = PaymentMethodId
 
 
@@ -60,8 +60,8 @@ class SubscriptionOut(BaseModel):
 
 
 class InvoiceCreate(Strict):
-    customer_id: uuid.UUID
-    period_start: date
+    customer_id: Uuid
+    period_start: Day
     period_days: int = Field(ge=1, le=366, description="length of the billed period")
     amount_cents: int = Field(ge=50, le=10_000_000)
 

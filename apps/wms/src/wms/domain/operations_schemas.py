@@ -2,48 +2,19 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, Field
+from pydantic import BaseModel, Field
 
-from wms.domain.schemas import AddressOut, NotificationOut, Strict
+from wms.domain.schemas import AddressOut, Day, Moment, NotificationOut, Strict, Uuid
 
 PickupStatus = Literal["scheduled", "assigned", "completed", "missed"]
 RouteStatus = Literal["planned", "in_progress", "completed"]
 Provider = Literal["mapbox", "google", "local"]
 MissedReason = Literal["bin_not_out", "no_access", "contaminated", "vehicle_issue", "other"]
 
-# Pydantic's lax mode reads more than the schema states (a number as a day, "7" or true as
-# a number); these types take exactly what the OpenAPI schema describes, so the spec and
-# the service agree on what is valid.
-_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-
-
-def _iso_day(value: object) -> object:
-    if isinstance(value, date) or (isinstance(value, str) and _DAY.fullmatch(value)):
-        return value
-    raise ValueError("expected a date as YYYY-MM-DD")
-
-
-def _number(value: object) -> object:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return value
-    raise ValueError("expected a number")
-
-
-def _iso_moment(value: object) -> object:
-    if isinstance(value, datetime | str):
-        return value
-    raise ValueError("expected a date-time as in RFC 3339")
-
-
-Day = Annotated[date, BeforeValidator(_iso_day)]
-Moment = Annotated[AwareDatetime, BeforeValidator(_iso_moment)]
-Number = Annotated[float, BeforeValidator(_number)]
-Count = Annotated[int, BeforeValidator(_number)]
 Latitude = Field(ge=-90, le=90)
 Longitude = Field(ge=-180, le=180)
 #: PostgreSQL text cannot hold NUL, so the schema excludes it (refused with 422, not a 500)
@@ -51,8 +22,8 @@ TEXT = r"^[^\x00]*$"
 
 
 class Location(Strict):
-    latitude: Number = Latitude
-    longitude: Number = Longitude
+    latitude: float = Latitude
+    longitude: float = Longitude
 
 
 class DepotAddress(Strict):
@@ -80,7 +51,7 @@ class DepotOut(BaseModel):
 
 class VehicleCreate(Strict):
     name: str = Field(min_length=1, max_length=100, pattern=TEXT)
-    depot_id: uuid.UUID
+    depot_id: Uuid
     samsara_vehicle_id: str | None = Field(
         default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$"
     )
@@ -110,11 +81,11 @@ class DriverOut(BaseModel):
 class PickupCreate(Strict):
     """An on-demand pickup; a customer books for themselves only."""
 
-    customer_id: uuid.UUID
+    customer_id: Uuid
     #: the customer's service address; their first one when left out
-    address_id: uuid.UUID | None = None
+    address_id: Uuid | None = None
     scheduled_date: Day
-    depot_id: uuid.UUID | None = None
+    depot_id: Uuid | None = None
     notes: str | None = Field(default=None, max_length=500, pattern=TEXT)
 
 
@@ -122,16 +93,16 @@ class ScheduleRequest(Strict):
     """Create the pickups that active subscriptions call for within a window of days."""
 
     start: Day
-    days: Count = Field(ge=1, le=92)
-    customer_id: uuid.UUID | None = None
-    depot_id: uuid.UUID | None = None
+    days: int = Field(ge=1, le=92)
+    customer_id: Uuid | None = None
+    depot_id: Uuid | None = None
 
 
 class CompletionIn(Strict):
     """The driver's proof of collection."""
 
-    latitude: Number = Latitude
-    longitude: Number = Longitude
+    latitude: float = Latitude
+    longitude: float = Longitude
     photo_ref: str = Field(
         min_length=1, max_length=500, pattern=TEXT, description="where the photo is stored"
     )
@@ -185,11 +156,11 @@ class RouteCreate(Strict):
     """Plan one vehicle's day from a depot. Without ``pickup_ids``: every scheduled pickup of
     that depot and day that is not on a route yet."""
 
-    depot_id: uuid.UUID
+    depot_id: Uuid
     service_date: Day
-    vehicle_id: uuid.UUID
-    driver_id: uuid.UUID
-    pickup_ids: list[uuid.UUID] | None = Field(default=None, min_length=1, max_length=25)
+    vehicle_id: Uuid
+    driver_id: Uuid
+    pickup_ids: list[Uuid] | None = Field(default=None, min_length=1, max_length=25)
 
 
 class StopOut(BaseModel):

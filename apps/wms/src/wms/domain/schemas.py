@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import Strict as StrictType
 
 Role = Literal["admin", "dispatcher", "driver", "billing", "customer"]
 StaffRole = Literal["admin", "dispatcher", "driver", "billing"]
@@ -29,8 +31,46 @@ EmailStr = Annotated[
 TEXT = r"^[^\x00]*$"
 
 
+# Every request body is validated strictly: JSON carries its own types, and Pydantic's lax
+# mode reads more than the OpenAPI schema states (true or "120" as an integer, 7 as a
+# string, a number as a date). Only what JSON can spell solely as a string (a UUID, a
+# date, a date-time) is parsed from text, and only in the form its schema `format` names.
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_MOMENT = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
+
+
+def _iso_day(value: object) -> object:
+    if isinstance(value, date) or (isinstance(value, str) and _DAY.fullmatch(value)):
+        return value
+    raise ValueError("expected a date as YYYY-MM-DD")
+
+
+def _iso_moment(value: object) -> object:
+    if isinstance(value, datetime) or (isinstance(value, str) and _MOMENT.fullmatch(value)):
+        return value
+    raise ValueError("expected a date-time as in RFC 3339, with its offset")
+
+
+def _uuid_text(value: object) -> object:
+    if isinstance(value, uuid.UUID | str):
+        return value
+    raise ValueError("expected a UUID as a string")
+
+
+#: ``format: uuid``: a string in its canonical form
+Uuid = Annotated[uuid.UUID, StrictType(False), BeforeValidator(_uuid_text)]
+#: ``format: date``: YYYY-MM-DD
+Day = Annotated[date, StrictType(False), BeforeValidator(_iso_day)]
+#: ``format: date-time``: RFC 3339 with its offset
+Moment = Annotated[AwareDatetime, StrictType(False), BeforeValidator(_iso_moment)]
+
+
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """Base of every request body: unknown fields and coerced types are refused (422)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class TokenRequest(Strict):

@@ -2,7 +2,10 @@
 operation (at least 50 each, authenticated) and runs all of its checks on the answers.
 
 Schemathesis runs as its command-line tool, as a CI job would run it, against the live
-stack; its report goes to the run folder.
+stack. It draws from the run's seed (printed at the start; ``--interlock-seed N`` replays
+a run), and keeps its report and Hypothesis's example database in the run folder, so a
+failing example found once is tried first when that folder is reused and never lands in
+the checkout.
 """
 
 from __future__ import annotations
@@ -22,7 +25,9 @@ CONFIG = Path(__file__).parents[1] / "schemathesis.toml"
 
 # 50 examples of each of ~40 operations: minutes on a loaded machine, not seconds
 @pytest.mark.integration_timeout(300_000)
-def test_every_operation_honours_its_schema(stack, api, tmp_path):
+def test_every_operation_honours_its_schema(stack, api, interlock_seed, interlock_run_dir):
+    folder = interlock_run_dir / "schemathesis"
+    folder.mkdir(parents=True, exist_ok=True)
     st = shutil.which("st") or str(Path(sys.executable).parent / "st")
     token = api.as_role("admin").headers["Authorization"]
     result = subprocess.run(
@@ -39,13 +44,15 @@ def test_every_operation_honours_its_schema(stack, api, tmp_path):
             "--header",
             f"Authorization: {token}",
             "--seed",
-            "1",
+            str(interlock_seed),
+            "--generation-database",
+            str(folder / "examples.db"),
             "--workers",
             "2",
             "--report",
             "junit",
             "--report-dir",
-            str(tmp_path),
+            str(folder),
             "--no-color",
             "--suppress-health-check",
             "all",
@@ -54,5 +61,9 @@ def test_every_operation_honours_its_schema(stack, api, tmp_path):
         text=True,
         timeout=600,
         check=False,
+        cwd=folder,  # whatever else it keeps lands in the run folder too
     )
-    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+    (folder / "output.txt").write_text(result.stdout + result.stderr)
+    assert result.returncode == 0, (
+        f"seed {interlock_seed}\n" + result.stdout[-6000:] + result.stderr[-2000:]
+    )

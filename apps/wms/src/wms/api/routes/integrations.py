@@ -7,10 +7,10 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from wms.api.deps import Services, require, services
-from wms.domain.schemas import ErrorResponse
+from wms.domain.schemas import ErrorResponse, Strict
 from wms.errors import NotFound
 from wms.integrations.keys import KeyRing
 from wms.security import Principal
@@ -81,9 +81,7 @@ class KeyOut(BaseModel):
     in_use: bool
 
 
-class KeyCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class KeyCreate(Strict):
     secret: str = Field(
         min_length=8,
         max_length=500,

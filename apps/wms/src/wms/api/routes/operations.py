@@ -18,7 +18,6 @@ from fastapi import APIRouter, Depends, Query
 from wms.api.deps import Services, require, services
 from wms.domain.operations_schemas import (
     CompletionIn,
-    Day,
     DepotCreate,
     DepotOut,
     DriverOut,
@@ -33,7 +32,7 @@ from wms.domain.operations_schemas import (
     VehicleCreate,
     VehicleOut,
 )
-from wms.domain.schemas import ErrorResponse
+from wms.domain.schemas import Day, ErrorResponse
 from wms.security import Principal
 
 __all__ = ["router"]
