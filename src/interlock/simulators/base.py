@@ -177,6 +177,9 @@ class Simulator:
             return denied
         try:
             return await handler(request)
+        except UnicodeDecodeError:
+            # the providers refuse such a body in their own format, never with a bare 500
+            return self.error_response(400, "The request body is not valid UTF-8.")
         except web.HTTPException as exc:
             if exc.status >= 400:
                 return self.error_response(exc.status, exc.reason or "error")
