@@ -65,6 +65,9 @@ class Simulator:
 
     #: the service's name, as used in configuration and fault specs
     name: ClassVar[str] = ""
+    #: the largest request body the service takes, in bytes; a larger one is refused with
+    #: 413 in the service's error format (each simulator sets its provider's limit)
+    max_body_bytes: ClassVar[int] = 8 * 1024 * 1024
 
     def __init__(self, *, seed: int = 0) -> None:
         self.seed = seed
@@ -99,7 +102,7 @@ class Simulator:
 
     # -- the app ----------------------------------------------------------------------
     def build_app(self) -> web.Application:
-        app = web.Application(middlewares=[self._middleware], client_max_size=8 * 1024 * 1024)
+        app = web.Application(middlewares=[self._middleware], client_max_size=self.max_body_bytes)
         app.add_routes(
             [
                 web.get(f"{CONTROL_PREFIX}/health", self._health),
@@ -134,7 +137,12 @@ class Simulator:
     async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.path.startswith(CONTROL_PREFIX):
             return await handler(request)
-        body = await request.read()
+        try:
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            return self.error_response(
+                413, f"The request body is larger than {self.max_body_bytes} bytes."
+            )
         entry: dict[str, Any] = {
             "seq": self._next_seq(),
             "time": time.time(),
