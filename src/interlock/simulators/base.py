@@ -1,5 +1,10 @@
 """The simulator base: a stateful aiohttp app with a request journal, faults and a control API.
 
+A handler refuses a request by raising ``Refused(status, body)`` (or
+``Refused(status, message=...)`` for the service's own error shape); the base turns it
+into the response, in one place, as it does for what every service refuses alike: a
+body that is not UTF-8 (400) and one larger than the service's ``max_body_bytes`` (413).
+
 Every simulator serves its service's wire format on its own port, and under
 ``/__interlock/`` a control surface shared by all of them:
 
@@ -31,7 +36,7 @@ from aiohttp import web
 from interlock.errors import ConfigError
 from interlock.simulators.faults import FaultPlan, FaultRule
 
-__all__ = ["CONTROL_PREFIX", "Simulator", "json_response"]
+__all__ = ["CONTROL_PREFIX", "Refused", "Simulator", "json_response"]
 
 CONTROL_PREFIX = "/__interlock"
 #: request headers that carry credentials; their values never reach a journal
@@ -58,6 +63,26 @@ def json_response(
     return web.Response(
         text=json.dumps(data), status=status, content_type="application/json", headers=headers
     )
+
+
+class Refused(Exception):
+    """A request the service refuses, raised from anywhere in a handler and answered once,
+    by the base: with ``body`` (JSON) as given, or, without one, with the service's own
+    ``error_response(status, message)``; ``headers`` (e.g. Retry-After) are added."""
+
+    def __init__(
+        self,
+        status: int,
+        body: Any = None,
+        *,
+        message: str = "",
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message or str(status))
+        self.status = status
+        self.body = body
+        self.message = message
+        self.headers = headers or {}
 
 
 class Simulator:
@@ -97,7 +122,10 @@ class Simulator:
         return None
 
     def error_response(self, status: int, message: str) -> web.Response:
-        """The service's error body for ``status``; subclasses use the real shape."""
+        """The service's error body for ``status``; subclasses use the real shape.
+
+        Handlers refuse by raising ``Refused``; the base answers with this, for its own
+        refusals too (a body that is not UTF-8, one over ``max_body_bytes``, a fault)."""
         return json_response({"error": {"message": message, "status": status}}, status=status)
 
     # -- the app ----------------------------------------------------------------------
@@ -185,6 +213,13 @@ class Simulator:
             return denied
         try:
             return await handler(request)
+        except Refused as refused:
+            if refused.body is None:
+                response = self.error_response(refused.status, refused.message)
+            else:
+                response = json_response(refused.body, status=refused.status)
+            response.headers.update(refused.headers)
+            return response
         except UnicodeDecodeError:
             # the providers refuse such a body in their own format, never with a bare 500
             return self.error_response(400, "The request body is not valid UTF-8.")
