@@ -70,6 +70,7 @@ class AbuseIPDBSimulator(Simulator):
     """Speaks AbuseIPDB's v2 JSON; a client only needs its base URL pointed here."""
 
     name = "abuseipdb"
+    serves = "GET /api/v2/check, POST /api/v2/report, GET /api/v2/blacklist"
 
     def reset_state(self) -> None:
         #: ip -> fields of the check answer that differ from the unseeded default

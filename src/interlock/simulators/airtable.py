@@ -74,6 +74,9 @@ class AirtableSimulator(Simulator):
     """``/v0/{baseId}/{tableIdOrName}[/{recordId}]`` with bearer personal access tokens."""
 
     name = "airtable"
+    serves = (
+        "records of a table: list (GET and POST listRecords), get, create, update, upsert, delete"
+    )
 
     def reset_state(self) -> None:
         self.api_keys: set[str] | None = None  # None: any token starting "pat" is valid
@@ -154,6 +157,8 @@ class AirtableSimulator(Simulator):
     def routes(self) -> list[web.RouteDef]:
         table, record = "/v0/{base}/{table}", "/v0/{base}/{table}/{record}"
         return [
+            # the metadata API (bases, schemas) would otherwise look like a table
+            web.route("*", "/v0/meta/{tail:.*}", self._not_simulated),
             web.get(table, self._handler(self._list)),
             web.post(table + "/listRecords", self._handler(self._list)),
             web.post(table, self._handler(self._create)),

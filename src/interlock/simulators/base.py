@@ -93,6 +93,8 @@ class Simulator:
     #: the largest request body the service takes, in bytes; a larger one is refused with
     #: 413 in the service's error format (each simulator sets its provider's limit)
     max_body_bytes: ClassVar[int] = 8 * 1024 * 1024
+    #: what the simulator serves, named when it refuses anything else as not simulated
+    serves: ClassVar[str] = ""
 
     def __init__(self, *, seed: int = 0) -> None:
         self.seed = seed
@@ -146,7 +148,14 @@ class Simulator:
             ]
         )
         app.add_routes(self.routes())
+        # last: whatever no route serves is refused by name, never half-answered or taken
+        # for a resource the real service lacks
+        app.add_routes([web.route("*", "/{tail:.*}", self._not_simulated)])
         return app
+
+    async def _not_simulated(self, request: web.Request) -> web.Response:
+        served = f" (the {self.name} simulator serves {self.serves})" if self.serves else ""
+        return self.error_response(501, f"not simulated: {request.method} {request.path}{served}")
 
     def set_baseline(self, data: dict[str, Any]) -> None:
         """Hold ``data`` now and after every reset: the state a run starts from."""

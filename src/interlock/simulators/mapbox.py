@@ -105,6 +105,7 @@ class MapboxSimulator(Simulator):
     """``/directions/v5/mapbox/{profile}/{coords}`` and ``/optimized-trips/v1/...``."""
 
     name = "mapbox"
+    serves = "Directions v5 and Optimization v1 (optimized-trips)"
 
     def reset_state(self) -> None:
         self.access_tokens: set[str] | None = None  # None: any pk./sk./tk. token is valid

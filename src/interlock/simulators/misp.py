@@ -143,6 +143,7 @@ class MISPSimulator(Simulator):
     """Speaks MISP's JSON API; ``PyMISP(url, key, ssl=False)`` connects to it unchanged."""
 
     name = "misp"
+    serves = "what PyMISP's constructor calls, events/view and restSearch of attributes and events"
 
     def reset_state(self) -> None:
         self.api_keys: set[str] | None = None

@@ -201,6 +201,7 @@ class SamsaraSimulator(Simulator):
     """``/fleet/vehicles`` and ``/fleet/vehicles/stats[/feed|/history]`` with bearer tokens."""
 
     name = "samsara"
+    serves = "vehicles (list, get), vehicle stats and vehicle locations with feed and history"
 
     def reset_state(self) -> None:
         self.api_tokens: set[str] | None = None  # None: any non-empty token is valid
@@ -288,16 +289,7 @@ class SamsaraSimulator(Simulator):
             web.get("/fleet/vehicles/locations/feed", self._handle(self._locations_feed)),
             web.get("/fleet/vehicles/locations/history", self._handle(self._locations_history)),
             web.get("/fleet/vehicles/{id}", self._handle(self._get)),
-            # last: the rest of Samsara's API is refused by name, never half-answered
-            web.route("*", "/{tail:.*}", self._not_simulated),
         ]
-
-    async def _not_simulated(self, request: web.Request) -> web.Response:
-        return self.error_response(
-            501,
-            f"not simulated: {request.method} {request.path} (the Interlock Samsara simulator "
-            "serves vehicles: list, get, stats, locations, each with feed and history)",
-        )
 
     def _handle(self, method: Any) -> Any:
         async def handle(request: web.Request) -> web.Response:

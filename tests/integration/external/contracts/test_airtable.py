@@ -221,3 +221,10 @@ def test_formulas_with_order_comparisons_filter_as_airtable_does(api):
     assert weights(LT(Field("Weight"), 10)) == [5]
     assert weights(LTE(Field("Weight"), 10)) == [5, 10]
     assert weights("AND({Weight}>5, {Weight}<=20)") == [10, 20]
+
+
+def test_the_metadata_api_is_refused_as_not_simulated(api):
+    with pytest.raises(requests.HTTPError) as info:
+        api.bases()
+    assert info.value.response.status_code == 501
+    assert "not simulated: GET /v0/meta/bases" in info.value.response.text

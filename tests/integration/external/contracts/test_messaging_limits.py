@@ -20,7 +20,7 @@ import json
 
 import httpx
 import pytest
-from python_http_client.exceptions import BadRequestsError
+from python_http_client.exceptions import BadRequestsError, HTTPError
 from sendgrid import SendGridAPIClient
 from sendgrid.helpers.mail import Attachment, Mail
 from twilio.base.exceptions import TwilioRestException
@@ -187,3 +187,13 @@ def test_a_body_that_is_not_utf8_gets_each_providers_error_format():
         )
         assert answer.status_code == 400
         assert answer.json()["errors"][0]["message"]
+
+
+def test_sendgrid_refuses_what_it_does_not_simulate_by_name_in_its_error_format():
+    with ThreadedSimulator("sendgrid") as server:
+        sg = SendGridAPIClient("SG.key", host=server.url)
+        with pytest.raises(HTTPError) as info:
+            sg.client.templates.get()
+        assert info.value.status_code == 501
+        [error] = json.loads(info.value.body)["errors"]
+        assert error["message"].startswith("not simulated: GET /v3/templates")
