@@ -58,6 +58,8 @@ NETWORKS = (
 )
 _KEY = re.compile(r"[0-9a-f]{80}")
 Handler = Callable[[web.Request], Awaitable[web.Response]]
+#: how long one user must wait before reporting the same address again (API v2 "REPORT")
+REPORT_INTERVAL_S = 15 * 60
 
 
 def _iso(moment: float) -> str:
@@ -68,6 +70,7 @@ class AbuseIPDBSimulator(Simulator):
     """Speaks AbuseIPDB's v2 JSON; a client only needs its base URL pointed here."""
 
     name = "abuseipdb"
+    serves = "GET /api/v2/check, POST /api/v2/report, GET /api/v2/blacklist"
 
     def reset_state(self) -> None:
         #: ip -> fields of the check answer that differ from the unseeded default
@@ -77,6 +80,8 @@ class AbuseIPDBSimulator(Simulator):
         self.reporters: dict[str, set[str]] = {}
         self.api_keys: set[str] | None = None
         self.limits = dict(DEFAULT_LIMITS)
+        #: (api key, ip) -> when that key last reported that address
+        self.last_report: dict[tuple[str, str], float] = {}
         #: (api key, endpoint) -> (UTC date, calls that day)
         self.usage: dict[tuple[str, str], tuple[str, int]] = {}
 
@@ -242,6 +247,15 @@ class AbuseIPDBSimulator(Simulator):
                 422, "Each category must be a valid category id.", parameter="categories"
             )
         key, now = self._key(request), time.time()
+        last = self.last_report.get((key, ip))
+        if last is not None and now - last < REPORT_INTERVAL_S:
+            # AbuseIPDB takes one report of an address from one user per 15 minutes
+            return self.error_response(
+                429,
+                f"You can only report the same IP address (`{ip}`) once in 15 minutes.",
+                parameter="ip",
+            )
+        self.last_report[(key, ip)] = now
         fields = self.ips.setdefault(ip, {})
         score = min(100, int(fields.get("abuseConfidenceScore", 0)) + REPORT_WEIGHT)
         first_from_key = key not in self.reporters.setdefault(ip, set())

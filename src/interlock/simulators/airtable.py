@@ -10,7 +10,6 @@ evaluated for the subset pyairtable's ``match()`` writes: ``{Field}=value`` comp
 from __future__ import annotations
 
 import json
-import re
 import string
 import time
 from collections import OrderedDict, deque
@@ -22,7 +21,8 @@ from typing import Any
 from aiohttp import web
 
 from interlock.errors import ConfigError
-from interlock.simulators.base import Simulator, json_response
+from interlock.simulators.airtable_formula import compile_formula
+from interlock.simulators.base import Refused, Simulator, json_response
 
 __all__ = ["AirtableSimulator"]
 
@@ -43,19 +43,15 @@ Record = dict[str, Any]
 Predicate = Callable[[Record], Any]
 
 
-class Refusal(Exception):
-    """Ends a handler early with the service's own error response."""
-
-    def __init__(self, response: web.Response) -> None:
-        super().__init__(response.status)
-        self.response = response
+def _error_body(status: int, kind: str, message: str) -> web.Response:
+    return json_response({"error": {"type": kind, "message": message}}, status=status)
 
 
-def _error(status: int, kind: str, message: str) -> Refusal:
-    return Refusal(json_response({"error": {"type": kind, "message": message}}, status=status))
+def _error(status: int, kind: str, message: str) -> Refused:
+    return Refused(status, {"error": {"type": kind, "message": message}})
 
 
-def _invalid(message: str, kind: str = "INVALID_REQUEST_UNKNOWN") -> Refusal:
+def _invalid(message: str, kind: str = "INVALID_REQUEST_UNKNOWN") -> Refused:
     return _error(422, kind, message)
 
 
@@ -68,91 +64,6 @@ class Table:
     records: dict[str, Record] = field(default_factory=dict)
 
 
-# -- filterByFormula: a tiny evaluator for the comparisons pyairtable writes ---------------
-_TOKEN = re.compile(
-    r"""\s*(?:(?P<field>\{[^}]*\})|(?P<str>'(?:\\.|[^'\\])*'|"(?:\\.|[^"\\])*")
-    |(?P<num>-?\d+(?:\.\d+)?)|(?P<const>(?:TRUE|FALSE|RECORD_ID|BLANK)\(\))
-    |(?P<call>AND|OR|NOT)\(|(?P<op>!=|=)|(?P<comma>,)|(?P<close>\)))""",
-    re.VERBOSE,
-)
-
-
-def _tokens(formula: str) -> list[tuple[str, str]]:
-    out, pos = [], 0
-    while pos < len(formula.rstrip()):
-        match = _TOKEN.match(formula, pos)
-        if match is None or match.lastgroup is None:
-            raise _invalid(
-                f"The formula for filtering records is invalid: {formula} (the "
-                "simulator evaluates {Field}=value, AND, OR and NOT)",
-                "INVALID_FILTER_BY_FORMULA",
-            )
-        out.append((match.lastgroup, match.group(match.lastgroup)))
-        pos = match.end()
-    return out
-
-
-def _compile(formula: str) -> Predicate:
-    tokens = _tokens(formula)
-
-    def operand(kind: str, text: str) -> Predicate:
-        if kind == "field":
-            name = text[1:-1]
-            return lambda r: r["fields"].get(name)
-        if kind == "str":
-            value = re.sub(r"\\(.)", r"\1", text[1:-1])
-            return lambda r: value
-        if kind == "num":
-            number = float(text)
-            return lambda r: number
-        constant = {"TRUE()": True, "FALSE()": False, "BLANK()": None}
-        if text in constant:
-            return lambda r: constant[text]
-        return lambda r: r["id"]
-
-    def same(a: Any, b: Any) -> bool:
-        if isinstance(a, bool) or isinstance(b, bool) or a is None or b is None:
-            return bool(a) == bool(b)
-        if isinstance(a, int | float) or isinstance(b, int | float):
-            try:
-                return float(a) == float(b)
-            except ValueError:
-                return False
-        return str(a) == str(b)
-
-    def expression(i: int) -> tuple[Predicate, int]:
-        kind, text = tokens[i]
-        if kind == "call":
-            parts = []
-            while True:
-                part, i = expression(i + 1)
-                parts.append(part)
-                if tokens[i][0] != "comma":
-                    break
-            if tokens[i][0] != "close":
-                raise ValueError("unclosed call")
-            combine = {"AND": all, "OR": any}.get(text)
-            if combine is not None:
-                return (lambda r: combine(p(r) for p in parts)), i + 1
-            return (lambda r: not parts[0](r)), i + 1
-        left = operand(kind, text)
-        if i + 1 < len(tokens) and tokens[i + 1][0] == "op":
-            negate = tokens[i + 1][1] == "!="
-            right = operand(*tokens[i + 2])
-            return (lambda r: same(left(r), right(r)) != negate), i + 3
-        return (lambda r: bool(left(r))), i + 1
-
-    try:
-        predicate, end = expression(0)
-        if end != len(tokens):
-            raise ValueError("trailing input")
-    except (IndexError, ValueError):
-        raise _invalid(
-            f"The formula for filtering records is invalid: {formula}", "INVALID_FILTER_BY_FORMULA"
-        ) from None
-    return predicate
-
-
 def _sort_key(value: Any) -> tuple[bool, bool, Any]:
     """Empty cells last, numbers before text, each compared as its own kind."""
     number = isinstance(value, int | float) and not isinstance(value, bool)
@@ -163,6 +74,9 @@ class AirtableSimulator(Simulator):
     """``/v0/{baseId}/{tableIdOrName}[/{recordId}]`` with bearer personal access tokens."""
 
     name = "airtable"
+    serves = (
+        "records of a table: list (GET and POST listRecords), get, create, update, upsert, delete"
+    )
 
     def reset_state(self) -> None:
         self.api_keys: set[str] | None = None  # None: any token starting "pat" is valid
@@ -220,11 +134,11 @@ class AirtableSimulator(Simulator):
         header = request.headers.get("Authorization", "")
         token = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
         if not token:
-            return _error(401, "AUTHENTICATION_REQUIRED", "Authentication required").response
+            return _error_body(401, "AUTHENTICATION_REQUIRED", "Authentication required")
         valid = token in self.api_keys if self.api_keys is not None else token.startswith("pat")
         if valid:
             return None
-        return _error(401, "UNAUTHORIZED", "Invalid authentication token").response
+        return _error_body(401, "UNAUTHORIZED", "Invalid authentication token")
 
     def error_response(self, status: int, message: str) -> web.Response:
         if status == 429:
@@ -238,11 +152,13 @@ class AirtableSimulator(Simulator):
             413: "REQUEST_TOO_LARGE",
             422: "INVALID_REQUEST_UNKNOWN",
         }.get(status, "SERVER_ERROR")
-        return _error(status, kind, message).response
+        return _error_body(status, kind, message)
 
     def routes(self) -> list[web.RouteDef]:
         table, record = "/v0/{base}/{table}", "/v0/{base}/{table}/{record}"
         return [
+            # the metadata API (bases, schemas) would otherwise look like a table
+            web.route("*", "/v0/meta/{tail:.*}", self._not_simulated),
             web.get(table, self._handler(self._list)),
             web.post(table + "/listRecords", self._handler(self._list)),
             web.post(table, self._handler(self._create)),
@@ -259,14 +175,11 @@ class AirtableSimulator(Simulator):
         self, method: Callable[[web.Request, Table], Awaitable[web.Response]]
     ) -> Callable[[web.Request], Awaitable[web.Response]]:
         async def handle(request: web.Request) -> web.Response:
-            try:
-                self._admit(request.match_info["base"])
-                table = self._lookup(request.match_info["base"], request.match_info["table"])
-                if table is None:
-                    raise _error(403, "INVALID_PERMISSIONS_OR_MODEL_NOT_FOUND", MODEL_NOT_FOUND)
-                return await method(request, table)
-            except Refusal as refusal:
-                return refusal.response
+            self._admit(request.match_info["base"])
+            table = self._lookup(request.match_info["base"], request.match_info["table"])
+            if table is None:
+                raise _error(403, "INVALID_PERMISSIONS_OR_MODEL_NOT_FOUND", MODEL_NOT_FOUND)
+            return await method(request, table)
 
         return handle
 
@@ -276,7 +189,7 @@ class AirtableSimulator(Simulator):
             return
         now = time.monotonic()
         if self.penalty_until.get(base_id, 0.0) > now:
-            raise Refusal(json_response(RATE_LIMITED, status=429))
+            raise Refused(429, RATE_LIMITED)
         window = self.windows.setdefault(base_id, deque())
         while window and window[0] <= now - 1.0:
             window.popleft()
@@ -284,7 +197,7 @@ class AirtableSimulator(Simulator):
             # the penalty replaces the window: after it the base starts afresh
             self.penalty_until[base_id] = now + self.penalty_s
             window.clear()
-            raise Refusal(json_response(RATE_LIMITED, status=429))
+            raise Refused(429, RATE_LIMITED)
         window.append(now)
 
     # -- records ------------------------------------------------------------------------
@@ -337,7 +250,7 @@ class AirtableSimulator(Simulator):
     def _record(self, table: Table, record_id: Any) -> Record:
         record = table.records.get(record_id) if isinstance(record_id, str) else None
         if record is None:
-            raise Refusal(self.error_response(404, "not found"))
+            raise Refused(404, message="not found")
         return record
 
     @staticmethod
@@ -429,7 +342,7 @@ class AirtableSimulator(Simulator):
     ) -> list[str]:
         records = list(table.records.values())
         if formula:
-            keep = _compile(str(formula))
+            keep = compile_formula(str(formula))
             records = [r for r in records if keep(self._shown(r))]
         for rule in reversed(sort):  # stable sorts, last key first
             name, descending = rule.get("field"), rule.get("direction") == "desc"

@@ -1,5 +1,10 @@
 """The simulator base: a stateful aiohttp app with a request journal, faults and a control API.
 
+A handler refuses a request by raising ``Refused(status, body)`` (or
+``Refused(status, message=...)`` for the service's own error shape); the base turns it
+into the response, in one place, as it does for what every service refuses alike: a
+body that is not UTF-8 (400) and one larger than the service's ``max_body_bytes`` (413).
+
 Every simulator serves its service's wire format on its own port, and under
 ``/__interlock/`` a control surface shared by all of them:
 
@@ -31,7 +36,7 @@ from aiohttp import web
 from interlock.errors import ConfigError
 from interlock.simulators.faults import FaultPlan, FaultRule
 
-__all__ = ["CONTROL_PREFIX", "Simulator", "json_response"]
+__all__ = ["CONTROL_PREFIX", "Refused", "Simulator", "json_response"]
 
 CONTROL_PREFIX = "/__interlock"
 #: request headers that carry credentials; their values never reach a journal
@@ -60,11 +65,36 @@ def json_response(
     )
 
 
+class Refused(Exception):
+    """A request the service refuses, raised from anywhere in a handler and answered once,
+    by the base: with ``body`` (JSON) as given, or, without one, with the service's own
+    ``error_response(status, message)``; ``headers`` (e.g. Retry-After) are added."""
+
+    def __init__(
+        self,
+        status: int,
+        body: Any = None,
+        *,
+        message: str = "",
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message or str(status))
+        self.status = status
+        self.body = body
+        self.message = message
+        self.headers = headers or {}
+
+
 class Simulator:
     """Base of every service simulator. Subclasses add routes, state and the error shape."""
 
     #: the service's name, as used in configuration and fault specs
     name: ClassVar[str] = ""
+    #: the largest request body the service takes, in bytes; a larger one is refused with
+    #: 413 in the service's error format (each simulator sets its provider's limit)
+    max_body_bytes: ClassVar[int] = 8 * 1024 * 1024
+    #: what the simulator serves, named when it refuses anything else as not simulated
+    serves: ClassVar[str] = ""
 
     def __init__(self, *, seed: int = 0) -> None:
         self.seed = seed
@@ -94,12 +124,15 @@ class Simulator:
         return None
 
     def error_response(self, status: int, message: str) -> web.Response:
-        """The service's error body for ``status``; subclasses use the real shape."""
+        """The service's error body for ``status``; subclasses use the real shape.
+
+        Handlers refuse by raising ``Refused``; the base answers with this, for its own
+        refusals too (a body that is not UTF-8, one over ``max_body_bytes``, a fault)."""
         return json_response({"error": {"message": message, "status": status}}, status=status)
 
     # -- the app ----------------------------------------------------------------------
     def build_app(self) -> web.Application:
-        app = web.Application(middlewares=[self._middleware], client_max_size=8 * 1024 * 1024)
+        app = web.Application(middlewares=[self._middleware], client_max_size=self.max_body_bytes)
         app.add_routes(
             [
                 web.get(f"{CONTROL_PREFIX}/health", self._health),
@@ -115,7 +148,14 @@ class Simulator:
             ]
         )
         app.add_routes(self.routes())
+        # last: whatever no route serves is refused by name, never half-answered or taken
+        # for a resource the real service lacks
+        app.add_routes([web.route("*", "/{tail:.*}", self._not_simulated)])
         return app
+
+    async def _not_simulated(self, request: web.Request) -> web.Response:
+        served = f" (the {self.name} simulator serves {self.serves})" if self.serves else ""
+        return self.error_response(501, f"not simulated: {request.method} {request.path}{served}")
 
     def set_baseline(self, data: dict[str, Any]) -> None:
         """Hold ``data`` now and after every reset: the state a run starts from."""
@@ -134,7 +174,12 @@ class Simulator:
     async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.path.startswith(CONTROL_PREFIX):
             return await handler(request)
-        body = await request.read()
+        try:
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            return self.error_response(
+                413, f"The request body is larger than {self.max_body_bytes} bytes."
+            )
         entry: dict[str, Any] = {
             "seq": self._next_seq(),
             "time": time.time(),
@@ -177,6 +222,16 @@ class Simulator:
             return denied
         try:
             return await handler(request)
+        except Refused as refused:
+            if refused.body is None:
+                response = self.error_response(refused.status, refused.message)
+            else:
+                response = json_response(refused.body, status=refused.status)
+            response.headers.update(refused.headers)
+            return response
+        except UnicodeDecodeError:
+            # the providers refuse such a body in their own format, never with a bare 500
+            return self.error_response(400, "The request body is not valid UTF-8.")
         except web.HTTPException as exc:
             if exc.status >= 400:
                 return self.error_response(exc.status, exc.reason or "error")

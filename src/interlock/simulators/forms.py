@@ -12,9 +12,20 @@ _KEY = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]*\])*)$")
 
 
 def decode_form(body: str) -> dict[str, Any]:
-    """Nested dicts for ``a[b]``, lists for ``a[0]`` (indices in order), strings at the leaves."""
+    """Nested dicts for ``a[b]``, lists for ``a[0]`` and ``a[]`` (in order), strings at the leaves.
+
+    ``expand[]=x&expand[]=y`` (as curl users write it) is ``expand[0]=x&expand[1]=y`` (as
+    the SDKs write it).
+    """
     result: dict[str, Any] = {}
-    for key, value in parse_qsl(body, keep_blank_values=True):
+    appended: dict[str, int] = {}
+    for raw_key, value in parse_qsl(body, keep_blank_values=True):
+        key = raw_key
+        while (index := key.find("[]")) > 0:
+            prefix = key[:index]
+            position = appended.get(prefix, 0)
+            appended[prefix] = position + 1
+            key = f"{prefix}[{position}]{key[index + 2 :]}"
         match = _KEY.match(key)
         if not match:
             result[key] = value

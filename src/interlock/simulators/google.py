@@ -4,25 +4,30 @@ Places come from seed data or, for any other address, from a hash of the address
 the same address always lands on the same point inside a configurable bounding box.
 Like Google, errors are HTTP 200 with ``status`` other than ``OK``.
 
-The module also holds the plane geometry the routing simulators share (Samsara's moving
-vehicles, Mapbox's directions and trip optimisation): distances, bearings, polyline
-encoding and the visiting order of stops.
+The geometry the routing simulators share is in ``geometry`` (re-exported here for the
+suites that import it from this module).
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
-import math
 import re
-from collections.abc import Callable, Iterable, Sequence
-from itertools import pairwise, permutations
+from itertools import pairwise
 from typing import Any
 
 from aiohttp import web
 
 from interlock.errors import ConfigError
 from interlock.simulators.base import Simulator, json_response
+from interlock.simulators.geometry import (
+    Point,
+    bearing_deg,
+    best_order,
+    encode_polyline,
+    haversine_m,
+    road_leg,
+)
 
 __all__ = [
     "GoogleMapsSimulator",
@@ -34,114 +39,8 @@ __all__ = [
     "road_leg",
 ]
 
-Point = tuple[float, float]  # (lat, lng)
-EARTH_RADIUS_M = 6_371_008.8
-#: roads are longer than the straight line between their ends (a typical detour index)
-ROAD_FACTOR = 1.3
-#: average speed of each travel mode in km/h (Google and Mapbox names)
-SPEED_KMH = {
-    "driving": 40.0,
-    "driving-traffic": 32.0,
-    "walking": 5.0,
-    "bicycling": 15.0,
-    "cycling": 15.0,
-    "transit": 25.0,
-}
 #: how much slower driving is in traffic, for ``duration_in_traffic``
 TRAFFIC_FACTOR = 1.25
-#: orders of up to this many movable stops are searched exhaustively; beyond, a heuristic
-EXHAUSTIVE_STOPS = 7
-
-
-# -- geometry shared by the routing simulators ------------------------------------------
-def haversine_m(a: Point, b: Point) -> float:
-    lat1, lng1, lat2, lng2 = map(math.radians, (*a, *b))
-    h = (
-        math.sin((lat2 - lat1) / 2) ** 2
-        + math.cos(lat1) * math.cos(lat2) * math.sin((lng2 - lng1) / 2) ** 2
-    )
-    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(min(1.0, h)))
-
-
-def bearing_deg(a: Point, b: Point) -> float:
-    lat1, lng1, lat2, lng2 = map(math.radians, (*a, *b))
-    y = math.sin(lng2 - lng1) * math.cos(lat2)
-    x = math.cos(lat1) * math.sin(lat2) - math.sin(lat1) * math.cos(lat2) * math.cos(lng2 - lng1)
-    return (math.degrees(math.atan2(y, x)) + 360) % 360
-
-
-def road_leg(a: Point, b: Point, mode: str) -> tuple[float, float]:
-    """(metres, seconds) by road from ``a`` to ``b`` for a travel mode."""
-    metres = haversine_m(a, b) * ROAD_FACTOR
-    return metres, metres / (SPEED_KMH[mode] / 3.6)
-
-
-def encode_polyline(points: Iterable[Point], precision: int = 5) -> str:
-    """Google's encoded polyline algorithm (Mapbox's ``polyline`` and ``polyline6``)."""
-    factor = 10**precision
-    out: list[str] = []
-    prev_lat = prev_lng = 0
-    for lat, lng in points:
-        ilat, ilng = round(lat * factor), round(lng * factor)
-        for delta in (ilat - prev_lat, ilng - prev_lng):
-            value = ~(delta << 1) if delta < 0 else delta << 1
-            while value >= 0x20:
-                out.append(chr((0x20 | (value & 0x1F)) + 63))
-                value >>= 5
-            out.append(chr(value + 63))
-        prev_lat, prev_lng = ilat, ilng
-    return "".join(out)
-
-
-def best_order(
-    n: int,
-    cost: Callable[[int, int], float],
-    *,
-    last_fixed: bool,
-    roundtrip: bool = False,
-    before: Sequence[tuple[int, int]] = (),
-) -> list[int]:
-    """A cheap visiting order of stops 0..n-1 that starts at 0 (and ends at n-1 if fixed).
-
-    ``before`` holds (i, j) pairs: stop i must be visited before stop j. Small problems are
-    solved exactly; larger ones by nearest neighbour and 2-opt, which is deterministic.
-    Raises ValueError when the ``before`` pairs cannot all hold.
-    """
-    tail = [n - 1] if last_fixed and n > 1 else []
-    free = [i for i in range(1, n) if i not in tail]
-
-    def total(order: Sequence[int]) -> float:
-        legs = sum(cost(order[k], order[k + 1]) for k in range(len(order) - 1))
-        return legs + (cost(order[-1], order[0]) if roundtrip else 0.0)
-
-    def valid(order: Sequence[int]) -> bool:
-        position = {stop: k for k, stop in enumerate(order)}
-        return all(position[i] < position[j] for i, j in before)
-
-    if len(free) <= EXHAUSTIVE_STOPS:
-        orders = ([0, *p, *tail] for p in permutations(free))
-        found = [o for o in orders if valid(o)]
-        if not found:
-            raise ValueError("the pick-up/drop-off constraints contradict each other")
-        return min(found, key=total)
-    order, remaining = [0], list(free)
-    while remaining:
-        ready = [s for s in remaining if all(i in order for i, j in before if j == s)]
-        if not ready:
-            raise ValueError("the pick-up/drop-off constraints contradict each other")
-        nearest = min(ready, key=lambda s: cost(order[-1], s))
-        order.append(nearest)
-        remaining.remove(nearest)
-    order += tail
-    improved = True
-    while improved:  # 2-opt over the movable middle of the order
-        improved = False
-        for i in range(1, len(order) - len(tail) - 1):
-            for j in range(i + 1, len(order) - len(tail)):
-                candidate = order[:i] + order[i : j + 1][::-1] + order[j + 1 :]
-                if valid(candidate) and total(candidate) < total(order) - 1e-9:
-                    order, improved = candidate, True
-    return order
 
 
 # -- the simulator ------------------------------------------------------------------------
@@ -163,6 +62,61 @@ MAX_WAYPOINTS = 25
 MAX_DIMENSION = 25
 MAX_ELEMENTS = 100
 _LATLNG = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*,\s*(-?\d+(?:\.\d+)?)\s*$")
+
+
+#: country names as addresses end -> (long name, ISO code), as Google writes them
+COUNTRIES = {
+    "usa": ("United States", "US"),
+    "us": ("United States", "US"),
+    "united states": ("United States", "US"),
+    "uk": ("United Kingdom", "GB"),
+    "united kingdom": ("United Kingdom", "GB"),
+    "canada": ("Canada", "CA"),
+    "germany": ("Germany", "DE"),
+    "france": ("France", "FR"),
+}
+_STREET = re.compile(r"^(\d+[A-Za-z]?(?:-\d+)?)\s+(.+)$")
+_REGION_POSTCODE = re.compile(r"^([A-Za-z]{2,3})\s+([A-Za-z0-9][A-Za-z0-9 -]{2,9})$")
+
+
+def _component(name: str, types: list[str], short: str | None = None) -> dict[str, Any]:
+    return {"long_name": name, "short_name": short or name, "types": types}
+
+
+def address_components(formatted: str) -> list[dict[str, Any]]:
+    """Google's ``address_components`` read from a comma-separated address, e.g.
+    ``"12 Main St, Austin, TX 78701, USA"``: street number, route, locality, state
+    (administrative_area_level_1), postal code and country, those the address has."""
+    parts = [part.strip() for part in formatted.split(",") if part.strip()]
+    components: list[dict[str, Any]] = []
+    if not parts:
+        return components
+    street = _STREET.match(parts[0])
+    if street:
+        components += [
+            _component(street.group(1), ["street_number"]),
+            _component(street.group(2), ["route"]),
+        ]
+    else:
+        components.append(_component(parts[0], ["route"]))
+    rest = parts[1:]
+    country = COUNTRIES.get(rest[-1].lower()) if rest else None
+    if country:
+        rest.pop()
+    region = _REGION_POSTCODE.match(rest[-1]) if rest else None
+    if region:
+        rest.pop()
+    if rest:
+        components.append(_component(rest[0], ["locality", "political"]))
+    for part in rest[1:]:
+        components.append(_component(part, ["administrative_area_level_2", "political"]))
+    if region:
+        state = region.group(1).upper()
+        components.append(_component(state, ["administrative_area_level_1", "political"]))
+        components.append(_component(region.group(2), ["postal_code"]))
+    if country:
+        components.append(_component(country[0], ["country", "political"], country[1]))
+    return components
 
 
 def _normal(address: str) -> str:
@@ -203,6 +157,7 @@ class GoogleMapsSimulator(Simulator):
     """Geocoding, Directions and Distance Matrix under ``/maps/api/*/json``, keyed by ``key=``."""
 
     name = "google"
+    serves = "Geocoding (address, components, latlng, place_id), Directions and Distance Matrix"
 
     def reset_state(self) -> None:
         self.api_keys: set[str] | None = None  # None: any key starting "AIza" is valid
@@ -247,7 +202,8 @@ class GoogleMapsSimulator(Simulator):
                 place_id=place.get("place_id"),
             )
             result["types"] = place.get("types", result["types"])
-            result["address_components"] = place.get("address_components", [])
+            if "address_components" in place:  # as seeded; else read from the address
+                result["address_components"] = place["address_components"]
             self.seeded[_normal(address)] = result
             self.places[result["place_id"]] = result
 
@@ -296,7 +252,7 @@ class GoogleMapsSimulator(Simulator):
     ) -> dict[str, Any]:
         pid = place_id or "ChIJ" + base64.urlsafe_b64encode(_digest("place:" + key))[:23].decode()
         return {
-            "address_components": [],
+            "address_components": address_components(formatted),
             "formatted_address": formatted,
             "geometry": {
                 "location": {"lat": lat, "lng": lng},

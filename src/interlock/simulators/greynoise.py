@@ -54,6 +54,7 @@ class GreyNoiseSimulator(Simulator):
     """Speaks GreyNoise's v3 JSON; ``GreyNoise(APIConfig(api_server=url, ...))`` works unchanged."""
 
     name = "greynoise"
+    serves = "GET /v3/community/{ip}, GET /v3/ip/{ip} and GET /ping"
 
     def reset_state(self) -> None:
         self.ips: dict[str, dict[str, Any] | None] = {}

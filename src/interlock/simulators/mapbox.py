@@ -14,8 +14,8 @@ from typing import Any
 from aiohttp import web
 
 from interlock.errors import ConfigError
-from interlock.simulators.base import Simulator, json_response
-from interlock.simulators.google import Point, bearing_deg, best_order, encode_polyline, road_leg
+from interlock.simulators.base import Refused, Simulator, json_response
+from interlock.simulators.geometry import Point, bearing_deg, best_order, encode_polyline, road_leg
 
 __all__ = ["MapboxSimulator"]
 
@@ -60,11 +60,11 @@ MAX_TRIP = 12
 RATE_LIMIT_PER_MINUTE = 300
 
 
-class InvalidInput(Exception):
+class InvalidInput(Refused):
     """A request Mapbox refuses with 422 and a ``code`` (InvalidInput unless said)."""
 
     def __init__(self, message: str, code: str = "InvalidInput") -> None:
-        super().__init__(message)
+        super().__init__(422, {"code": code, "message": message}, message=message)
         self.code = code
 
 
@@ -105,6 +105,7 @@ class MapboxSimulator(Simulator):
     """``/directions/v5/mapbox/{profile}/{coords}`` and ``/optimized-trips/v1/...``."""
 
     name = "mapbox"
+    serves = "Directions v5 and Optimization v1 (optimized-trips)"
 
     def reset_state(self) -> None:
         self.access_tokens: set[str] | None = None  # None: any pk./sk./tk. token is valid
@@ -153,14 +154,11 @@ class MapboxSimulator(Simulator):
             return json_response(
                 {"code": "ProfileNotFound", "message": "Profile not found"}, status=404
             )
-        try:
-            unknown = sorted(set(request.query) - known)
-            if unknown:
-                raise InvalidInput(f"Unsupported query parameter: {unknown[0]}")
-            points = _coordinates(request.match_info["coordinates"], limit)
-            body: dict[str, Any] = build(points, profile, request.query)
-        except InvalidInput as exc:
-            return json_response({"code": exc.code, "message": str(exc)}, status=422)
+        unknown = sorted(set(request.query) - known)
+        if unknown:
+            raise InvalidInput(f"Unsupported query parameter: {unknown[0]}")
+        points = _coordinates(request.match_info["coordinates"], limit)
+        body: dict[str, Any] = build(points, profile, request.query)
         reset = int(time.time()) + 60
         return json_response(
             {**body, "code": "Ok"},

@@ -10,7 +10,12 @@ Seed data (``POST /__interlock/seed``), every key optional::
 Each seeded IP becomes one attribute (``to_ids`` follows ``malicious``) in the event named
 by ``event`` (attributes naming the same event share it); the event's threat level follows
 the highest ``score`` in it. MISP knows only what it was given, so an unseeded IP finds
-nothing, the same every run.
+nothing, the same every run. An entry's ``timestamp`` (epoch seconds, default now) dates
+its attribute and, when it creates the event, the event's date.
+
+restSearch applies MISP's time filters (PyMISP's ``search(date_from=, date_to=,
+timestamp=, publish_timestamp=, last=, event_timestamp=, attribute_timestamp=)``):
+epoch seconds, ``7d``/``12h``/``30m`` ago, dates, or ``[from, to]`` ranges.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from typing import Any
 from aiohttp import web
 
 from interlock.errors import ConfigError
-from interlock.simulators.base import Simulator, json_response
+from interlock.simulators.base import Refused, Simulator, json_response
 
 __all__ = ["MISPSimulator"]
 
@@ -88,6 +93,40 @@ def _matches(candidates: list[str], spec: Any) -> bool:
     )
 
 
+_RELATIVE = re.compile(r"^(\d+)([smhdw])$")
+_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
+
+
+def _moment(value: Any, now: float, *, end_of_day: bool = False) -> float:
+    """A MISP time filter value as epoch seconds: a number, ``7d``/``12h``/``30m`` (that long
+    ago), or a date (``YYYY-MM-DD``; its last second with ``end_of_day``)."""
+    text = str(value).strip()
+    if relative := _RELATIVE.match(text):
+        return now - int(relative.group(1)) * _UNIT_S[relative.group(2)]
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise Refused(400, message=f"Invalid time filter value: {text}") from None
+    start = moment.replace(tzinfo=moment.tzinfo or UTC).timestamp()
+    return start + 86_399 if end_of_day and len(text) == 10 else start
+
+
+def _within(moment: float, spec: Any, now: float, *, end_of_day: bool = False) -> bool:
+    """Whether ``moment`` passes a time filter: at or after one value, or inside [from, to]."""
+    if spec in (None, "", [], False):
+        return True
+    if isinstance(spec, list | tuple):
+        low, high = spec[0], spec[1] if len(spec) > 1 else None
+        return (not low or moment >= _moment(low, now)) and (
+            not high or moment <= _moment(high, now, end_of_day=end_of_day)
+        )
+    return moment >= _moment(spec, now)
+
+
 def _as_list(spec: Any) -> list[str]:
     if spec is None:
         return []
@@ -104,6 +143,7 @@ class MISPSimulator(Simulator):
     """Speaks MISP's JSON API; ``PyMISP(url, key, ssl=False)`` connects to it unchanged."""
 
     name = "misp"
+    serves = "what PyMISP's constructor calls, events/view and restSearch of attributes and events"
 
     def reset_state(self) -> None:
         self.api_keys: set[str] | None = None
@@ -137,8 +177,9 @@ class MISPSimulator(Simulator):
     def _add_attribute(self, ip: str, entry: dict[str, Any]) -> None:
         score = int(entry.get("score", 90 if entry.get("malicious") else 0))
         malicious = bool(entry.get("malicious", score >= 50))
-        now = str(int(time.time()))
+        now = str(int(float(entry.get("timestamp", time.time()))))
         event = self._event(str(entry.get("event", DEFAULT_EVENT)), now)
+        event["timestamp"] = max(event["timestamp"], now, key=int)
         self.scores[event["id"]] = max(score, self.scores.get(event["id"], 0))
         event["threat_level_id"] = _threat_level(self.scores[event["id"]])
         self.attributes = [
@@ -177,7 +218,7 @@ class MISPSimulator(Simulator):
             "id": event_id,
             "orgc_id": "1",
             "org_id": "1",
-            "date": datetime.now(UTC).date().isoformat(),
+            "date": datetime.fromtimestamp(int(now), UTC).date().isoformat(),
             "threat_level_id": "4",
             "info": info,
             "published": True,
@@ -299,18 +340,37 @@ class MISPSimulator(Simulator):
         served["Tag"] = self._tags(attribute)
         return served
 
-    def _selected(self, query: dict[str, Any]) -> list[dict[str, Any]]:
+    def _selected(self, query: dict[str, Any], controller: str) -> list[dict[str, Any]]:
         to_ids = query.get("to_ids")
+        now = time.time()
+        # ``timestamp`` is the attribute's on /attributes and the event's on /events
+        own = "attribute_timestamp" if controller == "events" else "timestamp"
+        event_wide = "timestamp" if controller == "events" else "event_timestamp"
         return [
             a
             for a in self.attributes
-            if _matches([a["value"]], query.get("value"))
+            if _within(float(a["timestamp"]), query.get(own), now)
+            and _within(float(a["timestamp"]), query.get("attribute_timestamp"), now)
+            and self._event_within(self.events[a["event_id"]], query, event_wide, now)
+            and _matches([a["value"]], query.get("value"))
             and _matches([a["type"]], query.get("type"))
             and _matches([a["category"]], query.get("category"))
             and _matches([a["event_id"]], query.get("eventid"))
             and _matches(a["tags"], query.get("tags"))
             and (to_ids is None or bool(int(to_ids)) == a["to_ids"])
         ]
+
+    @staticmethod
+    def _event_within(event: dict[str, Any], query: dict[str, Any], stamp: str, now: float) -> bool:
+        """The event-level time filters: from/to (its date), its (publish) timestamp, last."""
+        day = datetime.fromisoformat(event["date"]).replace(tzinfo=UTC).timestamp()
+        return (
+            _within(float(event["timestamp"]), query.get(stamp), now)
+            and _within(float(event["publish_timestamp"]), query.get("publish_timestamp"), now)
+            and _within(float(event["publish_timestamp"]), query.get("last"), now)
+            and _within(day, query.get("from"), now)
+            and _within(day, [0, query["to"]] if query.get("to") else None, now, end_of_day=True)
+        )
 
     @staticmethod
     def _page(items: list[Any], query: dict[str, Any]) -> list[Any]:
@@ -325,7 +385,7 @@ class MISPSimulator(Simulator):
         if isinstance(query, web.Response):
             return query
         found = []
-        for attribute in self._page(self._selected(query), query):
+        for attribute in self._page(self._selected(query, "attributes"), query):
             event = self.events[attribute["event_id"]]
             found.append(
                 {
@@ -342,7 +402,7 @@ class MISPSimulator(Simulator):
         query = await self._query(request)
         if isinstance(query, web.Response):
             return query
-        event_ids = sorted({a["event_id"] for a in self._selected(query)}, key=int)
+        event_ids = sorted({a["event_id"] for a in self._selected(query, "events")}, key=int)
         events = [
             self._full_event(self.events[i], metadata=bool(query.get("metadata")))
             for i in self._page(event_ids, query)

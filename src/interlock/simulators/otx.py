@@ -70,6 +70,7 @@ class OTXSimulator(Simulator):
     """Speaks OTX's DirectConnect v1 JSON; ``OTXv2(key, server=url)`` works unchanged."""
 
     name = "otx"
+    serves = "GET /api/v1/indicators/IPv4|IPv6/{ip}/{section}"
 
     def reset_state(self) -> None:
         self.ips: dict[str, dict[str, Any]] = {}

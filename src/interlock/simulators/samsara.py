@@ -24,8 +24,8 @@ from typing import Any
 from aiohttp import web
 
 from interlock.errors import ConfigError
-from interlock.simulators.base import Simulator, json_response
-from interlock.simulators.google import Point, bearing_deg, haversine_m
+from interlock.simulators.base import Refused, Simulator, json_response
+from interlock.simulators.geometry import Point, bearing_deg, haversine_m
 
 __all__ = ["SamsaraSimulator"]
 
@@ -44,8 +44,9 @@ SNAPSHOT_KEYS = {
 MOTION_KEYS = {"route", "location", "speed_mph", "loop", "departed_at", "odometer_meters"}
 
 
-class BadRequest(Exception):
-    """A request Samsara refuses with 400."""
+def _bad_request(message: str) -> Refused:
+    """A request Samsara refuses with 400, in its error shape."""
+    return Refused(400, message=message)
 
 
 def _rfc3339(t: float) -> str:
@@ -59,7 +60,7 @@ def _instant(value: Any, what: str) -> float:
     try:
         return datetime.fromisoformat(str(value)).timestamp()
     except ValueError:
-        raise BadRequest(f"Invalid value for {what}: {value!r} is not an RFC 3339 time") from None
+        raise _bad_request(f"Invalid value for {what}: {value!r} is not an RFC 3339 time") from None
 
 
 def _cursor(*state: Any) -> str:
@@ -77,7 +78,7 @@ def _uncursor(text: str, kind: str) -> list[Any]:
         ):
             raise ValueError(text)
     except ValueError:
-        raise BadRequest(f"Invalid value for parameter 'after': {text}") from None
+        raise _bad_request(f"Invalid value for parameter 'after': {text}") from None
     return state
 
 
@@ -86,6 +87,26 @@ def _point(value: Any) -> Point:
         return float(value["lat"]), float(value["lng"])
     lat, lng = value
     return float(lat), float(lng)
+
+
+def _location(gps: dict[str, Any]) -> dict[str, Any]:
+    """A stats ``gps`` point in the Vehicle Locations API's shape."""
+    return {
+        "time": gps["time"],
+        "latitude": gps["latitude"],
+        "longitude": gps["longitude"],
+        "heading": gps["headingDegrees"],
+        "speed": gps["speedMilesPerHour"],
+        "isEcuSpeed": gps["isEcuSpeed"],
+    }
+
+
+def _as_locations(body: dict[str, Any]) -> dict[str, Any]:
+    data = [
+        {"id": e["id"], "name": e["name"], "locations": [_location(g) for g in e.get("gps", [])]}
+        for e in body["data"]
+    ]
+    return {**body, "data": data}
 
 
 @dataclass
@@ -180,6 +201,7 @@ class SamsaraSimulator(Simulator):
     """``/fleet/vehicles`` and ``/fleet/vehicles/stats[/feed|/history]`` with bearer tokens."""
 
     name = "samsara"
+    serves = "vehicles (list, get), vehicle stats and vehicle locations with feed and history"
 
     def reset_state(self) -> None:
         self.api_tokens: set[str] | None = None  # None: any non-empty token is valid
@@ -202,7 +224,7 @@ class SamsaraSimulator(Simulator):
     def seed_data(self, data: dict[str, Any]) -> None:
         try:
             self._load(data)
-        except (BadRequest, KeyError, TypeError, ValueError) as exc:
+        except (Refused, KeyError, TypeError, ValueError) as exc:
             raise ConfigError(f"bad samsara seed data: {exc}") from None
 
     def _load(self, data: dict[str, Any]) -> None:
@@ -262,15 +284,16 @@ class SamsaraSimulator(Simulator):
             web.get("/fleet/vehicles/stats", self._handle(self._snapshot)),
             web.get("/fleet/vehicles/stats/feed", self._handle(self._feed)),
             web.get("/fleet/vehicles/stats/history", self._handle(self._history)),
+            # the older Vehicle Locations API (vehicle_locations in the SDK): GPS alone
+            web.get("/fleet/vehicles/locations", self._handle(self._locations)),
+            web.get("/fleet/vehicles/locations/feed", self._handle(self._locations_feed)),
+            web.get("/fleet/vehicles/locations/history", self._handle(self._locations_history)),
             web.get("/fleet/vehicles/{id}", self._handle(self._get)),
         ]
 
     def _handle(self, method: Any) -> Any:
         async def handle(request: web.Request) -> web.Response:
-            try:
-                body: dict[str, Any] = method(request)
-            except BadRequest as exc:
-                return self.error_response(400, str(exc))
+            body: dict[str, Any] = method(request)
             if body.get("data") is None:
                 return self.error_response(404, "Object not found")
             return json_response(body)
@@ -297,12 +320,12 @@ class SamsaraSimulator(Simulator):
     def _types(self, request: web.Request) -> list[str]:
         types = self._listed(request, "types")
         if not types:
-            raise BadRequest("Missing required parameter: types")
+            raise _bad_request("Missing required parameter: types")
         if len(types) > MAX_TYPES:
-            raise BadRequest(f"At most {MAX_TYPES} stat types may be requested at once")
+            raise _bad_request(f"At most {MAX_TYPES} stat types may be requested at once")
         unknown = [t for t in types if t not in SNAPSHOT_KEYS]
         if unknown:
-            raise BadRequest(
+            raise _bad_request(
                 f"Invalid stat type(s): {', '.join(unknown)} (the simulator "
                 f"serves {', '.join(SNAPSHOT_KEYS)})"
             )
@@ -326,9 +349,9 @@ class SamsaraSimulator(Simulator):
         try:
             limit = int(request.query.get("limit", MAX_LIMIT))
         except ValueError:
-            raise BadRequest("Invalid value for parameter 'limit'") from None
+            raise _bad_request("Invalid value for parameter 'limit'") from None
         if not 1 <= limit <= MAX_LIMIT:
-            raise BadRequest(f"limit must be between 1 and {MAX_LIMIT}")
+            raise _bad_request(f"limit must be between 1 and {MAX_LIMIT}")
         page, pagination = self._page(self._selected(request), request, limit)
         return {"data": [v.info for v in page], "pagination": pagination}
 
@@ -342,8 +365,8 @@ class SamsaraSimulator(Simulator):
                 return {"data": vehicle.info}
         return {"data": None}
 
-    def _snapshot(self, request: web.Request) -> dict[str, Any]:
-        types = self._types(request)
+    def _snapshot(self, request: web.Request, gps_only: bool = False) -> dict[str, Any]:
+        types = ["gps"] if gps_only else self._types(request)
         t = _instant(request.query["time"], "time") if request.query.get("time") else self.now()
         page, pagination = self._page(self._selected(request), request, MAX_LIMIT)
         data = [
@@ -357,8 +380,9 @@ class SamsaraSimulator(Simulator):
         ]
         return {"data": data, "pagination": pagination}
 
-    def _feed(self, request: web.Request) -> dict[str, Any]:
-        types, now, vehicles = self._types(request), self.now(), self._selected(request)
+    def _feed(self, request: web.Request, gps_only: bool = False) -> dict[str, Any]:
+        types = ["gps"] if gps_only else self._types(request)
+        now, vehicles = self.now(), self._selected(request)
         if not request.query.get("after"):  # the first call: the latest of everything
             data = [
                 {
@@ -380,15 +404,15 @@ class SamsaraSimulator(Simulator):
             "pagination": {"endCursor": _cursor("feed", until), "hasNextPage": until < now},
         }
 
-    def _history(self, request: web.Request) -> dict[str, Any]:
-        types = self._types(request)
+    def _history(self, request: web.Request, gps_only: bool = False) -> dict[str, Any]:
+        types = ["gps"] if gps_only else self._types(request)
         for required in ("startTime", "endTime"):
             if not request.query.get(required):
-                raise BadRequest(f"Missing required parameter: {required}")
+                raise _bad_request(f"Missing required parameter: {required}")
         start = _instant(request.query["startTime"], "startTime")
         end = min(_instant(request.query["endTime"], "endTime"), self.now())
         if start > end:
-            raise BadRequest("startTime must be before endTime")
+            raise _bad_request("startTime must be before endTime")
         vehicles = self._selected(request)
         first = (
             int(_uncursor(request.query["after"], "history")[1])
@@ -407,6 +431,20 @@ class SamsaraSimulator(Simulator):
             "data": data,
             "pagination": {"endCursor": _cursor("history", k) if more else "", "hasNextPage": more},
         }
+
+    def _locations(self, request: web.Request) -> dict[str, Any]:
+        body = self._snapshot(request, gps_only=True)
+        data = [
+            {"id": e["id"], "name": e["name"], "location": _location(e["gps"])}
+            for e in body["data"]
+        ]
+        return {**body, "data": data}
+
+    def _locations_feed(self, request: web.Request) -> dict[str, Any]:
+        return _as_locations(self._feed(request, gps_only=True))
+
+    def _locations_history(self, request: web.Request) -> dict[str, Any]:
+        return _as_locations(self._history(request, gps_only=True))
 
     def _events(self, vehicle: Vehicle, types: list[str], lo: float, hi: float) -> dict[str, Any]:
         times = vehicle.reports(lo, hi, self.gps_interval_s)

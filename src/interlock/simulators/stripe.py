@@ -34,6 +34,8 @@ seed, state, authentication, routes, the wrapper, customers and webhook endpoint
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import copy
 import time
 from collections import deque
@@ -50,11 +52,13 @@ from interlock.simulators.stripe_errors import (
     Failure,
     Params,
     error_response,
+    metadata,
     required,
 )
 from interlock.simulators.stripe_idempotency import IdempotencyStore
 from interlock.simulators.stripe_objects import KINDS, REQUEST_ID
 from interlock.simulators.stripe_payments import StripePayments
+from interlock.simulators.stripe_spec import stripe_spec
 from interlock.simulators.stripe_webhooks import object_id
 
 __all__ = ["StripeSimulator"]
@@ -73,6 +77,8 @@ SEED_KEYS = {
     "webhook_timeout",
 }
 Handler = Callable[[web.Request, Params], dict[str, Any]]
+#: the ``expand[]`` plan of the request being served (see ``StripeObjects.expansions``)
+EXPANSIONS = web.RequestKey("stripe_expansions", list)
 
 
 def _non_negative(data: dict[str, Any], name: str) -> float:
@@ -91,6 +97,7 @@ class StripeSimulator(StripePayments):
         #: the clock for rate limits and idempotency expiry; a test may freeze it
         self.clock: Callable[[], float] = time.monotonic
         self.idempotency = IdempotencyStore(clock=lambda: self.clock())
+        self.spec = stripe_spec()
         super().__init__(seed=seed)
 
     def reset_state(self) -> None:
@@ -148,8 +155,16 @@ class StripeSimulator(StripePayments):
         return error_response(status, message, **fields)
 
     def _key(self, request: web.Request) -> str:
+        """The secret key, sent as Bearer or (``curl -u sk_test_...:``) as HTTP Basic's user."""
         header = request.headers.get("Authorization", "")
-        return header.removeprefix("Bearer ").strip()
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() == "basic":
+            try:
+                decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+            except (binascii.Error, UnicodeDecodeError):
+                return ""
+            return decoded.partition(":")[0]
+        return value.strip() if scheme.lower() == "bearer" else ""
 
     def authenticate(self, request: web.Request) -> web.Response | None:
         key = self._key(request)
@@ -167,7 +182,9 @@ class StripeSimulator(StripePayments):
             web.delete("/v1/customers/{id}", api(self._delete)),
             web.post("/v1/payment_methods", api(self._create_payment_method)),
             web.post("/v1/payment_methods/{id}/attach", api(self._attach_payment_method)),
+            web.post("/v1/payment_methods/{id}/detach", api(self._detach_payment_method)),
             web.post("/v1/payment_intents", api(self._create_payment_intent)),
+            web.post("/v1/payment_intents/{id}", api(self._update_payment_intent)),
             web.post("/v1/payment_intents/{id}/confirm", api(self._confirm_payment_intent)),
             web.post("/v1/payment_intents/{id}/capture", api(self._capture_payment_intent)),
             web.post("/v1/payment_intents/{id}/cancel", api(self._cancel_payment_intent)),
@@ -179,7 +196,30 @@ class StripeSimulator(StripePayments):
         for kind in self.objects:
             routes.append(web.get(f"/v1/{kind}s", api(self._list)))
             routes.append(web.get(f"/v1/{kind}s/{{id}}", api(self._retrieve)))
+        # last: whatever no route above serves is Stripe's unknown URL or not simulated
+        routes.append(web.route("*", "/v1/{tail:.*}", self._unserved))
         return routes
+
+    async def _unserved(self, request: web.Request) -> web.Response:
+        return self._refuse_unserved(request)
+
+    def _refuse_unserved(self, request: web.Request) -> web.Response:
+        """Stripe's 404 for a URL Stripe does not have; 501 "not simulated" for one it has."""
+        operation = self.spec.operation(request.method, request.path)
+        if operation is None:
+            return self.error_response(
+                404,
+                f"Unrecognized request URL ({request.method}: {request.path}). Please see "
+                "https://stripe.com/docs or we can help at https://support.stripe.com/.",
+            )
+        response = self.error_response(
+            501,
+            f"not simulated: {operation.method} {operation.path} (Stripe serves it; the "
+            "Interlock simulator does not)",
+            code="not_simulated",
+        )
+        response.headers["Stripe-Should-Retry"] = "false"
+        return response
 
     # -- the wrapper every API call goes through ---------------------------------------
     def _endpoint(self, handler: Handler) -> Callable[[web.Request], Awaitable[web.Response]]:
@@ -188,6 +228,15 @@ class StripeSimulator(StripePayments):
                 return self.error_response(429, RATE_LIMITED, code="rate_limit")
             post = request.method == "POST"
             params = decode_form(await request.text() if post else request.query_string)
+            operation = self.spec.operation(request.method, request.path)
+            if operation is None or not operation.simulated:  # /v1/customers/search, ...
+                return self._refuse_unserved(request)
+            try:
+                # before idempotency: Stripe saves no result for a request it refused
+                operation.validate(params)
+                request[EXPANSIONS] = self.expansions(self._kind(request), params.get("expand"))
+            except Failure as failure:
+                return self.error_response(failure.status, failure.message, **failure.fields)
             key = request.headers.get("Idempotency-Key") if post else None
             if not key:
                 return await self._execute(handler, request, params)
@@ -214,7 +263,8 @@ class StripeSimulator(StripePayments):
             if request.method == "POST" and self.processing_delay:
                 await asyncio.sleep(self.processing_delay)
             # a copy: the stored params must stay as they came, for comparing replays
-            response = json_response(handler(request, copy.deepcopy(params)))
+            result = handler(request, copy.deepcopy(params))
+            response = json_response(self.expand(result, request[EXPANSIONS]))
         except Failure as failure:
             response = self.error_response(failure.status, failure.message, **failure.fields)
         except Exception as exc:  # a bug in a handler is Stripe's 500, stored like one
@@ -235,6 +285,8 @@ class StripeSimulator(StripePayments):
         kind, wanted = self._kind(request), request.match_info["id"]
         if kind == "payment_method":
             wanted = self._payment_method(wanted, param="id")
+        if kind == "customer" and wanted in self.deleted_customers:
+            return dict(self.deleted_customers[wanted])
         return self._get(kind, wanted)
 
     # -- customers and webhook endpoints ------------------------------------------------
@@ -245,7 +297,7 @@ class StripeSimulator(StripePayments):
             name=params.get("name"),
             phone=params.get("phone"),
             description=params.get("description"),
-            metadata=params.get("metadata") or {},
+            metadata=metadata(params),
             balance=0,
             delinquent=False,
             invoice_settings={"default_payment_method": None},
@@ -256,10 +308,10 @@ class StripeSimulator(StripePayments):
     def _update_customer(self, request: web.Request, params: Params) -> dict[str, Any]:
         customer = self._get("customer", request.match_info["id"])
         before = copy.deepcopy(customer)
-        metadata = params.pop("metadata", None)
+        updated = metadata(params, customer["metadata"])
+        params.pop("metadata", None)
         customer.update({k: v for k, v in params.items() if k in customer and k != "id"})
-        if isinstance(metadata, dict):
-            customer["metadata"].update(metadata)
+        customer["metadata"] = updated
         previous = {k: v for k, v in before.items() if customer[k] != v}
         self._emit(request, "customer.updated", customer, previous)
         return customer

@@ -26,6 +26,7 @@ __all__ = [
     "error_response",
     "flag",
     "integer",
+    "metadata",
     "required",
 ]
 
@@ -108,3 +109,19 @@ def choice(params: Params, name: str, allowed: tuple[str, ...], default: str | N
     if value is not None and value not in allowed:
         raise Failure(400, f"Invalid {name}: must be one of {', '.join(allowed)}", param=name)
     return value
+
+
+def metadata(params: Params, current: dict[str, str] | None = None) -> dict[str, str]:
+    """``current`` updated as Stripe updates metadata: an empty value removes its key, an
+    empty ``metadata`` removes them all."""
+    update = params.get("metadata")
+    result = dict(current or {})
+    if update == "":
+        return {}
+    if isinstance(update, dict):
+        for key, value in update.items():
+            if value == "":
+                result.pop(key, None)
+            else:
+                result[key] = value
+    return result

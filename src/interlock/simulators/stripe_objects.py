@@ -18,7 +18,15 @@ from interlock.simulators.base import Simulator, json_response
 from interlock.simulators.stripe_errors import Failure, Params, integer
 from interlock.simulators.stripe_webhooks import WebhookDispatcher, object_id
 
-__all__ = ["API_VERSION", "FILTERS", "KINDS", "PREFIXES", "REQUEST_ID", "StripeObjects"]
+__all__ = [
+    "API_VERSION",
+    "EXPANDABLE",
+    "FILTERS",
+    "KINDS",
+    "PREFIXES",
+    "REQUEST_ID",
+    "StripeObjects",
+]
 
 API_VERSION = "2024-06-20"
 #: the objects the simulator holds; each is served at /v1/{kind}s and /v1/{kind}s/{id}
@@ -41,6 +49,20 @@ FILTERS: dict[str, tuple[str, ...]] = {
     "event": ("type",),
     "webhook_endpoint": (),
 }
+#: the fields ``expand[]`` may name, per kind of object, with the kind each one holds
+EXPANDABLE: dict[str, dict[str, str]] = {
+    "customer": {"invoice_settings.default_payment_method": "payment_method"},
+    "payment_method": {"customer": "customer"},
+    "payment_intent": {
+        "customer": "customer",
+        "payment_method": "payment_method",
+        "latest_charge": "charge",
+    },
+    "charge": {"customer": "customer", "payment_intent": "payment_intent"},
+    "refund": {"charge": "charge", "payment_intent": "payment_intent"},
+    "event": {},
+    "webhook_endpoint": {},
+}
 #: the id of the request being served, which the events it causes carry
 REQUEST_ID = web.RequestKey("stripe_request_id", str)
 
@@ -57,6 +79,8 @@ class StripeObjects(Simulator):
         self.objects: dict[str, dict[str, dict[str, Any]]] = {kind: {} for kind in KINDS}
         self.objects["webhook_endpoint"] = self.webhooks.endpoints
         self.customers = self.objects["customer"]
+        #: what retrieving a deleted customer answers, as Stripe keeps it
+        self.deleted_customers: dict[str, dict[str, Any]] = {}
 
     def _get(self, kind: str, object_id: Any, param: str = "id") -> dict[str, Any]:
         found = self.objects[kind].get(object_id) if isinstance(object_id, str) else None
@@ -107,9 +131,62 @@ class StripeObjects(Simulator):
         kind = self._kind(request)
         removed = self._get(kind, request.match_info["id"])
         del self.objects[kind][removed["id"]]
+        stub = {"id": removed["id"], "object": kind, "deleted": True}
         if kind == "customer":
+            self.deleted_customers[removed["id"]] = stub
             self._emit(request, "customer.deleted", removed)
-        return {"id": removed["id"], "object": kind, "deleted": True}
+        return dict(stub)
+
+    def expansions(self, kind: str, paths: Any) -> list[list[tuple[str, str]]]:
+        """Each ``expand[]`` path as (field, kind it holds) steps; Stripe's 400 if one is not
+        expandable. ``data.`` walks into a list's objects."""
+        if paths in (None, ""):
+            return []
+        plans = []
+        for path in paths if isinstance(paths, list) else [paths]:
+            steps: list[tuple[str, str]] = []
+            current, rest = kind, str(path)
+            if rest.startswith("data."):
+                rest = rest[len("data.") :]
+            while rest:
+                fields = EXPANDABLE.get(current, {})
+                field = next((f for f in fields if rest == f or rest.startswith(f + ".")), None)
+                if field is None:
+                    raise Failure(
+                        400, f"This property cannot be expanded ({path}).", param="expand"
+                    )
+                current = fields[field]
+                steps.append((field, current))
+                rest = rest[len(field) + 1 :]
+            plans.append(steps)
+        return plans
+
+    def expand(self, item: dict[str, Any], plans: list[list[tuple[str, str]]]) -> dict[str, Any]:
+        """A copy of ``item`` (or of each object of a list) with the planned ids replaced by
+        the objects they name."""
+        if not plans:
+            return item
+        result = copy.deepcopy(item)
+        targets = result["data"] if result.get("object") == "list" else [result]
+        for target in targets:
+            for steps in plans:
+                self._expand_steps(target, steps)
+        return result
+
+    def _expand_steps(self, node: dict[str, Any], steps: list[tuple[str, str]]) -> None:
+        field, kind = steps[0]
+        *parents, leaf = field.split(".")
+        for part in parents:
+            node = node.get(part) or {}
+        value = node.get(leaf)
+        if isinstance(value, str):
+            found = self.objects[kind].get(value)
+            if found is None and kind == "customer":
+                found = self.deleted_customers.get(value)
+            if found is not None:
+                node[leaf] = value = copy.deepcopy(found)
+        if isinstance(value, dict) and steps[1:]:
+            self._expand_steps(value, steps[1:])
 
     def _new(self, kind: str, **fields: Any) -> dict[str, Any]:
         item = {"id": object_id(PREFIXES[kind]), "object": kind, **fields}

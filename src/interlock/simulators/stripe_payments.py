@@ -25,6 +25,7 @@ from interlock.simulators.stripe_errors import (
     choice,
     flag,
     integer,
+    metadata,
     required,
 )
 from interlock.simulators.stripe_objects import StripeObjects
@@ -76,7 +77,7 @@ class StripePayments(StripeObjects):
             raise Failure(
                 402, "Your card's expiration year is invalid.", code="invalid_expiry_year"
             )
-        return self._card(number, month, year, params.get("metadata") or {})
+        return self._card(number, month, year, metadata(params))
 
     def _card(self, number: str, month: int, year: int, metadata: Params) -> dict[str, Any]:
         brand = TEST_CARDS[number][0]
@@ -167,7 +168,7 @@ class StripePayments(StripeObjects):
             last_payment_error=None,
             next_action=None,
             description=params.get("description"),
-            metadata=params.get("metadata") or {},
+            metadata=metadata(params),
             canceled_at=None,
             cancellation_reason=None,
         )
@@ -176,6 +177,52 @@ class StripePayments(StripeObjects):
         if flag(params, "confirm"):
             self._confirm(request, intent, method)
         return intent
+
+    def _update_payment_intent(self, request: web.Request, params: Params) -> dict[str, Any]:
+        intent = self._get("payment_intent", request.match_info["id"])
+        before = copy.deepcopy(intent)
+        money = {"amount", "currency", "customer", "payment_method"} & set(params)
+        if money and intent["status"] not in CONFIRMABLE:
+            field = sorted(money)[0]
+            raise Failure(
+                400,
+                f"This PaymentIntent's {field} could not be updated because it has a status of "
+                f"{intent['status']}. You may only update the {field} of a PaymentIntent with "
+                f"one of the following statuses: {', '.join(CONFIRMABLE)}.",
+                code="payment_intent_unexpected_state",
+                param=field,
+            )
+        if "amount" in params:
+            intent["amount"] = integer(params, "amount")
+        if "currency" in params:
+            intent["currency"] = str(params["currency"]).lower()
+        if params.get("customer"):
+            intent["customer"] = self._get("customer", params["customer"], "customer")["id"]
+        if params.get("payment_method"):
+            intent["payment_method"] = self._payment_method(params["payment_method"])
+            if intent["status"] == "requires_payment_method":
+                intent["status"] = "requires_confirmation"
+        for field in ("description", "receipt_email"):
+            if field in params:
+                intent[field] = params[field] or None
+        intent["metadata"] = metadata(params, intent["metadata"])
+        previous = {k: v for k, v in before.items() if intent.get(k) != v}
+        if previous:
+            self._emit(request, "payment_intent.updated", intent, previous)
+        return intent
+
+    def _detach_payment_method(self, request: web.Request, params: Params) -> dict[str, Any]:
+        method = self._get("payment_method", request.match_info["id"])
+        if method["customer"] is None:
+            raise Failure(
+                400,
+                f"The payment method {method['id']} is not attached to a customer so "
+                "detachment is impossible.",
+                code="payment_method_unexpected_state",
+            )
+        method["customer"] = None
+        self._emit(request, "payment_method.detached", method)
+        return method
 
     def _confirm_payment_intent(self, request: web.Request, params: Params) -> dict[str, Any]:
         intent = self._get("payment_intent", request.match_info["id"])
@@ -353,7 +400,7 @@ class StripePayments(StripeObjects):
             payment_intent=charge["payment_intent"],
             status="succeeded",
             reason=choice(params, "reason", reasons, None),
-            metadata=params.get("metadata") or {},
+            metadata=metadata(params),
             balance_transaction=None,
         )
         charge["amount_refunded"] += amount

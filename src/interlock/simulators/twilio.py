@@ -29,7 +29,7 @@ import secrets
 import time
 import uuid
 from datetime import UTC, datetime
-from email.utils import format_datetime
+from email.utils import format_datetime, parsedate_to_datetime
 from hashlib import sha1
 from typing import Any
 from urllib.parse import urlencode
@@ -51,6 +51,12 @@ DEFAULT_STATUS_DELAY = 0.05
 DEFAULT_CALLBACK_TIMEOUT = 10.0
 #: what one SMS segment to a US number costs, as Twilio reports it (negative: a charge)
 PRICE_PER_SEGMENT = 0.0079
+#: the longest Body Twilio sends (error 21617 above it; twilio.com/docs/api/errors/21617)
+MAX_BODY_CHARACTERS = 1600
+#: the statuses a message ends in; only such a message may be deleted
+FINAL_STATUSES = frozenset({"delivered", "undelivered", "failed", "received", "read", "canceled"})
+#: the largest PageSize Twilio honours
+MAX_PAGE_SIZE = 1000
 #: the statuses whose arrival is POSTed to a message's StatusCallback
 CALLBACK_STATUSES = frozenset({"sent", "delivered", "undelivered", "failed"})
 #: Twilio's test numbers for "To", and the error each one provokes
@@ -105,6 +111,22 @@ def _numbers(data: dict[str, Any], name: str) -> set[str]:
     return set(value)
 
 
+def _sent_on(items: list[dict[str, Any]], param: str, value: str) -> list[dict[str, Any]]:
+    """The messages whose send date (UTC, YYYY-MM-DD) is on, before or after ``value``."""
+    kept = []
+    for message in items:
+        if message["date_sent"] is None:
+            continue
+        day = parsedate_to_datetime(message["date_sent"]).date().isoformat()
+        if (
+            (param == "DateSent" and day == value)
+            or (param == "DateSent<" and day <= value)
+            or (param == "DateSent>" and day >= value)
+        ):
+            kept.append(message)
+    return kept
+
+
 def segments(body: str) -> int:
     """SMS segments of a body: 160 characters in one (70 outside ASCII, taken here for
     GSM-7), and 153 (67) a part once it is split, the rest carrying the joining header."""
@@ -114,6 +136,7 @@ def segments(body: str) -> int:
 
 class TwilioSimulator(Simulator):
     name = "twilio"
+    serves = "Messages: create, fetch, list, update (redaction), delete"
 
     def __init__(self, *, seed: int = 0) -> None:
         self._outbound = Outbound()
@@ -166,7 +189,8 @@ class TwilioSimulator(Simulator):
         app.on_cleanup.append(self._close)
         return app
 
-    def error_response(self, status: int, message: str, code: int = 20500) -> web.Response:
+    def error_response(self, status: int, message: str, code: int | None = None) -> web.Response:
+        code = code or {401: 20003, 404: 20404}.get(status, 20500)
         return json_response(
             {
                 "code": code,
@@ -202,7 +226,44 @@ class TwilioSimulator(Simulator):
             web.post(API + "/Messages.json", self._create),
             web.get(API + "/Messages.json", self._list),
             web.get(API + "/Messages/{msid}.json", self._get),
+            web.post(API + "/Messages/{msid}.json", self._update),
+            web.delete(API + "/Messages/{msid}.json", self._delete),
         ]
+
+    def _message(self, request: web.Request) -> dict[str, Any]:
+        message = self.messages.get(request.match_info["msid"])
+        if message is None or message["account_sid"] != request.match_info["sid"]:
+            raise web.HTTPNotFound(reason=f"The requested resource {request.path} was not found")
+        return message
+
+    async def _update(self, request: web.Request) -> web.Response:
+        """Redaction (``Body=""``), the one update of a sent message Twilio allows."""
+        message = self._message(request)
+        form = decode_form(await request.text())
+        if set(form) - {"Body"} or form.get("Body") != "":
+            return self.error_response(
+                501,
+                "not simulated: message update other than redaction (Body='')",
+            )
+        if message["status"] not in FINAL_STATUSES:
+            return self.error_response(
+                400, "Cannot redact message body before delivery is complete.", code=20009
+            )
+        message["body"] = ""
+        message["date_updated"] = _now()
+        return json_response(message)
+
+    async def _delete(self, request: web.Request) -> web.Response:
+        message = self._message(request)
+        if message["status"] not in FINAL_STATUSES:
+            # Twilio keeps a message that is still on its way
+            return self.error_response(
+                400,
+                "Cannot delete message because delivery has not been completed.",
+                code=20009,
+            )
+        del self.messages[message["sid"]]
+        return web.Response(status=204)
 
     async def _create(self, request: web.Request) -> web.Response:
         sid = request.match_info["sid"]
@@ -215,6 +276,12 @@ class TwilioSimulator(Simulator):
             return self.error_response(400, "A 'From' phone number is required.", code=21603)
         if not body and not form.get("MediaUrl"):
             return self.error_response(400, "Message body is required.", code=21602)
+        if len(str(body or "")) > MAX_BODY_CHARACTERS:
+            return self.error_response(
+                400,
+                "The concatenated message body exceeds the 1600 character limit.",
+                code=21617,
+            )
         if not str(to).startswith("+") or not str(to)[1:].isdigit():
             return self.error_response(
                 400, f"The 'To' number {to} is not a valid phone number.", code=21211
@@ -254,30 +321,48 @@ class TwilioSimulator(Simulator):
         return json_response(message, status=201)
 
     async def _get(self, request: web.Request) -> web.Response:
-        message = self.messages.get(request.match_info["msid"])
-        if message is None:
-            return self.error_response(
-                404, f"The requested resource {request.path} was not found", code=20404
-            )
-        return json_response(message)
+        return json_response(self._message(request))
 
     async def _list(self, request: web.Request) -> web.Response:
-        sid = request.match_info["sid"]
+        """Newest first, filtered by To, From and DateSent (=, <, >), PageSize a page."""
+        sid, query = request.match_info["sid"], request.query
         items = [m for m in self.messages.values() if m["account_sid"] == sid]
-        if to := request.query.get("To"):
-            items = [m for m in items if m["to"] == to]
+        items.reverse()
+        for param, field in (("To", "to"), ("From", "from")):
+            if wanted := query.get(param):
+                items = [m for m in items if m[field] == wanted]
+        for param in ("DateSent", "DateSent<", "DateSent>"):
+            if param in query:
+                items = _sent_on(items, param, query[param])
+        try:
+            size = int(query.get("PageSize", "50"))
+            page = int(query.get("Page", "0"))
+        except ValueError:
+            return self.error_response(400, "Invalid PageSize or Page", code=20001)
+        if not 1 <= size <= MAX_PAGE_SIZE or page < 0:
+            return self.error_response(
+                400, f"PageSize must be between 1 and {MAX_PAGE_SIZE}", code=20001
+            )
+        start = page * size
+        shown = items[start : start + size]
         uri = f"/2010-04-01/Accounts/{sid}/Messages.json"
+        kept = [(k, v) for k, v in query.items() if k not in ("Page", "PageSize", "PageToken")]
+
+        def page_uri(number: int) -> str:
+            return f"{uri}?{urlencode([*kept, ('PageSize', size), ('Page', number)])}"
+
+        more = start + size < len(items)
         return json_response(
             {
-                "messages": items,
-                "end": max(0, len(items) - 1),
-                "first_page_uri": uri,
-                "next_page_uri": None,
-                "page": 0,
-                "page_size": 50,
-                "previous_page_uri": None,
-                "start": 0,
-                "uri": uri,
+                "messages": shown,
+                "end": start + max(0, len(shown) - 1),
+                "first_page_uri": page_uri(0),
+                "next_page_uri": page_uri(page + 1) if more else None,
+                "page": page,
+                "page_size": size,
+                "previous_page_uri": page_uri(page - 1) if page > 0 else None,
+                "start": start,
+                "uri": page_uri(page),
             }
         )
 

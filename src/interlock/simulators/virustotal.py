@@ -104,6 +104,7 @@ class VirusTotalSimulator(Simulator):
     """Speaks VirusTotal's v3 JSON:API-like format; ``vt.Client(key, host=url)`` works unchanged."""
 
     name = "virustotal"
+    serves = "GET /api/v3/ip_addresses/{ip} and GET /api/v3/domains/{domain}"
 
     def reset_state(self) -> None:
         self.ips: dict[str, dict[str, Any] | None] = {}

@@ -141,3 +141,27 @@ def test_injected_500_keeps_the_errors_shape(
     assert response.status_code == 500
     assert response.json()["errors"][0]["status"] == 500
     assert check(api, server.url, BAD).status_code == 200
+
+
+def test_the_same_ip_reported_twice_within_15_minutes_is_refused_with_429(
+    api: requests.Session, server: ThreadedSimulator
+) -> None:
+    # AbuseIPDB API v2 reference, "REPORT Endpoint": one report of an address per user
+    # per 15 minutes, else 429 with errors[].detail naming the address
+    report = {"ip": "203.0.113.9", "categories": "18,22", "comment": "ssh brute force"}
+    first = api.post(f"{server.url}/api/v2/report", data=report, timeout=5)
+    assert first.status_code == 200
+    again = api.post(f"{server.url}/api/v2/report", data=report, timeout=5)
+    assert again.status_code == 429
+    [error] = again.json()["errors"]
+    assert error["detail"] == (
+        "You can only report the same IP address (`203.0.113.9`) once in 15 minutes."
+    )
+    assert check(api, server.url, "203.0.113.9").json()["data"]["totalReports"] == 1
+    other = api.post(
+        f"{server.url}/api/v2/report",
+        data=report,
+        headers={"Key": "f" * 80},
+        timeout=5,
+    )
+    assert other.status_code == 200

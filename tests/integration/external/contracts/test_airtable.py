@@ -205,3 +205,26 @@ def test_retry_after_from_a_fault_is_honoured(api, control):
         assert table.all() == []
     assert time.monotonic() - started >= 1.0  # urllib3 slept Retry-After, not its 0 s backoff
     assert [call["status"] for call in control.journal()] == [429, 200]
+
+
+def test_formulas_with_order_comparisons_filter_as_airtable_does(api):
+    # pyairtable.formulas GT/GTE/LT/LTE write {Field}>value etc.; Airtable's formula
+    # reference ("Formula field reference", logical operators > >= < <=) evaluates them
+    from pyairtable.formulas import GT, GTE, LT, LTE, Field
+
+    table = api.table(BASE, "Pickups")
+    for weight in (5, 10, 20):
+        table.create({"Customer": f"w{weight}", "Weight": weight})
+    weights = lambda formula: sorted(r["fields"]["Weight"] for r in table.all(formula=formula))  # noqa: E731
+    assert weights(GT(Field("Weight"), 10)) == [20]
+    assert weights(GTE(Field("Weight"), 10)) == [10, 20]
+    assert weights(LT(Field("Weight"), 10)) == [5]
+    assert weights(LTE(Field("Weight"), 10)) == [5, 10]
+    assert weights("AND({Weight}>5, {Weight}<=20)") == [10, 20]
+
+
+def test_the_metadata_api_is_refused_as_not_simulated(api):
+    with pytest.raises(requests.HTTPError) as info:
+        api.bases()
+    assert info.value.response.status_code == 501
+    assert "not simulated: GET /v0/meta/bases" in info.value.response.text

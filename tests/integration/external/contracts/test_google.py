@@ -128,3 +128,22 @@ def test_over_query_limit_raises_when_the_client_does_not_retry(server, control)
     finally:
         impatient.session.close()
     assert info.value.status == "OVER_QUERY_LIMIT"
+
+
+def test_geocoding_results_name_their_address_components(gmaps):
+    # Geocoding API reference, "Geocoding responses": address_components with long_name,
+    # short_name and types (street_number, route, locality, administrative_area_level_1,
+    # postal_code, country)
+    [result] = gmaps.geocode("12 Main St, Austin, TX 78701, USA")
+    parts = {c["types"][0]: c for c in result["address_components"]}
+    assert parts["street_number"]["long_name"] == "12"
+    assert parts["route"]["long_name"] == "Main St"
+    assert parts["locality"]["long_name"] == "Austin"
+    assert parts["administrative_area_level_1"]["short_name"] == "TX"
+    assert parts["postal_code"]["long_name"] == "78701"
+    assert (parts["country"]["long_name"], parts["country"]["short_name"]) == (
+        "United States",
+        "US",
+    )
+    [depot] = gmaps.geocode("depot, 1 yard rd")
+    assert depot["address_components"]

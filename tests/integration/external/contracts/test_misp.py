@@ -115,3 +115,26 @@ def test_injected_429_is_returned_as_errors(misp: PyMISP, control: SimulatorClie
     with control.fault("rate_limit", retry_after=1, path="restSearch"):
         result = misp.search(controller="attributes", value=BAD)
     assert result["errors"][0] == 429
+
+
+def test_rest_search_applies_its_time_filters(misp: PyMISP, control: SimulatorClient) -> None:
+    # MISP OpenAPI (github.com/MISP/MISP app/webroot/doc/openapi.yaml), restSearch filters
+    # timestamp, publish_timestamp, last, from/to: only what falls inside is returned
+    import time
+
+    day = 86_400
+    old = int(time.time()) - 30 * day
+    control.seed({"ips": {"198.51.100.7": {"malicious": True, "event": "Old", "timestamp": old}}})
+
+    def values(**filters: object) -> set[str]:
+        found = misp.search(controller="attributes", pythonify=True, **filters)
+        return {a.value for a in found}
+
+    everything = values()
+    assert {"198.51.100.7", BAD} <= everything
+    assert values(timestamp="7d") == everything - {"198.51.100.7"}
+    assert values(timestamp=[old - 1, old + 1]) == {"198.51.100.7"}
+    assert values(publish_timestamp="7d") == everything - {"198.51.100.7"}
+    assert values(date_to=time.strftime("%Y-%m-%d", time.gmtime(old))) == {"198.51.100.7"}
+    events = misp.search(controller="events", last="7d", pythonify=True)
+    assert "Old" not in {e.info for e in events}

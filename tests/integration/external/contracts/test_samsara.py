@@ -158,3 +158,27 @@ def test_rate_limit_is_retried_after_retry_after(samsara, control):
     assert [c["status"] for c in control.journal()] == [429, 200]
     with control.fault("rate_limit", retry_after=30), pytest.raises(TooManyRequestsError):
         samsara.vehicles.list(request_options={"max_retries": 0})
+
+
+def test_vehicle_locations_are_served_by_their_own_endpoints(samsara, control):
+    # Samsara API reference, "Vehicle Locations": GET /fleet/vehicles/locations[/feed|/history]
+    # answer {data: [{id, name, location(s)}], pagination}, never one vehicle's record
+    control.seed({"clock": {"advance_s": 60}})
+    [truck] = samsara.vehicle_locations.get_vehicle_locations(vehicle_ids=TRUCK).data
+    spot = (truck.location.latitude, truck.location.longitude)
+    assert haversine_m(START, spot) == pytest.approx(600, abs=1)
+    assert truck.location.time == "2024-05-01T08:01:00Z"
+    feed = samsara.vehicle_locations.get_vehicle_locations_feed()
+    assert {v.id: len(v.locations) for v in feed.data} == {TRUCK: 1, "281474976710002": 1}
+    history = samsara.vehicle_locations.get_vehicle_locations_history(
+        start_time="2024-05-01T08:00:00Z", end_time="2024-05-01T08:01:00Z", vehicle_ids=TRUCK
+    )
+    [moved] = history.data
+    assert len(moved.locations) == 13
+
+
+def test_an_endpoint_the_simulator_does_not_serve_is_refused_by_name(samsara):
+    with pytest.raises(ApiError) as info:
+        samsara.drivers.list()
+    assert info.value.status_code == 501
+    assert "not simulated: GET /fleet/drivers" in str(info.value.body)

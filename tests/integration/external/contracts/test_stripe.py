@@ -40,10 +40,11 @@ def test_customer_is_created_read_updated_and_deleted(server):
     updated = sdk.v1.customers.update(created.id, params={"name": "Ann B"})
     assert updated.name == "Ann B"
     assert sdk.v1.customers.delete(created.id).deleted is True
-    with pytest.raises(stripe.InvalidRequestError) as info:
-        sdk.v1.customers.retrieve(created.id)
-    assert info.value.http_status == 404
-    assert info.value.code == "resource_missing"
+    # Stripe keeps a deleted customer retrievable as a stub (API reference: "Retrieve a
+    # customer": "returns a Customer object ... deleted: true")
+    gone = sdk.v1.customers.retrieve(created.id)
+    assert (gone.id, gone.deleted) == (created.id, True)
+    assert created.id not in {c.id for c in sdk.v1.customers.list().auto_paging_iter()}
 
 
 def test_auto_paging_walks_every_page(server):
