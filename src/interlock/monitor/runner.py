@@ -150,7 +150,12 @@ class Monitor:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), due - loop.time())
 
-    async def _every(self, seconds: float, stop: asyncio.Event, work: Callable[[], Any]) -> None:
+    async def _every(
+        self, seconds: float, stop: asyncio.Event, work: Callable[[], Any], first: float = 0
+    ) -> None:
+        if first:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), first)
         while not stop.is_set():
             result = work()
             if asyncio.iscoroutine(result):
