@@ -29,6 +29,8 @@ class Target:
 
     def __init__(self) -> None:
         self.failing: dict[str, bool] = {}
+        #: fail only the next N checks of a name
+        self.fail_next: dict[str, int] = {}
         self.hits: dict[str, int] = {}
         self.hooks: list[dict[str, Any]] = []
         self.url = ""
@@ -38,7 +40,10 @@ class Target:
         name = request.match_info["name"]
         with self._lock:
             self.hits[name] = self.hits.get(name, 0) + 1
-        if self.failing.get(name):
+            countdown = self.fail_next.get(name, 0)
+            if countdown:
+                self.fail_next[name] = countdown - 1
+        if self.failing.get(name) or countdown:
             return web.json_response({"status": "down"}, status=503)
         return web.json_response({"status": "ok", "backlog": 3})
 
