@@ -44,7 +44,7 @@ def snapshot(monitor: Monitor) -> dict[str, Any]:
                 "latency_ms": round(last.latency_ms, 2) if last else None,
                 "error": last.error if last else None,
                 "checked_at": state.checked_at or None,
-                "success_rate": state.success_rate(now, config.window),
+                "success_rate": state.success_rate(now, config.window, outages=True),
                 "p95_ms": state.p95(now, config.window),
                 "depends_on": list(state.spec.depends_on),
                 "metrics": dict(last.metrics) if last else {},

@@ -84,9 +84,10 @@ class ProbeState:
             s for s, outage in self.samples if s.at >= now - seconds and (outages or not outage)
         ]
 
-    def success_rate(self, now: float, seconds: float) -> float | None:
-        """Percent of successful non-outage checks in the last ``seconds``; None: none."""
-        window = self.window(now, seconds, outages=False)
+    def success_rate(self, now: float, seconds: float, *, outages: bool = False) -> float | None:
+        """Percent of successful checks in the last ``seconds`` (None: none); checks made
+        during an outage count only with ``outages``."""
+        window = self.window(now, seconds, outages=outages)
         return 100.0 * sum(s.ok for s in window) / len(window) if window else None
 
     def p95(self, now: float, seconds: float) -> float | None:
