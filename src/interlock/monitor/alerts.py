@@ -111,8 +111,8 @@ class AlertEngine:
             if key not in current:
                 alert = self.open.pop(key)
                 was_firing = alert.state == "firing"
-                alert.state, alert.ended_at = "resolved", now
                 alert.reason = "resolved" if was_firing else f"cleared while {alert.state}"
+                alert.state, alert.ended_at = "resolved", now
                 self._keep(alert)
                 changed.append(alert)
                 if was_firing:

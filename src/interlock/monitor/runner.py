@@ -42,7 +42,10 @@ class Monitor:
     def __init__(self, config: MonitorConfig, *, grace: float = GRACE) -> None:
         self.config = config
         self.grace = grace
+        # a little more than the longest window, so the oldest sample kept still covers it
+        slowest = max(spec.interval for spec in config.probes)
         keep = max(config.window, config.error_window, *(b[0] for b in config.burn_rate))
+        keep += 2 * slowest
         self.probes = {spec.name: ProbeState(spec, keep) for spec in config.probes}
         self.engine = AlertEngine(
             for_s=config.alerts.for_s, remind_every=config.alerts.remind_every

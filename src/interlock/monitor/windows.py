@@ -156,7 +156,13 @@ def _burning(now: float, state: ProbeState, config: MonitorConfig) -> str:
     budget = 1 - state.spec.slo / 100
     if budget <= 0:
         return ""
+    if not state.samples:
+        return ""
+    oldest = state.samples[0][0].at
     for long_s, short_s, factor in config.burn_rate:
+        if oldest > now - long_s + state.spec.interval:
+            # a monitor younger than the long window cannot say what it burned over it
+            continue
         rates = []
         for seconds in (long_s, short_s):
             window = state.window(now, seconds, outages=True)

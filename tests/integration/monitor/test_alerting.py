@@ -14,9 +14,7 @@ def test_dependency_down_raises_one_alert_and_suppresses_the_dependent(
 ) -> None:
     project = write_project(
         tmp_path,
-        # no burn-rate rule: a monitor seconds old has too little history for one to mean much
         f"""interval = 0.1
-burn_rate = []
 alerts = {{ webhook = "{target.url}/hook", jsonl = "alerts.jsonl" }}
 [tool.interlock.monitor.probes.db]
 type = "http"

@@ -57,8 +57,10 @@ def test_dependent_alert_is_suppressed_while_its_dependency_is_down() -> None:
     app = engine.open["down:app"]
     assert (app.state, app.reason) == ("suppressed", "depends on db, which is down")
     # both recover: one resolve notice, for the alert that was sent
-    events, _ = engine.evaluate(101, [], _views())
+    events, changed = engine.evaluate(101, [], _views())
     assert [(e.kind, e.alert.key) for e in events] == [("resolved", "down:db")]
+    reasons = {a.key: (a.state, a.reason) for a in changed}
+    assert reasons["down:app"] == ("resolved", "cleared while suppressed")
 
 
 def test_dependent_alert_waits_for_a_fresh_verdict_of_its_dependency() -> None:

@@ -12,7 +12,7 @@ from interlock.monitor.windows import ProbeState, breaches, percentile
 
 
 def _config(**top: Any) -> Any:
-    probe = {"type": "http", "url": "http://h/", "failure_threshold": 3, "slo": 99}
+    probe = {"type": "http", "url": "http://h/", "failure_threshold": 3, "slo": 99, "interval": 1}
     return parse_monitor_config(Path("/p"), {"probes": {"web": probe}, **top})
 
 
@@ -79,3 +79,11 @@ def test_host_cpu_and_memory_limits() -> None:
 def test_percentile_is_nearest_rank() -> None:
     assert percentile([], 95) == 0
     assert percentile(list(range(1, 101)), 95) == 95
+
+
+def test_burn_rate_waits_until_the_samples_cover_the_long_window() -> None:
+    config = _config(burn_rate=[[60, 10, 10]], window=1, error_window=1)
+    state = ProbeState(config.probes[0], keep=600)
+    for t in range(30, 60):
+        state.apply(_sample(t, False))  # every check failed, but only for 30 s of 60
+    assert "burn_rate" not in {b.rule for b in breaches(60, config, [state], [])}
