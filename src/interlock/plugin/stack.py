@@ -190,6 +190,8 @@ def api(
 @pytest.fixture
 def db(stack: Stack, interlock_config: Config) -> Iterator[DatabaseHelper]:
     """Query the real database: ``db.query``, ``db.one``, ``db.count``, ``db.wait_for_row``."""
+    if stack.postgres_url is None:
+        raise pytest.UsageError("interlock: the db fixture needs PostgreSQL, which is disabled")
     helper = DatabaseHelper(stack.postgres_url, timeout=min(_timeout_s(interlock_config), 10))
     yield helper
     helper.close()
@@ -198,6 +200,8 @@ def db(stack: Stack, interlock_config: Config) -> Iterator[DatabaseHelper]:
 @pytest.fixture
 def redis(stack: Stack, interlock_config: Config) -> Iterator[EventListener]:
     """Redis pub/sub: ``with redis.subscribe("chan") as sub: ...; sub.wait_for(pred)``."""
+    if stack.redis_url is None:
+        raise pytest.UsageError("interlock: the redis fixture needs Redis, which is disabled")
     listener = EventListener(stack.redis_url, timeout=min(_timeout_s(interlock_config), 10))
     yield listener
     listener.close()
