@@ -1,7 +1,7 @@
 """The ``interlock`` command: run suites, keep a stack up, serve simulators, drive faults.
 
-One module a command (``run``, ``env``, ``sims``, ``faults``, ``doctor``); the checks they
-share are in ``_common``. Every error a user can act on is one ``interlock:`` line on
+One module a command (``run``, ``env``, ``sims``, ``faults``, ``doctor``; ``load`` and
+``monitor`` live with their packages); the checks they share are in ``_common``. Every error a user can act on is one ``interlock:`` line on
 stderr and exit status 2, before anything is created.
 """
 
@@ -20,6 +20,8 @@ from interlock.cli.run import add_run_parser
 from interlock.cli.sims import add_sims_parser
 from interlock.config import DEFAULT_SUITES, Config, load_config
 from interlock.errors import ConfigError, InterlockError
+from interlock.load.cli import add_parser as add_load_parser
+from interlock.monitor.cli import add_parser as add_monitor_parser
 
 __all__ = ["build_parser", "main"]
 
@@ -43,6 +45,8 @@ examples:
   interlock faults add postgres latency latency=200
   interlock sims stripe twilio                simulators alone
   interlock doctor                            what is missing on this machine
+  interlock load scenario.py --rate 50 --duration 30s
+  interlock monitor                           watch a running 'env up'
 
 'interlock COMMAND --help' explains each command."""
 
@@ -60,6 +64,8 @@ def build_parser(suites: dict[str, str] | None = None) -> argparse.ArgumentParse
     add_sims_parser(commands)
     add_faults_parser(commands, Parser)
     add_doctor_parser(commands)
+    add_load_parser(commands)
+    add_monitor_parser(commands)
     return parser
 
 

@@ -179,8 +179,12 @@ def _output_path(args: argparse.Namespace) -> Path:
     return new_run_dir(load_config().artifacts) / "load.json"
 
 
-def run(args: argparse.Namespace) -> int:
-    """Handle ``interlock load``: 0 pass, 1 a threshold failed, 2 bad input (one line)."""
+def run(args: argparse.Namespace, config: object = None) -> int:
+    """Handle ``interlock load``: 0 pass, 1 a threshold failed, 2 bad input (one line).
+
+    ``config`` (the project's configuration, passed by ``interlock``) is not needed: this
+    command reads its own section of the project.
+    """
     try:
         executor = build_executor(args)
         scenario = load_scenario(args.scenario)

@@ -99,8 +99,12 @@ def build_config(args: argparse.Namespace) -> MonitorConfig:
     )
 
 
-def run(args: argparse.Namespace) -> int:
-    """Carry out ``monitor`` / ``monitor history``; returns the exit code."""
+def run(args: argparse.Namespace, config: object = None) -> int:
+    """Carry out ``monitor`` / ``monitor history``; returns the exit code.
+
+    ``config`` (the project's configuration, passed by ``interlock``) is not needed: this
+    command reads its own section of the project.
+    """
     try:
         if getattr(args, "monitor_command", None) == "history":
             return _history(args)
