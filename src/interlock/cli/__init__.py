@@ -1,8 +1,9 @@
 """The ``interlock`` command: run suites, keep a stack up, serve simulators, drive faults.
 
 One module a command (``run``, ``env``, ``sims``, ``faults``, ``doctor``; ``load`` and
-``monitor`` live with their packages); the checks they share are in ``_common``. Every error a user can act on is one ``interlock:`` line on
-stderr and exit status 2, before anything is created.
+``monitor`` live with their packages); the checks they share are in ``_common``. Every
+error a user can act on is one ``interlock:`` line on stderr and exit status 2, before
+anything is created.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 from aiohttp import web
-from interlock.faults.loopthread import LoopThread
+from interlock.aio import LoopThread
 
 from interlock.helpers.deadline import poll
 
