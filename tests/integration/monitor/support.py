@@ -15,8 +15,8 @@ from typing import Any
 
 import httpx
 from aiohttp import web
-from interlock.aio import LoopThread
 
+from interlock.aio import LoopThread
 from interlock.helpers.deadline import poll
 
 
