@@ -83,3 +83,15 @@ def test_a_closed_client_refuses_use_and_entering_twice_is_an_error(
     with pytest.raises(StateError, match="simulator client 'sendgrid' is closed"):
         client.failing(status=500)
     client.close()  # closing twice is harmless
+
+
+def test_a_threaded_simulator_is_entered_once() -> None:
+    server = ThreadedSimulator("sendgrid")
+    with server, pytest.raises(StateError, match="threaded simulator 'sendgrid' is already open"):
+        server.__enter__()
+
+    async def journal_size() -> int:
+        return len(server.sim.journal)
+
+    with pytest.raises(StateError, match="threaded simulator 'sendgrid' is closed"):
+        server.call(journal_size)
