@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, final
+from typing import Any, NoReturn, final
 
 import httpx
 
-from interlock.errors import ConfigError, DependencyError
 from interlock.faults.applied import Applied
 from interlock.lifecycle import Lifecycle
 from interlock.simulators.base import CONTROL_PREFIX
@@ -20,7 +19,8 @@ class SimulatorClient:
 
     Usable at once or as a context manager; after ``close()`` every call raises
     StateError, and so does entering it twice. A call the simulator refuses raises
-    ConfigError with the simulator's reason; one that cannot reach it, DependencyError.
+    ``httpx.HTTPStatusError`` whose message gives the simulator's reason; one that cannot
+    reach it, httpx's transport error.
     """
 
     def __init__(self, name: str, url: str) -> None:
@@ -45,12 +45,7 @@ class SimulatorClient:
 
     def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         self._life.check_usable()
-        try:
-            return self._http.request(method, path, **kwargs)
-        except httpx.HTTPError as exc:
-            raise DependencyError(
-                f"simulator {self.name!r} at {self.url} is not reachable: {exc}"
-            ) from None
+        return self._http.request(method, path, **kwargs)
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         response = self._request(method, path, **kwargs)
@@ -58,18 +53,17 @@ class SimulatorClient:
             self._refused(method, path, response)
         return response.json()
 
-    def _refused(self, method: str, path: str, response: httpx.Response) -> None:
+    def _refused(self, method: str, path: str, response: httpx.Response) -> NoReturn:
         try:
             reason = response.json().get("error", response.text)
         except ValueError:
             reason = response.text
-        message = (
+        raise httpx.HTTPStatusError(
             f"simulator {self.name!r} answered {method} {CONTROL_PREFIX}{path} "
-            f"with {response.status_code}: {reason}"
+            f"with {response.status_code}: {reason}",
+            request=response.request,
+            response=response,
         )
-        if response.status_code < 500:
-            raise ConfigError(message)
-        raise DependencyError(message)
 
     def journal(
         self, *, path: str | None = None, method: str | None = None
@@ -97,7 +91,7 @@ class SimulatorClient:
         self._call("POST", "/seed", json=data)
 
     def add_fault(self, kind: str, **options: Any) -> int:
-        """Add a fault rule (see ``FaultRule``) now; returns its id. ConfigError if refused."""
+        """Add a fault rule (see ``FaultRule``) now; returns its id. Raises if refused."""
         rule: dict[str, Any] = self._call("POST", "/faults", json={"kind": kind, **options})
         self.added.add(int(rule["id"]))
         return int(rule["id"])

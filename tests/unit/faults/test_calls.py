@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from interlock.faults import FaultServer, Proxy, ProxyUnavailable
+from interlock.helpers.deadline import poll
 from interlock.lifecycle import StateError
 
 if TYPE_CHECKING:
@@ -127,4 +129,25 @@ def test_enable_says_so_when_the_port_is_gone_and_reset_recovers(
     proxy.reset()
     assert proxy.enabled
     assert proxy.port == port
+    assert clients.round_trip(clients.connect(proxy.address)) < 1
+
+
+def test_a_timed_down_whose_port_is_gone_stays_down_and_says_so(
+    proxy: Proxy, clients: Clients, caplog: pytest.LogCaptureFixture
+) -> None:
+    port = proxy.port
+    with caplog.at_level(logging.WARNING, logger="interlock.faults.proxy"):
+        proxy.disable(duration=0.5)  # time enough to take the port first
+        squatter = socket.create_server(("127.0.0.1", port))
+        try:
+            poll(
+                lambda: "cannot listen" in caplog.text,
+                timeout=5,
+                what="the proxy's attempt to come back up",
+            )
+            assert not proxy.enabled
+        finally:
+            squatter.close()
+    proxy.reset()
+    assert proxy.enabled
     assert clients.round_trip(clients.connect(proxy.address)) < 1

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import socket
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from interlock.faults import Proxy
@@ -16,31 +18,39 @@ _ROUNDS = 8
 _BURST = 60
 
 
-def _burst(
-    proxy: Proxy, clients: Clients, into: list[socket.socket], underway: threading.Event
+def _during_a_burst(
+    proxy: Proxy, clients: Clients, into: list[socket.socket], change: Callable[[], object]
 ) -> None:
-    for number in range(_BURST):
-        into.append(clients.connect(proxy.address))
-        if number == _BURST // 3:
-            underway.set()
+    """Open ``_BURST`` connections and make ``change`` while a third of them are open."""
+    underway = threading.Event()
+
+    def burst() -> None:
+        for number in range(_BURST):
+            into.append(clients.connect(proxy.address))
+            if number == _BURST // 3:
+                underway.set()
+
+    opener = threading.Thread(target=burst)
+    opener.start()
+    try:
+        # the proxy lags behind the opener: some connections are accepted, not yet open
+        assert underway.wait(5)
+        change()
+    finally:
+        opener.join(10)
+    assert wait_until(lambda: proxy.stats().connections == len(into), timeout=5)
 
 
-def test_toxic_added_during_accepts_is_one_stage_per_connection_and_removal_frees_all(
+def test_toxics_changed_during_accepts_are_one_stage_per_connection_and_leave_none(
     proxy: Proxy, clients: Clients
 ) -> None:
     for round_ in range(_ROUNDS):
         socks: list[socket.socket] = []
-        underway = threading.Event()
-        opener = threading.Thread(target=_burst, args=(proxy, clients, socks, underway))
-        opener.start()
-        # added while the burst is being accepted: some connections exist but are not open yet
-        assert underway.wait(5)
-        hold = proxy.add_toxic("timeout", timeout=0, name=f"hold{round_}")
-        opener.join(10)
-        assert wait_until(lambda: proxy.stats().connections == _BURST, timeout=5)
+        name = f"hold{round_}"
+        _during_a_burst(proxy, clients, socks, functools.partial(proxy.timeout, name=name))
         stats = proxy.stats()
-        assert stats.stages == _BURST, f"round {round_}: {stats}"
-        proxy.remove_toxic(hold.name)
+        assert stats.stages == len(socks), f"round {round_}: {stats}"
+        _during_a_burst(proxy, clients, socks, functools.partial(proxy.remove_toxic, name))
         assert proxy.stats().stages == 0
         # held forever by a copy left behind, a connection would time out here
         for sock in socks:

@@ -7,7 +7,6 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from interlock.errors import ConfigError
 from interlock.lifecycle import StateError
 from interlock.simulators.base import Simulator
 from interlock.simulators.client import SimulatorClient
@@ -54,7 +53,7 @@ def test_a_with_block_removes_its_fault_and_hands_back_its_id(
 
 
 def test_a_refused_fault_raises_with_the_simulators_reason(control: SimulatorClient) -> None:
-    with pytest.raises(ConfigError, match="unknown fault kind 'explode'"):
+    with pytest.raises(httpx.HTTPStatusError, match="unknown fault kind 'explode'"):
         control.fault("explode")
 
 
@@ -84,3 +83,15 @@ def test_a_closed_client_refuses_use_and_entering_twice_is_an_error(
     with pytest.raises(StateError, match="simulator client 'sendgrid' is closed"):
         client.failing(status=500)
     client.close()  # closing twice is harmless
+
+
+def test_a_threaded_simulator_is_entered_once() -> None:
+    server = ThreadedSimulator("sendgrid")
+    with server, pytest.raises(StateError, match="threaded simulator 'sendgrid' is already open"):
+        server.__enter__()
+
+    async def journal_size() -> int:
+        return len(server.sim.journal)
+
+    with pytest.raises(StateError, match="threaded simulator 'sendgrid' is closed"):
+        server.call(journal_size)
