@@ -51,12 +51,19 @@ class Faults:
         return process
 
     def restore(self) -> None:
-        self._server.reset()
-        for process in self._touched.values():
-            process.resume()
-            if not process.running():
-                process.restart()
-        self._touched.clear()
+        """Proxies back to no fault, and every process the test touched running again.
+
+        The processes are restored even when a proxy cannot be (its port was taken):
+        the proxy's error is raised after them.
+        """
+        touched, self._touched = dict(self._touched), {}
+        try:
+            self._server.reset()
+        finally:
+            for process in touched.values():
+                process.resume()
+                if not process.running():
+                    process.restart()
 
 
 @pytest.fixture
