@@ -21,12 +21,23 @@ MARKER = ".interlock-run"
 def mark_run_dir(path: Path) -> None:
     """Create ``path`` (and parents) if needed and mark it as an Interlock run folder."""
     path.mkdir(parents=True, exist_ok=True)
-    (path / MARKER).touch()
+    marker = path / MARKER
+    if not marker.is_file():
+        # when it was made, finer than a file's mtime: runs made in one tick still sort
+        marker.write_text(f"{time.time_ns()}\n", encoding="ascii")
 
 
 def is_run_dir(path: Path) -> bool:
     """Whether ``path`` is a folder Interlock made for a run (and may prune)."""
     return path.is_dir() and not path.is_symlink() and (path / MARKER).is_file()
+
+
+def _made_at(path: Path) -> tuple[int, str]:
+    marker = path / MARKER
+    try:
+        return int(marker.read_text(encoding="ascii").strip() or 0), path.name
+    except (OSError, ValueError):
+        return marker.stat().st_mtime_ns, path.name  # a marker of an older Interlock
 
 
 def new_run_dir(artifacts: Path, *, create: bool = True) -> Path:
@@ -52,11 +63,8 @@ def prune_runs(artifacts: Path, keep: int = KEEP_RUNS) -> list[Path]:
     """
     if not artifacts.is_dir():
         return []
-    # by when the marker was written: run ids made in the same second do not sort by age
-    runs = sorted(
-        (p for p in artifacts.iterdir() if is_run_dir(p)),
-        key=lambda p: ((p / MARKER).stat().st_mtime_ns, p.name),
-    )
+    # by when the run was made: run ids made in the same second do not sort by age
+    runs = sorted((p for p in artifacts.iterdir() if is_run_dir(p)), key=_made_at)
     removed = runs[:-keep] if keep > 0 else runs
     for old in removed:
         shutil.rmtree(old, ignore_errors=True)

@@ -4,18 +4,54 @@ A port found free must stay free until its server binds it. Ports the kernel han
 bind(0) come from the ephemeral range, which every outgoing connection also draws from;
 under a busy test run one of those can take the port in between. So ports are drawn at
 random below that range, where only listeners live, and checked by binding them.
+
+Two runs on one host (two checkouts, two CI executors) draw from the same range, so a
+chosen port is also leased for LEASE_S seconds — long enough for any server to bind it —
+through a socket in Linux's abstract namespace, which is per network namespace exactly
+as ports are, needs no file and disappears with the process that holds it.
 """
 
 from __future__ import annotations
 
+import os
 import random
 import socket
+import sys
+import threading
+import time
 from pathlib import Path
 
 __all__ = ["free_port", "port_open"]
 
 _LOWEST = 10_000
 _random = random.SystemRandom()
+#: seconds a chosen port stays leased to the process that chose it
+LEASE_S = 120.0
+#: port -> (file descriptor of the socket holding its lease, monotonic time it ends)
+_leases: dict[int, tuple[int, float]] = {}
+_leases_lock = threading.Lock()
+
+
+def _lease(port: int) -> bool:
+    """Lease ``port`` to this process; False when another process (or this one) holds it."""
+    if not sys.platform.startswith("linux"):
+        return True  # no abstract namespace: the bind check alone
+    now = time.monotonic()
+    with _leases_lock:
+        for old in [p for p, (_, until) in _leases.items() if until < now]:
+            os.close(_leases.pop(old)[0])
+        if port in _leases:
+            return False
+        holder = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            holder.bind(f"\0interlock-port-{port}")
+        except OSError:
+            holder.close()
+            return False
+        # a bare descriptor: closed when the lease ends or the process exits, never
+        # reported as a leaked socket object at interpreter shutdown
+        _leases[port] = (holder.detach(), now + LEASE_S)
+        return True
 
 
 def _ephemeral_floor() -> int:
@@ -41,7 +77,7 @@ def free_port(host: str = "127.0.0.1") -> int:
     if floor - _LOWEST > 1000:
         for _ in range(50):
             port = _random.randrange(_LOWEST, floor)
-            if _bindable(host, port):
+            if _bindable(host, port) and _lease(port):
                 return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
