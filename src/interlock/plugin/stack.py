@@ -117,17 +117,24 @@ class StackPlugin:
         lines = [exit.describe() for exit in self.watch.check()]
         faults = getattr(item, "funcargs", {}).get("faults")
         for name in getattr(faults, "touched", ()):
-            lines.append(f"{name} was put under a process fault by this test (faults.process)")
+            lines.append(
+                f"{name} was put under a process fault by this test "
+                f"(faults.process({name!r})), not a crash"
+            )
         return "\n".join(lines)
-
-    def pytest_unconfigure(self, config: pytest.Config) -> None:
-        for client in self.sim_clients.values():
-            client.close()
 
 
 def pytest_configure(config: pytest.Config) -> None:
     plugin = StackPlugin(run_context(config), config)
     config.pluginmanager.register(plugin, StackPlugin.NAME)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    plugin = config.pluginmanager.get_plugin(StackPlugin.NAME)
+    if isinstance(plugin, StackPlugin):
+        for client in plugin.sim_clients.values():
+            client.close()
+        config.pluginmanager.unregister(plugin)
 
 
 def _plugin(config: pytest.Config) -> StackPlugin:
