@@ -33,7 +33,7 @@ def test_failures_after_the_app_died_name_it_with_its_signal_and_log(pytester):
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(
         [
-            "interlock: stack up in * s (postgres, redis, app); logs in *",
+            "interlock: stack up in * s*",
             "*interlock: dependencies*",
             "app was killed by signal 9 at *; last log lines (*app.log):",
         ]
