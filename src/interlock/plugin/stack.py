@@ -197,6 +197,10 @@ def api(
 @pytest.fixture
 def db(stack: Stack, interlock_config: Config) -> Iterator[DatabaseHelper]:
     """Query the real database: ``db.query``, ``db.one``, ``db.count``, ``db.wait_for_row``."""
+    if not stack.postgres_url:
+        raise pytest.UsageError(
+            "interlock: the stack has no PostgreSQL ([tool.interlock.postgres])"
+        )
     helper = DatabaseHelper(stack.postgres_url, timeout=min(_timeout_s(interlock_config), 10))
     yield helper
     helper.close()
@@ -205,6 +209,8 @@ def db(stack: Stack, interlock_config: Config) -> Iterator[DatabaseHelper]:
 @pytest.fixture
 def redis(stack: Stack, interlock_config: Config) -> Iterator[EventListener]:
     """Redis pub/sub: ``with redis.subscribe("chan") as sub: ...; sub.wait_for(pred)``."""
+    if not stack.redis_url:
+        raise pytest.UsageError("interlock: the stack has no Redis ([tool.interlock.redis])")
     listener = EventListener(stack.redis_url, timeout=min(_timeout_s(interlock_config), 10))
     yield listener
     listener.close()
