@@ -27,7 +27,7 @@ from interlock.simulators.client import SimulatorClient
 from interlock.stack import Stack
 from interlock.stack.watch import ProcessWatch
 
-__all__ = ["StackPlugin"]
+__all__ = ["STACK", "StackPlugin"]
 
 _WORKEROUTPUT_KEY = "interlock_stack_error"
 
@@ -124,23 +124,27 @@ class StackPlugin:
         return "\n".join(lines)
 
 
+STACK = pytest.StashKey[StackPlugin]()
+
+
 def pytest_configure(config: pytest.Config) -> None:
     plugin = StackPlugin(run_context(config), config)
+    config.stash[STACK] = plugin
     config.pluginmanager.register(plugin, StackPlugin.NAME)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    plugin = config.pluginmanager.get_plugin(StackPlugin.NAME)
-    if isinstance(plugin, StackPlugin):
-        for client in plugin.sim_clients.values():
-            client.close()
+    plugin = config.stash.get(STACK, None)
+    if plugin is None:
+        return
+    for client in plugin.sim_clients.values():
+        client.close()
+    if config.pluginmanager.is_registered(plugin):
         config.pluginmanager.unregister(plugin)
 
 
 def _plugin(config: pytest.Config) -> StackPlugin:
-    plugin = config.pluginmanager.get_plugin(StackPlugin.NAME)
-    assert isinstance(plugin, StackPlugin)
-    return plugin
+    return config.stash[STACK]
 
 
 # -- fixtures ---------------------------------------------------------------------------
