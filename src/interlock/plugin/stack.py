@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 from collections.abc import Generator, Iterator
 from contextlib import ExitStack
 from typing import Any, NoReturn, final
@@ -157,18 +156,19 @@ def stack(pytestconfig: pytest.Config) -> Iterator[Stack]:
         spec for spec in os.environ.get("INTERLOCK_SIM_FAULTS", "").split() if spec
     )
     run.ensure_run_dir()
-    began = time.monotonic()
-    running = Stack(run.config, run_dir=run.stack_dir, sim_faults=faults, seed=run.seed)
+    running = Stack(
+        run.config,
+        run_dir=run.stack_dir,
+        sim_faults=faults,
+        seed=run.seed,
+        progress=plugin.say,  # which servers it uses, and when it is up (with the time)
+    )
     try:
         running.__enter__()
     except InterlockError as exc:
         plugin.start_failed(exc)
     with ExitStack() as cleanup:
         cleanup.callback(running.close)
-        plugin.say(
-            f"stack up in {time.monotonic() - began:.1f} s "
-            f"({', '.join(running.processes) or 'no processes'}); logs in {run.stack_dir / 'logs'}"
-        )
         plugin.watch = cleanup.enter_context(ProcessWatch(running.processes))
         cleanup.callback(setattr, plugin, "watch", None)
         yield running

@@ -261,6 +261,5 @@ class ManagedProcess:
     def exit_code(self) -> int | None:
         """The code it exited with on its own (negative: killed by that signal); None while
         it runs, before it starts, and after ``stop`` or ``kill``."""
-        executor = self._executor
-        process = executor.process if executor is not None else None
-        return process.poll() if process is not None else None
+        popen = self._popen
+        return popen.poll() if popen is not None else None
