@@ -18,7 +18,7 @@ import pytest
 
 from interlock.plugin.run import run_context
 
-__all__ = ["StillRunning"]
+__all__ = ["STILL_RUNNING", "StillRunning"]
 
 
 @final
@@ -69,6 +69,9 @@ class StillRunning:
         os.close(self._fd)
 
 
+STILL_RUNNING = pytest.StashKey[StillRunning]()
+
+
 def pytest_configure(config: pytest.Config) -> None:
     if run_context(config).worker is not None:
         return
@@ -85,11 +88,13 @@ def pytest_configure(config: pytest.Config) -> None:
         )
     # output capture is suspended while plugins configure: fd 1 is the terminal now
     watchdog = StillRunning(after, os.dup(1))
+    config.stash[STILL_RUNNING] = watchdog
     config.pluginmanager.register(watchdog, StillRunning.NAME)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    watchdog = config.pluginmanager.get_plugin(StillRunning.NAME)
-    if isinstance(watchdog, StillRunning):
-        config.pluginmanager.unregister(watchdog)
+    watchdog = config.stash.get(STILL_RUNNING, None)
+    if watchdog is not None:
+        if config.pluginmanager.is_registered(watchdog):
+            config.pluginmanager.unregister(watchdog)
         watchdog.close()

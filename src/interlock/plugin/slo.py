@@ -14,6 +14,7 @@ from typing import final
 import pytest
 
 from interlock.plugin.run import RunContext, run_context
+from interlock.report.junit import Case, append_suite, junit_path
 from interlock.slo.journal import Journal, collect
 from interlock.slo.record import Recorder
 from interlock.slo.report import SloReport, build_report
@@ -41,8 +42,14 @@ class SloGate:
         try:
             tally = collect(self.run.journal_dir)
         except ValueError as exc:
-            print(f"interlock: cannot judge the SLOs: {exc}", file=sys.stderr)
+            # no verdict is not a green one: say so on stderr, in the exit status and in JUnit
+            message = f"interlock: cannot judge the SLOs: {exc}"
+            print(message, file=sys.stderr, flush=True)
             session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
+            path = junit_path(self.config)
+            if path is not None:
+                case = Case(name="verdict", outcome="error", message=message, text=message)
+                append_suite(path, "interlock.slo", [case])
             return
         if not (tally.figures or tally.declared or self.run.configured):
             return

@@ -26,7 +26,7 @@ from interlock.simulators.client import SimulatorClient
 from interlock.stack import Stack
 from interlock.stack.watch import ProcessWatch
 
-__all__ = ["StackPlugin"]
+__all__ = ["STACK", "StackPlugin"]
 
 _WORKEROUTPUT_KEY = "interlock_stack_error"
 
@@ -116,23 +116,34 @@ class StackPlugin:
         lines = [exit.describe() for exit in self.watch.check()]
         faults = getattr(item, "funcargs", {}).get("faults")
         for name in getattr(faults, "touched", ()):
-            lines.append(f"{name} was put under a process fault by this test (faults.process)")
+            lines.append(
+                f"{name} was put under a process fault by this test "
+                f"(faults.process({name!r})), not a crash"
+            )
         return "\n".join(lines)
 
-    def pytest_unconfigure(self, config: pytest.Config) -> None:
-        for client in self.sim_clients.values():
-            client.close()
+
+STACK = pytest.StashKey[StackPlugin]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
     plugin = StackPlugin(run_context(config), config)
+    config.stash[STACK] = plugin
     config.pluginmanager.register(plugin, StackPlugin.NAME)
 
 
+def pytest_unconfigure(config: pytest.Config) -> None:
+    plugin = config.stash.get(STACK, None)
+    if plugin is None:
+        return
+    for client in plugin.sim_clients.values():
+        client.close()
+    if config.pluginmanager.is_registered(plugin):
+        config.pluginmanager.unregister(plugin)
+
+
 def _plugin(config: pytest.Config) -> StackPlugin:
-    plugin = config.pluginmanager.get_plugin(StackPlugin.NAME)
-    assert isinstance(plugin, StackPlugin)
-    return plugin
+    return config.stash[STACK]
 
 
 # -- fixtures ---------------------------------------------------------------------------
@@ -150,7 +161,7 @@ def stack(pytestconfig: pytest.Config) -> Iterator[Stack]:
         run_dir=run.stack_dir,
         sim_faults=faults,
         seed=run.seed,
-        progress=plugin.say,  # which servers it uses, and when it is up
+        progress=plugin.say,  # which servers it uses, and when it is up (with the time)
     )
     try:
         running.__enter__()
@@ -158,9 +169,6 @@ def stack(pytestconfig: pytest.Config) -> Iterator[Stack]:
         plugin.start_failed(exc)
     with ExitStack() as cleanup:
         cleanup.callback(running.close)
-        plugin.say(
-            f"processes: {', '.join(running.processes) or 'none'}; logs in {run.stack_dir / 'logs'}"
-        )
         plugin.watch = cleanup.enter_context(ProcessWatch(running.processes))
         cleanup.callback(setattr, plugin, "watch", None)
         yield running
@@ -193,8 +201,10 @@ def api(
 @pytest.fixture
 def db(stack: Stack, interlock_config: Config) -> Iterator[DatabaseHelper]:
     """Query the real database: ``db.query``, ``db.one``, ``db.count``, ``db.wait_for_row``."""
-    if stack.postgres_url is None:
-        raise pytest.UsageError("interlock: the db fixture needs PostgreSQL, which is disabled")
+    if not stack.postgres_url:
+        raise pytest.UsageError(
+            "interlock: the stack has no PostgreSQL ([tool.interlock.postgres])"
+        )
     helper = DatabaseHelper(stack.postgres_url, timeout=min(_timeout_s(interlock_config), 10))
     yield helper
     helper.close()
@@ -203,8 +213,8 @@ def db(stack: Stack, interlock_config: Config) -> Iterator[DatabaseHelper]:
 @pytest.fixture
 def redis(stack: Stack, interlock_config: Config) -> Iterator[EventListener]:
     """Redis pub/sub: ``with redis.subscribe("chan") as sub: ...; sub.wait_for(pred)``."""
-    if stack.redis_url is None:
-        raise pytest.UsageError("interlock: the redis fixture needs Redis, which is disabled")
+    if not stack.redis_url:
+        raise pytest.UsageError("interlock: the stack has no Redis ([tool.interlock.redis])")
     listener = EventListener(stack.redis_url, timeout=min(_timeout_s(interlock_config), 10))
     yield listener
     listener.close()

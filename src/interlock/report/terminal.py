@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
+
+import pytest
 
 from interlock.slo.report import SloReport, WorkflowResult
 from interlock.slo.thresholds import format_ms
 
-if TYPE_CHECKING:
-    import pytest
-
-__all__ = ["format_table", "pytest_interlock_report"]
+__all__ = ["format_table", "pytest_interlock_report", "pytest_terminal_summary"]
 
 _HEADER = ("workflow", "runs", "success", "p50 ms", "p95 ms", "p99 ms", "max ms", "verdict")
 
@@ -51,12 +50,22 @@ def format_table(report: SloReport) -> str:
     return "\n".join(lines)
 
 
+_TABLE = pytest.StashKey[SloReport]()
+
+
 def pytest_interlock_report(report: SloReport, run_dir: Path, config: pytest.Config) -> None:
-    terminal = config.pluginmanager.get_plugin("terminalreporter")
-    if terminal is None:
+    # printed with the terminal's own summary, after the last test's progress line
+    config.stash[_TABLE] = report
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    report = config.stash.get(_TABLE, None)
+    if report is None:
         return
-    terminal.write_sep("=", "service-level objectives")
+    terminalreporter.write_sep("=", "service-level objectives")
     for line in format_table(report).splitlines():
-        terminal.write_line(line)
+        terminalreporter.write_line(line)
     for verdict in report.breaches():
-        terminal.write_line(f"SLO breach: {verdict.workflow}: {verdict.describe()}", red=True)
+        terminalreporter.write_line(
+            f"SLO breach: {verdict.workflow}: {verdict.describe()}", red=True
+        )

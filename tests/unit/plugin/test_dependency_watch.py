@@ -33,9 +33,23 @@ def test_failures_after_the_app_died_name_it_with_its_signal_and_log(pytester):
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(
         [
-            "interlock: stack up in * s",
-            "interlock: processes: postgres, redis, app; logs in *",
+            "interlock: stack up in * s*",
             "*interlock: dependencies*",
             "app was killed by signal 9 at *; last log lines (*app.log):",
         ]
     )
+
+
+def test_a_process_the_test_killed_through_faults_is_described_as_such(pytester):
+    pytester.makepyprojecttoml(PYPROJECT.replace("faults = false", "faults = true"))
+    pytester.makepyfile("""
+        def test_kills_the_app_on_purpose(faults):
+            faults.process("app").kill()
+            assert False, "the app did not answer"
+    """)
+    result = pytester.runpytest(f"--interlock-run-dir={pytester.path / 'run'}")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        ["*interlock: dependencies*", "app was put under a process fault by this test*"]
+    )
+    assert "killed by signal" not in result.stdout.str()

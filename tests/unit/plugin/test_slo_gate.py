@@ -253,3 +253,19 @@ def test_failed_runs_of_a_worker_killed_mid_run_reach_the_verdict(pytester):
     result.stdout.fnmatch_lines(["checkout *10 *50.0%*FAIL rate>=0.95 (was 0.500)"])
     (workflow,) = json.loads((run / "slo.json").read_text())["workflows"]
     assert (workflow["runs"], workflow["failures"]) == (10, 5)
+
+
+def test_a_journal_the_gate_cannot_read_is_an_error_never_a_green_run(pytester):
+    pytester.makepyfile("""
+        def test_runs(slo, interlock_run_dir):
+            slo.add("checkout", duration_ms=5, ok=True)
+            (folder,) = (interlock_run_dir / "slo-journal").iterdir()
+            (folder / "gw9.json").write_text("{")
+    """)
+    run = pytester.path / "run"
+    result = pytester.runpytest(f"--interlock-run-dir={run}", "--junitxml=junit.xml")
+    assert result.ret == pytest.ExitCode.INTERNAL_ERROR
+    result.stderr.fnmatch_lines(["interlock: cannot judge the SLOs: *gw9.json: not JSON*"])
+    root = ET.parse(pytester.path / "junit.xml").getroot()
+    suite = next(s for s in root.iter("testsuite") if s.get("name") == "interlock.slo")
+    assert suite.get("errors") == "1"
