@@ -8,8 +8,9 @@ session on a breach, and hands the report to each ``pytest_interlock_report`` wr
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from contextlib import AbstractContextManager
-from typing import final
+from typing import Any, final
 
 import pytest
 
@@ -19,7 +20,7 @@ from interlock.slo.journal import Journal, collect
 from interlock.slo.record import Recorder
 from interlock.slo.report import SloReport, build_report
 
-__all__ = ["GATE", "SloGate", "SloRecorder"]
+__all__ = ["GATE", "SloGate", "SloRecorder", "UnusedTimer"]
 
 
 @final
@@ -78,14 +79,42 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 @final
+class _Timed:
+    """One run of a workflow, timed by a ``with`` block; it records only when entered."""
+
+    def __init__(self, recorder: Recorder, name: str, pending: set[_Timed]) -> None:
+        self.name = name
+        self._block = recorder.workflow(name)
+        self._pending = pending
+        pending.add(self)
+
+    def __enter__(self) -> None:
+        self._pending.discard(self)
+        self._block.__enter__()
+
+    def __exit__(self, *exc: Any) -> bool | None:
+        return self._block.__exit__(*exc)
+
+
+@final
 class SloRecorder:
-    """``with slo("onboarding"): ...`` records one run; ``slo.declare(name, "p(95)<1500")``."""
+    """``with slo("onboarding"): ...`` records one run; ``slo.declare(name, "p(95)<1500")``.
+
+    ``slo(name)`` times the ``with`` block it opens; called as a plain statement it could
+    time nothing, so the test fails at its end (``UnusedTimer``) instead of passing
+    with a run silently unrecorded.
+    """
 
     def __init__(self, recorder: Recorder) -> None:
         self._recorder = recorder
+        self._pending: set[_Timed] = set()
 
     def __call__(self, name: str) -> AbstractContextManager[None]:
-        return self._recorder.workflow(name)
+        return _Timed(self._recorder, name, self._pending)
+
+    def unused(self) -> list[str]:
+        """Names of the ``slo(name)`` calls never used as a ``with`` block."""
+        return sorted(timed.name for timed in self._pending)
 
     def declare(self, name: str, *rules: str) -> None:
         """Hold ``name`` to these thresholds; raises ConfigError on a malformed one.
@@ -109,7 +138,18 @@ class SloRecorder:
         self._recorder.add(name, duration_ms, ok=ok, error=error)
 
 
+class UnusedTimer(Exception):
+    """``slo(name)`` was called but never entered: write ``with slo(name): ...``."""
+
+
 @pytest.fixture
-def slo(pytestconfig: pytest.Config) -> SloRecorder:
+def slo(pytestconfig: pytest.Config) -> Iterator[SloRecorder]:
     """Record workflow runs for the run's SLO verdicts."""
-    return SloRecorder(pytestconfig.stash[GATE].recorder)
+    recorder = SloRecorder(pytestconfig.stash[GATE].recorder)
+    yield recorder
+    unused = recorder.unused()
+    if unused:
+        raise UnusedTimer(
+            f"slo({', '.join(map(repr, unused))}) timed nothing: it times the block of "
+            f"'with slo(name): ...', and was called as a plain statement"
+        )

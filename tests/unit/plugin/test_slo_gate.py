@@ -269,3 +269,19 @@ def test_a_journal_the_gate_cannot_read_is_an_error_never_a_green_run(pytester):
     root = ET.parse(pytester.path / "junit.xml").getroot()
     suite = next(s for s in root.iter("testsuite") if s.get("name") == "interlock.slo")
     assert suite.get("errors") == "1"
+
+
+def test_slo_called_as_a_statement_fails_the_test_instead_of_recording_nothing(pytester):
+    pytester.makepyfile(
+        """
+        def test_forgot_with(slo):
+            slo("checkout")
+
+        def test_used_as_a_block(slo):
+            with slo("checkout"):
+                pass
+        """
+    )
+    result = pytester.runpytest(f"--interlock-run-dir={pytester.path / 'run'}")
+    result.assert_outcomes(passed=2, errors=1)
+    result.stdout.fnmatch_lines(["*UnusedTimer: slo('checkout') timed nothing*"])
