@@ -24,12 +24,11 @@ from __future__ import annotations
 import asyncio
 import base64
 import hmac
-import math
 import secrets
 import time
 import uuid
 from datetime import UTC, datetime
-from email.utils import format_datetime, parsedate_to_datetime
+from email.utils import format_datetime
 from hashlib import sha1
 from typing import Any
 from urllib.parse import urlencode
@@ -41,6 +40,15 @@ from interlock.errors import ConfigError
 from interlock.simulators.base import Simulator, json_response
 from interlock.simulators.forms import decode_form
 from interlock.simulators.outbound import Outbound
+from interlock.simulators.twilio_messages import (
+    FINAL_STATUSES,
+    MAGIC_NUMBERS,
+    MAX_BODY_CHARACTERS,
+    MAX_PAGE_SIZE,
+    UNSERVED_CREATE_PARAMS,
+    segments,
+    sent_on,
+)
 
 __all__ = ["TwilioSimulator", "signature"]
 
@@ -51,30 +59,8 @@ DEFAULT_STATUS_DELAY = 0.05
 DEFAULT_CALLBACK_TIMEOUT = 10.0
 #: what one SMS segment to a US number costs, as Twilio reports it (negative: a charge)
 PRICE_PER_SEGMENT = 0.0079
-#: the longest Body Twilio sends (error 21617 above it; twilio.com/docs/api/errors/21617)
-MAX_BODY_CHARACTERS = 1600
-#: the statuses a message ends in; only such a message may be deleted
-FINAL_STATUSES = frozenset({"delivered", "undelivered", "failed", "received", "read", "canceled"})
-#: the largest PageSize Twilio honours
-MAX_PAGE_SIZE = 1000
 #: the statuses whose arrival is POSTed to a message's StatusCallback
 CALLBACK_STATUSES = frozenset({"sent", "delivered", "undelivered", "failed"})
-#: Twilio's test numbers for "To", and the error each one provokes
-MAGIC_NUMBERS: dict[str, tuple[int, str]] = {
-    "+15005550001": (21211, "The 'To' number {to} is not a valid phone number."),
-    "+15005550002": (
-        21612,
-        "The 'To' phone number: {to}, is not currently reachable using the 'From' "
-        "phone number: {sender} via SMS.",
-    ),
-    "+15005550003": (
-        21408,
-        "Permission to send an SMS has not been enabled for the region indicated by "
-        "the 'To' number: {to}.",
-    ),
-    "+15005550004": (21610, "Attempt to send to unsubscribed recipient"),
-    "+15005550009": (21614, "'To' number {to} is not a valid mobile number"),
-}
 UNDELIVERED = (30003, "Unreachable destination handset")
 FAILED = (30008, "Unknown error")
 SEED_KEYS = frozenset({"accounts", "status_delay", "callback_timeout", "undeliverable", "failing"})
@@ -109,29 +95,6 @@ def _numbers(data: dict[str, Any], name: str) -> set[str]:
     if not isinstance(value, list) or not all(isinstance(n, str) for n in value):
         raise ConfigError(f"twilio seed {name} must be a list of phone numbers, got {value!r}")
     return set(value)
-
-
-def _sent_on(items: list[dict[str, Any]], param: str, value: str) -> list[dict[str, Any]]:
-    """The messages whose send date (UTC, YYYY-MM-DD) is on, before or after ``value``."""
-    kept = []
-    for message in items:
-        if message["date_sent"] is None:
-            continue
-        day = parsedate_to_datetime(message["date_sent"]).date().isoformat()
-        if (
-            (param == "DateSent" and day == value)
-            or (param == "DateSent<" and day <= value)
-            or (param == "DateSent>" and day >= value)
-        ):
-            kept.append(message)
-    return kept
-
-
-def segments(body: str) -> int:
-    """SMS segments of a body: 160 characters in one (70 outside ASCII, taken here for
-    GSM-7), and 153 (67) a part once it is split, the rest carrying the joining header."""
-    single, part = (160, 153) if body.isascii() else (70, 67)
-    return 1 if len(body) <= single else math.ceil(len(body) / part)
 
 
 class TwilioSimulator(Simulator):
@@ -268,13 +231,20 @@ class TwilioSimulator(Simulator):
     async def _create(self, request: web.Request) -> web.Response:
         sid = request.match_info["sid"]
         form = decode_form(await request.text())
+        unserved = sorted(set(form) & UNSERVED_CREATE_PARAMS)
+        if unserved:
+            return self.error_response(
+                501,
+                f"not simulated: parameter {unserved[0]} of Messages create (the simulator "
+                "serves To, From, MessagingServiceSid, Body and StatusCallback)",
+            )
         to, body = form.get("To"), form.get("Body")
         sender = form.get("From") or form.get("MessagingServiceSid")
         if not to:
             return self.error_response(400, "A 'To' phone number is required.", code=21604)
         if not sender:
             return self.error_response(400, "A 'From' phone number is required.", code=21603)
-        if not body and not form.get("MediaUrl"):
+        if not body:
             return self.error_response(400, "Message body is required.", code=21602)
         if len(str(body or "")) > MAX_BODY_CHARACTERS:
             return self.error_response(
@@ -333,7 +303,7 @@ class TwilioSimulator(Simulator):
                 items = [m for m in items if m[field] == wanted]
         for param in ("DateSent", "DateSent<", "DateSent>"):
             if param in query:
-                items = _sent_on(items, param, query[param])
+                items = sent_on(items, param, query[param])
         try:
             size = int(query.get("PageSize", "50"))
             page = int(query.get("Page", "0"))

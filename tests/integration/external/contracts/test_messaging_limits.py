@@ -197,3 +197,20 @@ def test_sendgrid_refuses_what_it_does_not_simulate_by_name_in_its_error_format(
         assert info.value.status_code == 501
         [error] = json.loads(info.value.body)["errors"]
         assert error["message"].startswith("not simulated: GET /v3/templates")
+
+
+def test_twilio_refuses_a_create_parameter_it_would_otherwise_ignore():
+    # a scheduled message (Message resource: ScheduleType, SendAt) would otherwise go at once
+    with ThreadedSimulator("twilio") as server:
+        client = twilio(server)
+        with pytest.raises(TwilioRestException) as info:
+            client.messages.create(
+                to=TO,
+                messaging_service_sid="MG" + "0" * 32,
+                body="later",
+                schedule_type="fixed",
+                send_at="2030-01-01T00:00:00Z",
+            )
+        assert info.value.status == 501
+        assert "not simulated: parameter ScheduleType" in info.value.msg
+        assert server.sim.state()["messages"] == []
