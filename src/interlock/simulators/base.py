@@ -174,10 +174,12 @@ class Simulator:
     async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.path.startswith(CONTROL_PREFIX):
             return await handler(request)
+        too_large = None
         try:
             body = await request.read()
         except web.HTTPRequestEntityTooLarge:
-            return self.error_response(
+            body = b""
+            too_large = self.error_response(
                 413, f"The request body is larger than {self.max_body_bytes} bytes."
             )
         entry: dict[str, Any] = {
@@ -198,6 +200,9 @@ class Simulator:
             "fault": None,
         }
         self.journal.append(entry)
+        if too_large is not None:
+            entry["status"] = too_large.status
+            return too_large
         rule = self.faults.pick(request.method, request.path)
         if rule is not None:
             entry["fault"] = rule.kind

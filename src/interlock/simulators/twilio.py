@@ -15,8 +15,10 @@ accepts it. The callbacks of one message arrive in order; each is tried once, an
 receiver that fails, times out or cannot be reached is recorded in ``state()["callbacks"]``
 without holding the message back.
 
-Seed keys: ``accounts`` ({sid: token}), ``status_delay`` (s, default 0.05),
-``callback_timeout`` (s, default 10), ``undeliverable`` and ``failing`` (lists of numbers).
+Seed keys: ``accounts`` ({sid: token}), ``api_keys`` ({SK sid: {"secret", "account"}}:
+Twilio's API keys, accepted with HTTP Basic like an account's token), ``status_delay``
+(s, default 0.05), ``callback_timeout`` (s, default 10), ``undeliverable`` and
+``failing`` (lists of numbers).
 """
 
 from __future__ import annotations
@@ -63,7 +65,9 @@ PRICE_PER_SEGMENT = 0.0079
 CALLBACK_STATUSES = frozenset({"sent", "delivered", "undelivered", "failed"})
 UNDELIVERED = (30003, "Unreachable destination handset")
 FAILED = (30008, "Unknown error")
-SEED_KEYS = frozenset({"accounts", "status_delay", "callback_timeout", "undeliverable", "failing"})
+SEED_KEYS = frozenset(
+    {"accounts", "api_keys", "status_delay", "callback_timeout", "undeliverable", "failing"}
+)
 
 
 def signature(token: str, url: str, params: dict[str, str]) -> str:
@@ -113,6 +117,9 @@ class TwilioSimulator(Simulator):
         self.messages: dict[str, dict[str, Any]] = {}
         #: account sid -> auth token; None accepts any AC… sid with a non-empty token
         self.accounts: dict[str, str] | None = None
+        #: API key sid -> (secret, account sid); None accepts any SK… key with a secret
+        #: while no account is seeded
+        self.api_keys: dict[str, tuple[str, str]] | None = None
         #: one record per status callback attempt, oldest first
         self.callbacks: list[dict[str, Any]] = []
         self.status_delay = DEFAULT_STATUS_DELAY
@@ -138,6 +145,15 @@ class TwilioSimulator(Simulator):
             if not isinstance(data["accounts"], dict):
                 raise ConfigError("twilio seed accounts must map account sids to auth tokens")
             self.accounts = dict(data["accounts"])
+        if "api_keys" in data:
+            keys = data["api_keys"]
+            if not isinstance(keys, dict) or not all(
+                isinstance(v, dict) and {"secret", "account"} <= set(v) for v in keys.values()
+            ):
+                raise ConfigError(
+                    'twilio seed api_keys must map SK sids to {"secret": ..., "account": AC...}'
+                )
+            self.api_keys = {sid: (v["secret"], v["account"]) for sid, v in keys.items()}
         if "status_delay" in data:
             self.status_delay = _seconds(data, "status_delay")
         if "callback_timeout" in data:
@@ -174,15 +190,32 @@ class TwilioSimulator(Simulator):
         return sid, token
 
     def authenticate(self, request: web.Request) -> web.Response | None:
+        """HTTP Basic with the account SID and auth token, or with an API key SID (SK...)
+        and its secret for the account in the path, as Twilio documents both."""
         sid, token = self._credentials(request)
         path_sid = request.match_info.get("sid", sid)
-        if self.accounts is None:
-            valid = sid.startswith("AC") and bool(token)
+        if sid.startswith("SK"):
+            if self.api_keys is None:
+                valid, owner = self.accounts is None and bool(token), path_sid
+            else:
+                secret, owner = self.api_keys.get(sid, ("", ""))
+                valid = bool(secret) and secret == token
+        elif self.accounts is None:
+            valid, owner = sid.startswith("AC") and bool(token), sid
         else:
-            valid = self.accounts.get(sid) == token
-        if valid and sid == path_sid:
+            valid, owner = self.accounts.get(sid) == token, sid
+        if valid and owner == path_sid:
             return None
         return self.error_response(401, "Authenticate", code=20003)
+
+    def _signing_token(self, request: web.Request) -> str:
+        """What signs a message's callbacks: its account's auth token (an API key's secret
+        only when no account is seeded, for want of the token)."""
+        sid, token = self._credentials(request)
+        account = request.match_info["sid"]
+        if sid.startswith("SK") and self.accounts is not None:
+            return self.accounts.get(account, token)
+        return token
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -286,7 +319,7 @@ class TwilioSimulator(Simulator):
             "status_callback": form.get("StatusCallback"),
         }
         self.messages[msid] = message
-        self._tokens[msid] = self._credentials(request)[1]
+        self._tokens[msid] = self._signing_token(request)
         self._outbound.spawn(self._progress(message, self._generation))
         return json_response(message, status=201)
 
