@@ -3,20 +3,26 @@
 From Twilio's Message resource reference and error dictionary: the 1600-character body
 (21617), the statuses a message ends in (only such a message can be deleted or redacted),
 the create parameters the simulator does not act on, PageSize's ceiling, the magic test
-numbers and the SMS segment count.
+numbers and the SMS segment count. The parameter names and PageSize's bounds are read
+from Twilio's OpenAPI description (``specs/twilio/openapi.json``, trimmed from
+github.com/twilio/twilio-oai by ``scripts/trim_twilio_openapi.py``; MIT, ``LICENSE``).
 """
 
 from __future__ import annotations
 
+import json
 import math
 from email.utils import parsedate_to_datetime
+from importlib import resources
 from typing import Any
 
 __all__ = [
+    "CREATE_PARAMS",
     "FINAL_STATUSES",
     "MAGIC_NUMBERS",
     "MAX_BODY_CHARACTERS",
     "MAX_PAGE_SIZE",
+    "SERVED_CREATE_PARAMS",
     "UNSERVED_CREATE_PARAMS",
     "segments",
     "sent_on",
@@ -26,34 +32,6 @@ __all__ = [
 MAX_BODY_CHARACTERS = 1600
 #: the statuses a message ends in; only such a message may be deleted
 FINAL_STATUSES = frozenset({"delivered", "undelivered", "failed", "received", "read", "canceled"})
-#: what Twilio's Message create takes beyond To, From, MessagingServiceSid, Body and
-#: StatusCallback (Message resource reference); each changes what Twilio does, so each is
-#: refused by name rather than ignored. Names Twilio does not know it ignores, as here.
-UNSERVED_CREATE_PARAMS = frozenset(
-    {
-        "MediaUrl",
-        "ContentSid",
-        "ContentVariables",
-        "ApplicationSid",
-        "MaxPrice",
-        "ProvideFeedback",
-        "Attempt",
-        "ValidityPeriod",
-        "ForceDelivery",
-        "ContentRetention",
-        "AddressRetention",
-        "SmartEncoded",
-        "PersistentAction",
-        "TrafficType",
-        "ShortenUrls",
-        "ScheduleType",
-        "SendAt",
-        "SendAsMms",
-        "RiskCheck",
-    }
-)
-#: the largest PageSize Twilio honours
-MAX_PAGE_SIZE = 1000
 #: Twilio's test numbers for "To", and the error each one provokes
 MAGIC_NUMBERS: dict[str, tuple[int, str]] = {
     "+15005550001": (21211, "The 'To' number {to} is not a valid phone number."),
@@ -72,8 +50,32 @@ MAGIC_NUMBERS: dict[str, tuple[int, str]] = {
 }
 
 
+def _spec() -> dict[str, Any]:
+    text = resources.files("interlock.simulators").joinpath("specs/twilio/openapi.json")
+    document: dict[str, Any] = json.loads(text.read_text())
+    return document
+
+
+_MESSAGES = _spec()["paths"]["/2010-04-01/Accounts/{AccountSid}/Messages.json"]
+_FORM = "application/x-www-form-urlencoded"
+#: every parameter Twilio's Message create takes
+CREATE_PARAMS = frozenset(
+    _MESSAGES["post"]["requestBody"]["content"][_FORM]["schema"]["properties"]
+)
+#: those the simulator acts on; the rest each change what Twilio does, so each is refused
+#: by name rather than ignored (names Twilio does not know it ignores, and so does this)
+SERVED_CREATE_PARAMS = frozenset({"To", "From", "MessagingServiceSid", "Body", "StatusCallback"})
+UNSERVED_CREATE_PARAMS = CREATE_PARAMS - SERVED_CREATE_PARAMS
+#: the largest PageSize Twilio honours
+MAX_PAGE_SIZE: int = next(
+    p["schema"]["maximum"] for p in _MESSAGES["get"]["parameters"] if p["name"] == "PageSize"
+)
+
+
 def sent_on(items: list[dict[str, Any]], param: str, value: str) -> list[dict[str, Any]]:
-    """The messages whose send date (UTC, YYYY-MM-DD) is on, before or after ``value``."""
+    """The messages whose send date (UTC) is on, before or after ``value``'s date (Twilio
+    compares dates; the SDK sends ``YYYY-MM-DD`` or a full ISO 8601 time)."""
+    value = value[:10]
     kept = []
     for message in items:
         if message["date_sent"] is None:

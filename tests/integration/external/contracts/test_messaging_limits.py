@@ -214,6 +214,12 @@ def test_twilio_refuses_a_create_parameter_it_would_otherwise_ignore():
             )
         assert info.value.status == 501
         assert "not simulated: parameter ScheduleType" in info.value.msg
+        # the names come from Twilio's OpenAPI description, MediaUrl (an MMS) among them
+        with pytest.raises(TwilioRestException) as info:
+            client.messages.create(
+                to=TO, from_="+15005550006", media_url=["https://example.com/map.png"]
+            )
+        assert "not simulated: parameter MediaUrl" in info.value.msg
         assert server.sim.state()["messages"] == []
 
 
