@@ -157,6 +157,7 @@ class GoogleMapsSimulator(Simulator):
     """Geocoding, Directions and Distance Matrix under ``/maps/api/*/json``, keyed by ``key=``."""
 
     name = "google"
+    seed_keys = frozenset({"api_keys", "places", "bounds"})
     serves = "Geocoding (address, components, latlng, place_id), Directions and Distance Matrix"
 
     def reset_state(self) -> None:
