@@ -74,6 +74,7 @@ class AirtableSimulator(Simulator):
     """``/v0/{baseId}/{tableIdOrName}[/{recordId}]`` with bearer personal access tokens."""
 
     name = "airtable"
+    seed_keys = frozenset({"api_keys", "bases", "rate_limit"})
     serves = (
         "records of a table: list (GET and POST listRecords), get, create, update, upsert, delete"
     )

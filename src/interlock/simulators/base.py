@@ -95,6 +95,9 @@ class Simulator:
     max_body_bytes: ClassVar[int] = 8 * 1024 * 1024
     #: what the simulator serves, named when it refuses anything else as not simulated
     serves: ClassVar[str] = ""
+    #: the seed data keys the simulator understands; any other is refused (a seed that
+    #: silently did nothing would leave a test asserting on a state that never was)
+    seed_keys: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, *, seed: int = 0) -> None:
         self.seed = seed
@@ -157,9 +160,19 @@ class Simulator:
         served = f" (the {self.name} simulator serves {self.serves})" if self.serves else ""
         return self.error_response(501, f"not simulated: {request.method} {request.path}{served}")
 
+    def apply_seed(self, data: dict[str, Any]) -> None:
+        """Apply seed data after checking its keys; ConfigError names any unknown key."""
+        unknown = set(data) - self.seed_keys
+        if unknown:
+            raise ConfigError(
+                f"unknown {self.name} seed key(s) {', '.join(sorted(unknown))}",
+                hint=f"known: {', '.join(sorted(self.seed_keys)) or 'none'}",
+            )
+        self.seed_data(data)
+
     def set_baseline(self, data: dict[str, Any]) -> None:
         """Hold ``data`` now and after every reset: the state a run starts from."""
-        self.seed_data(copy.deepcopy(data))
+        self.apply_seed(copy.deepcopy(data))
         self.baseline = copy.deepcopy(data)
 
     def reset(self) -> None:
@@ -174,10 +187,12 @@ class Simulator:
     async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.path.startswith(CONTROL_PREFIX):
             return await handler(request)
+        too_large = None
         try:
             body = await request.read()
         except web.HTTPRequestEntityTooLarge:
-            return self.error_response(
+            body = b""
+            too_large = self.error_response(
                 413, f"The request body is larger than {self.max_body_bytes} bytes."
             )
         entry: dict[str, Any] = {
@@ -198,6 +213,9 @@ class Simulator:
             "fault": None,
         }
         self.journal.append(entry)
+        if too_large is not None:
+            entry["status"] = too_large.status
+            return too_large
         rule = self.faults.pick(request.method, request.path)
         if rule is not None:
             entry["fault"] = rule.kind
@@ -297,7 +315,7 @@ class Simulator:
             data = await request.json()
             if not isinstance(data, dict):
                 raise ConfigError("seed data must be a JSON object")
-            self.seed_data(data)
+            self.apply_seed(data)
         except (ConfigError, json.JSONDecodeError) as exc:
             return json_response({"error": str(exc)}, status=400)
         return json_response({"ok": True})

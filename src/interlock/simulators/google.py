@@ -19,7 +19,7 @@ from typing import Any
 from aiohttp import web
 
 from interlock.errors import ConfigError
-from interlock.simulators.base import Simulator, json_response
+from interlock.simulators.base import Handler, Refused, Simulator, json_response
 from interlock.simulators.geometry import (
     Point,
     bearing_deg,
@@ -28,6 +28,7 @@ from interlock.simulators.geometry import (
     haversine_m,
     road_leg,
 )
+from interlock.simulators.google_addresses import address_components
 
 __all__ = [
     "GoogleMapsSimulator",
@@ -64,59 +65,37 @@ MAX_ELEMENTS = 100
 _LATLNG = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*,\s*(-?\d+(?:\.\d+)?)\s*$")
 
 
-#: country names as addresses end -> (long name, ISO code), as Google writes them
-COUNTRIES = {
-    "usa": ("United States", "US"),
-    "us": ("United States", "US"),
-    "united states": ("United States", "US"),
-    "uk": ("United Kingdom", "GB"),
-    "united kingdom": ("United Kingdom", "GB"),
-    "canada": ("Canada", "CA"),
-    "germany": ("Germany", "DE"),
-    "france": ("France", "FR"),
+#: the parameters each API documents that the simulator would not act on; a request with
+#: one is refused as not simulated rather than answered as if it were absent
+#: (Geocoding, Directions and Distance Matrix API references, "Optional parameters")
+NOT_SIMULATED_PARAMS = {
+    "geocode": frozenset(
+        {"bounds", "language", "region", "result_type", "location_type", "extra_computations"}
+    ),
+    "directions": frozenset(
+        {
+            "alternatives",
+            "avoid",
+            "language",
+            "region",
+            "arrival_time",
+            "transit_mode",
+            "transit_routing_preference",
+            "traffic_model",
+        }
+    ),
+    "distancematrix": frozenset(
+        {
+            "avoid",
+            "language",
+            "region",
+            "arrival_time",
+            "transit_mode",
+            "transit_routing_preference",
+            "traffic_model",
+        }
+    ),
 }
-_STREET = re.compile(r"^(\d+[A-Za-z]?(?:-\d+)?)\s+(.+)$")
-_REGION_POSTCODE = re.compile(r"^([A-Za-z]{2,3})\s+([A-Za-z0-9][A-Za-z0-9 -]{2,9})$")
-
-
-def _component(name: str, types: list[str], short: str | None = None) -> dict[str, Any]:
-    return {"long_name": name, "short_name": short or name, "types": types}
-
-
-def address_components(formatted: str) -> list[dict[str, Any]]:
-    """Google's ``address_components`` read from a comma-separated address, e.g.
-    ``"12 Main St, Austin, TX 78701, USA"``: street number, route, locality, state
-    (administrative_area_level_1), postal code and country, those the address has."""
-    parts = [part.strip() for part in formatted.split(",") if part.strip()]
-    components: list[dict[str, Any]] = []
-    if not parts:
-        return components
-    street = _STREET.match(parts[0])
-    if street:
-        components += [
-            _component(street.group(1), ["street_number"]),
-            _component(street.group(2), ["route"]),
-        ]
-    else:
-        components.append(_component(parts[0], ["route"]))
-    rest = parts[1:]
-    country = COUNTRIES.get(rest[-1].lower()) if rest else None
-    if country:
-        rest.pop()
-    region = _REGION_POSTCODE.match(rest[-1]) if rest else None
-    if region:
-        rest.pop()
-    if rest:
-        components.append(_component(rest[0], ["locality", "political"]))
-    for part in rest[1:]:
-        components.append(_component(part, ["administrative_area_level_2", "political"]))
-    if region:
-        state = region.group(1).upper()
-        components.append(_component(state, ["administrative_area_level_1", "political"]))
-        components.append(_component(region.group(2), ["postal_code"]))
-    if country:
-        components.append(_component(country[0], ["country", "political"], country[1]))
-    return components
 
 
 def _normal(address: str) -> str:
@@ -157,6 +136,7 @@ class GoogleMapsSimulator(Simulator):
     """Geocoding, Directions and Distance Matrix under ``/maps/api/*/json``, keyed by ``key=``."""
 
     name = "google"
+    seed_keys = frozenset({"api_keys", "places", "bounds"})
     serves = "Geocoding (address, components, latlng, place_id), Directions and Distance Matrix"
 
     def reset_state(self) -> None:
@@ -232,10 +212,23 @@ class GoogleMapsSimulator(Simulator):
 
     def routes(self) -> list[web.RouteDef]:
         return [
-            web.get("/maps/api/geocode/json", self._geocode),
-            web.get("/maps/api/directions/json", self._directions),
-            web.get("/maps/api/distancematrix/json", self._matrix),
+            web.get("/maps/api/geocode/json", self._served(self._geocode)),
+            web.get("/maps/api/directions/json", self._served(self._directions)),
+            web.get("/maps/api/distancematrix/json", self._served(self._matrix)),
         ]
+
+    @staticmethod
+    def _served(handler: Handler) -> Handler:
+        async def checked(request: web.Request) -> web.StreamResponse:
+            endpoint = request.path.removeprefix("/maps/api/").partition("/")[0]
+            unserved = sorted(set(request.query) & NOT_SIMULATED_PARAMS[endpoint])
+            if unserved:
+                raise Refused(
+                    501, message=f"not simulated: parameter {unserved[0]} of the {endpoint} API"
+                )
+            return await handler(request)
+
+        return checked
 
     def _status(
         self, request: web.Request, status: str, message: str | None = None

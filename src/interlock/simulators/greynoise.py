@@ -54,6 +54,7 @@ class GreyNoiseSimulator(Simulator):
     """Speaks GreyNoise's v3 JSON; ``GreyNoise(APIConfig(api_server=url, ...))`` works unchanged."""
 
     name = "greynoise"
+    seed_keys = frozenset({"ips", "daily_limit", "retry_after", "api_keys"})
     serves = "GET /v3/community/{ip}, GET /v3/ip/{ip} and GET /ping"
 
     def reset_state(self) -> None:
@@ -68,12 +69,6 @@ class GreyNoiseSimulator(Simulator):
         return {"ips": self.ips, "daily_limit": self.daily_limit}
 
     def seed_data(self, data: dict[str, Any]) -> None:
-        unknown = set(data) - {"ips", "daily_limit", "retry_after", "api_keys"}
-        if unknown:
-            raise ConfigError(
-                f"unknown greynoise seed key(s) {', '.join(sorted(unknown))}",
-                hint="use ips, daily_limit, retry_after, api_keys",
-            )
         for ip, entry in dict(data.get("ips") or {}).items():
             if entry is not None and not isinstance(entry, dict):
                 raise ConfigError(f"greynoise seed ips[{ip!r}] must be an object or null")

@@ -105,6 +105,7 @@ class MapboxSimulator(Simulator):
     """``/directions/v5/mapbox/{profile}/{coords}`` and ``/optimized-trips/v1/...``."""
 
     name = "mapbox"
+    seed_keys = frozenset({"access_tokens"})
     serves = "Directions v5 and Optimization v1 (optimized-trips)"
 
     def reset_state(self) -> None:

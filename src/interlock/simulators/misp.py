@@ -93,6 +93,44 @@ def _matches(candidates: list[str], spec: Any) -> bool:
     )
 
 
+#: the restSearch filters the simulator applies
+SEARCH_FILTERS = frozenset(
+    {
+        "returnFormat",
+        "value",
+        "type",
+        "category",
+        "eventid",
+        "tags",
+        "to_ids",
+        "limit",
+        "page",
+        "metadata",
+        "from",
+        "to",
+        "timestamp",
+        "publish_timestamp",
+        "last",
+        "event_timestamp",
+        "attribute_timestamp",
+    }
+)
+#: flags PyMISP always sends; off they change nothing, on they are not simulated
+SEARCH_FLAGS = frozenset(
+    {
+        "withAttachments",
+        "enforceWarninglist",
+        "includeEventUuid",
+        "includeEventTags",
+        "sgReferenceOnly",
+        "includeContext",
+        "headerless",
+        "includeSightings",
+        "includeDecayScore",
+        "includeCorrelations",
+        "excludeDecayed",
+    }
+)
 _RELATIVE = re.compile(r"^(\d+)([smhdw])$")
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
 
@@ -143,6 +181,7 @@ class MISPSimulator(Simulator):
     """Speaks MISP's JSON API; ``PyMISP(url, key, ssl=False)`` connects to it unchanged."""
 
     name = "misp"
+    seed_keys = frozenset({"ips", "version", "api_keys"})
     serves = "what PyMISP's constructor calls, events/view and restSearch of attributes and events"
 
     def reset_state(self) -> None:
@@ -157,12 +196,6 @@ class MISPSimulator(Simulator):
         return {"events": list(self.events.values()), "attributes": self.attributes}
 
     def seed_data(self, data: dict[str, Any]) -> None:
-        unknown = set(data) - {"ips", "version", "api_keys"}
-        if unknown:
-            raise ConfigError(
-                f"unknown misp seed key(s) {', '.join(sorted(unknown))}",
-                hint="use ips, version, api_keys",
-            )
         if "version" in data:
             if not re.fullmatch(r"\d+(\.\d+)*", str(data["version"])):
                 raise ConfigError("misp version must be dotted numbers, e.g. 2.5.34")
@@ -316,7 +349,17 @@ class MISPSimulator(Simulator):
         fmt = query.get("returnFormat", "json")
         if fmt != "json":
             return self.error_response(
-                400, f"The {fmt} return format is not served by the simulator", url=request.path
+                501, f"not simulated: the {fmt} return format", url=request.path
+            )
+        unserved = sorted(
+            key
+            for key, value in query.items()
+            if key not in SEARCH_FILTERS and not (key in SEARCH_FLAGS and not value)
+        )
+        if unserved:
+            # a filter answered as if absent would return more than MISP does
+            return self.error_response(
+                501, f"not simulated: restSearch filter {unserved[0]}", url=request.path
             )
         return query
 

@@ -70,6 +70,7 @@ class OTXSimulator(Simulator):
     """Speaks OTX's DirectConnect v1 JSON; ``OTXv2(key, server=url)`` works unchanged."""
 
     name = "otx"
+    seed_keys = frozenset({"ips", "api_keys"})
     serves = "GET /api/v1/indicators/IPv4|IPv6/{ip}/{section}"
 
     def reset_state(self) -> None:
@@ -81,11 +82,6 @@ class OTXSimulator(Simulator):
         return {"ips": self.ips}
 
     def seed_data(self, data: dict[str, Any]) -> None:
-        unknown = set(data) - {"ips", "api_keys"}
-        if unknown:
-            raise ConfigError(
-                f"unknown otx seed key(s) {', '.join(sorted(unknown))}", hint="use ips, api_keys"
-            )
         for ip, entry in dict(data.get("ips") or {}).items():
             if not isinstance(entry, dict):
                 raise ConfigError(f"otx seed ips[{ip!r}] must be an object")

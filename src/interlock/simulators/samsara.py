@@ -201,6 +201,7 @@ class SamsaraSimulator(Simulator):
     """``/fleet/vehicles`` and ``/fleet/vehicles/stats[/feed|/history]`` with bearer tokens."""
 
     name = "samsara"
+    seed_keys = frozenset({"api_tokens", "vehicles", "clock", "gps_interval_s"})
     serves = "vehicles (list, get), vehicle stats and vehicle locations with feed and history"
 
     def reset_state(self) -> None:

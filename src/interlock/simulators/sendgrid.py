@@ -30,6 +30,7 @@ ERROR_HELP = "http://sendgrid.com/docs/API_Reference/Web_API_v3/Mail/errors.html
 
 class SendGridSimulator(Simulator):
     name = "sendgrid"
+    seed_keys = frozenset({"api_keys"})
     serves = "POST /v3/mail/send"
     max_body_bytes: ClassVar[int] = 30 * 1024 * 1024
 

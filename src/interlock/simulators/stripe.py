@@ -63,20 +63,88 @@ from interlock.simulators.stripe_webhooks import object_id
 
 __all__ = ["StripeSimulator"]
 
-SEED_KEYS = {
-    "api_keys",
-    *(f"{kind}s" for kind in KINDS[:-1]),
-    "idempotency_ttl",
-    "processing_delay",
-    "rate_limit",
-    "attach_checks",
-    "webhook_endpoints",
-    "webhook_retry_schedule",
-    "webhook_duplicates",
-    "webhook_shuffle",
-    "webhook_timeout",
-}
+SEED_KEYS = frozenset(
+    {
+        "api_keys",
+        *(f"{kind}s" for kind in KINDS[:-1]),
+        "idempotency_ttl",
+        "processing_delay",
+        "rate_limit",
+        "attach_checks",
+        "webhook_endpoints",
+        "webhook_retry_schedule",
+        "webhook_duplicates",
+        "webhook_shuffle",
+        "webhook_timeout",
+    }
+)
 Handler = Callable[[web.Request, Params], dict[str, Any]]
+#: the customer fields stored as sent (``address``, ... are plain data at Stripe too)
+CUSTOMER_FIELDS = (
+    "email",
+    "name",
+    "phone",
+    "description",
+    "address",
+    "shipping",
+    "invoice_prefix",
+    "tax_exempt",
+)
+#: per operation, the parameters the simulator acts on; any other one the spec allows is
+#: refused as not simulated rather than accepted and silently ignored
+_PAGES = frozenset({"limit", "starting_after", "ending_before", "expand"})
+SERVED_PARAMS: dict[str, frozenset[str]] = {
+    "GetCustomers": _PAGES | {"email"},
+    "PostCustomers": frozenset(
+        {*CUSTOMER_FIELDS, "metadata", "balance", "preferred_locales", "invoice_settings", "expand"}
+    ),
+    "PostCustomersCustomer": frozenset(
+        {*CUSTOMER_FIELDS, "metadata", "balance", "preferred_locales", "invoice_settings", "expand"}
+    ),
+    "GetPaymentMethods": _PAGES | {"customer", "type"},
+    "PostPaymentMethods": frozenset({"type", "card", "metadata", "expand"}),
+    "PostPaymentMethodsPaymentMethodAttach": frozenset({"customer", "expand"}),
+    "GetPaymentIntents": _PAGES | {"customer"},
+    "PostPaymentIntents": frozenset(
+        {
+            "amount",
+            "currency",
+            "customer",
+            "payment_method",
+            "confirm",
+            "off_session",
+            "capture_method",
+            "description",
+            "metadata",
+            "expand",
+        }
+    ),
+    "PostPaymentIntentsIntent": frozenset(
+        {
+            "amount",
+            "currency",
+            "customer",
+            "payment_method",
+            "description",
+            "receipt_email",
+            "metadata",
+            "expand",
+        }
+    ),
+    "PostPaymentIntentsIntentConfirm": frozenset({"payment_method", "expand"}),
+    "PostPaymentIntentsIntentCapture": frozenset({"amount_to_capture", "expand"}),
+    "PostPaymentIntentsIntentCancel": frozenset({"cancellation_reason", "expand"}),
+    "GetCharges": _PAGES | {"customer", "payment_intent"},
+    "GetRefunds": _PAGES | {"payment_intent", "charge"},
+    "PostRefunds": frozenset(
+        {"payment_intent", "charge", "amount", "reason", "metadata", "expand"}
+    ),
+    "GetEvents": _PAGES | {"type"},
+    "GetWebhookEndpoints": _PAGES,
+    "PostWebhookEndpoints": frozenset(
+        {"url", "enabled_events", "description", "metadata", "expand"}
+    ),
+}
 #: the ``expand[]`` plan of the request being served (see ``StripeObjects.expansions``)
 EXPANSIONS = web.RequestKey("stripe_expansions", list)
 
@@ -92,6 +160,7 @@ class StripeSimulator(StripePayments):
     """Speaks Stripe's v1 wire format: form bodies in, objects with ``"object"`` out."""
 
     name = "stripe"
+    seed_keys = SEED_KEYS
 
     def __init__(self, *, seed: int = 0) -> None:
         #: the clock for rate limits and idempotency expiry; a test may freeze it
@@ -117,12 +186,6 @@ class StripeSimulator(StripePayments):
         }
 
     def seed_data(self, data: dict[str, Any]) -> None:
-        unknown = set(data) - SEED_KEYS
-        if unknown:
-            raise ConfigError(
-                f"unknown stripe seed key(s) {', '.join(sorted(unknown))}",
-                hint=f"known: {', '.join(sorted(SEED_KEYS))}",
-            )
         if "api_keys" in data:
             self.api_keys = set(data["api_keys"])
         for kind in KINDS[:-1]:
@@ -203,6 +266,19 @@ class StripeSimulator(StripePayments):
     async def _unserved(self, request: web.Request) -> web.Response:
         return self._refuse_unserved(request)
 
+    @staticmethod
+    def _refuse_unserved_params(operation_id: str, params: Params) -> None:
+        served = SERVED_PARAMS.get(operation_id, frozenset({"expand"}))
+        unserved = sorted(set(params) - served)
+        if unserved:
+            raise Failure(
+                501,
+                f"not simulated: parameter {unserved[0]} of {operation_id} (Stripe accepts "
+                f"it; the simulator serves {', '.join(sorted(served)) or 'no parameters'})",
+                param=unserved[0],
+                code="not_simulated",
+            )
+
     def _refuse_unserved(self, request: web.Request) -> web.Response:
         """Stripe's 404 for a URL Stripe does not have; 501 "not simulated" for one it has."""
         operation = self.spec.operation(request.method, request.path)
@@ -212,14 +288,12 @@ class StripeSimulator(StripePayments):
                 f"Unrecognized request URL ({request.method}: {request.path}). Please see "
                 "https://stripe.com/docs or we can help at https://support.stripe.com/.",
             )
-        response = self.error_response(
+        return self.error_response(
             501,
             f"not simulated: {operation.method} {operation.path} (Stripe serves it; the "
             "Interlock simulator does not)",
             code="not_simulated",
         )
-        response.headers["Stripe-Should-Retry"] = "false"
-        return response
 
     # -- the wrapper every API call goes through ---------------------------------------
     def _endpoint(self, handler: Handler) -> Callable[[web.Request], Awaitable[web.Response]]:
@@ -234,6 +308,7 @@ class StripeSimulator(StripePayments):
             try:
                 # before idempotency: Stripe saves no result for a request it refused
                 operation.validate(params)
+                self._refuse_unserved_params(operation.operation_id, params)
                 request[EXPANSIONS] = self.expansions(self._kind(request), params.get("expand"))
             except Failure as failure:
                 return self.error_response(failure.status, failure.message, **failure.fields)
@@ -293,31 +368,53 @@ class StripeSimulator(StripePayments):
     def _create_customer(self, request: web.Request, params: Params) -> dict[str, Any]:
         customer = self._new(
             "customer",
-            email=params.get("email"),
-            name=params.get("name"),
-            phone=params.get("phone"),
-            description=params.get("description"),
+            email=None,
+            name=None,
+            phone=None,
+            description=None,
+            address=None,
+            shipping=None,
+            preferred_locales=[],
+            invoice_prefix=None,
+            tax_exempt="none",
             metadata=metadata(params),
             balance=0,
             delinquent=False,
             invoice_settings={"default_payment_method": None},
         )
+        self._set_customer_fields(customer, params)
         self._emit(request, "customer.created", customer)
         return customer
 
     def _update_customer(self, request: web.Request, params: Params) -> dict[str, Any]:
         customer = self._get("customer", request.match_info["id"])
         before = copy.deepcopy(customer)
-        updated = metadata(params, customer["metadata"])
-        params.pop("metadata", None)
-        customer.update({k: v for k, v in params.items() if k in customer and k != "id"})
-        customer["metadata"] = updated
+        customer["metadata"] = metadata(params, customer["metadata"])
+        self._set_customer_fields(customer, params)
         previous = {k: v for k, v in before.items() if customer[k] != v}
         self._emit(request, "customer.updated", customer, previous)
         return customer
 
+    def _set_customer_fields(self, customer: dict[str, Any], params: Params) -> None:
+        """The plain fields of a customer, as sent; an empty value unsets one."""
+        for field in CUSTOMER_FIELDS:
+            if field in params:
+                customer[field] = params[field] if params[field] != "" else None
+        if "preferred_locales" in params:
+            customer["preferred_locales"] = params["preferred_locales"] or []
+        if params.get("balance") not in (None, ""):
+            customer["balance"] = int(params["balance"])
+        settings = params.get("invoice_settings")
+        if isinstance(settings, dict) and "default_payment_method" in settings:
+            wanted = settings["default_payment_method"] or None
+            if wanted is not None:
+                wanted = self._get("payment_method", wanted, "default_payment_method")["id"]
+            customer["invoice_settings"]["default_payment_method"] = wanted
+
     def _create_webhook_endpoint(self, request: web.Request, params: Params) -> dict[str, Any]:
         events = required(params, "enabled_events")
-        return self.webhooks.add_endpoint(
+        endpoint = self.webhooks.add_endpoint(
             required(params, "url"), events if isinstance(events, list) else [events]
         )
+        endpoint.update(description=params.get("description"), metadata=metadata(params))
+        return endpoint

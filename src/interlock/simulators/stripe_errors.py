@@ -78,7 +78,10 @@ def error_response(status: int, message: str, **fields: Any) -> web.Response:
     if fields.get("code"):
         fields.setdefault("doc_url", f"https://stripe.com/docs/error-codes/{fields['code']}")
     error = {"type": kind, "message": message, **fields}
-    return json_response({"error": error}, status=status, headers={"Request-Id": object_id("req")})
+    headers = {"Request-Id": object_id("req")}
+    if status == 501:  # "not simulated": no retry will change that
+        headers["Stripe-Should-Retry"] = "false"
+    return json_response({"error": error}, status=status, headers=headers)
 
 
 # -- parameter checks -------------------------------------------------------------------

@@ -15,8 +15,10 @@ accepts it. The callbacks of one message arrive in order; each is tried once, an
 receiver that fails, times out or cannot be reached is recorded in ``state()["callbacks"]``
 without holding the message back.
 
-Seed keys: ``accounts`` ({sid: token}), ``status_delay`` (s, default 0.05),
-``callback_timeout`` (s, default 10), ``undeliverable`` and ``failing`` (lists of numbers).
+Seed keys: ``accounts`` ({sid: token}), ``api_keys`` ({SK sid: {"secret", "account"}}:
+Twilio's API keys, accepted with HTTP Basic like an account's token), ``status_delay``
+(s, default 0.05), ``callback_timeout`` (s, default 10), ``undeliverable`` and
+``failing`` (lists of numbers).
 """
 
 from __future__ import annotations
@@ -24,12 +26,11 @@ from __future__ import annotations
 import asyncio
 import base64
 import hmac
-import math
 import secrets
 import time
 import uuid
 from datetime import UTC, datetime
-from email.utils import format_datetime, parsedate_to_datetime
+from email.utils import format_datetime
 from hashlib import sha1
 from typing import Any
 from urllib.parse import urlencode
@@ -41,6 +42,15 @@ from interlock.errors import ConfigError
 from interlock.simulators.base import Simulator, json_response
 from interlock.simulators.forms import decode_form
 from interlock.simulators.outbound import Outbound
+from interlock.simulators.twilio_messages import (
+    FINAL_STATUSES,
+    MAGIC_NUMBERS,
+    MAX_BODY_CHARACTERS,
+    MAX_PAGE_SIZE,
+    UNSERVED_CREATE_PARAMS,
+    segments,
+    sent_on,
+)
 
 __all__ = ["TwilioSimulator", "signature"]
 
@@ -51,33 +61,13 @@ DEFAULT_STATUS_DELAY = 0.05
 DEFAULT_CALLBACK_TIMEOUT = 10.0
 #: what one SMS segment to a US number costs, as Twilio reports it (negative: a charge)
 PRICE_PER_SEGMENT = 0.0079
-#: the longest Body Twilio sends (error 21617 above it; twilio.com/docs/api/errors/21617)
-MAX_BODY_CHARACTERS = 1600
-#: the statuses a message ends in; only such a message may be deleted
-FINAL_STATUSES = frozenset({"delivered", "undelivered", "failed", "received", "read", "canceled"})
-#: the largest PageSize Twilio honours
-MAX_PAGE_SIZE = 1000
 #: the statuses whose arrival is POSTed to a message's StatusCallback
 CALLBACK_STATUSES = frozenset({"sent", "delivered", "undelivered", "failed"})
-#: Twilio's test numbers for "To", and the error each one provokes
-MAGIC_NUMBERS: dict[str, tuple[int, str]] = {
-    "+15005550001": (21211, "The 'To' number {to} is not a valid phone number."),
-    "+15005550002": (
-        21612,
-        "The 'To' phone number: {to}, is not currently reachable using the 'From' "
-        "phone number: {sender} via SMS.",
-    ),
-    "+15005550003": (
-        21408,
-        "Permission to send an SMS has not been enabled for the region indicated by "
-        "the 'To' number: {to}.",
-    ),
-    "+15005550004": (21610, "Attempt to send to unsubscribed recipient"),
-    "+15005550009": (21614, "'To' number {to} is not a valid mobile number"),
-}
 UNDELIVERED = (30003, "Unreachable destination handset")
 FAILED = (30008, "Unknown error")
-SEED_KEYS = frozenset({"accounts", "status_delay", "callback_timeout", "undeliverable", "failing"})
+SEED_KEYS = frozenset(
+    {"accounts", "api_keys", "status_delay", "callback_timeout", "undeliverable", "failing"}
+)
 
 
 def signature(token: str, url: str, params: dict[str, str]) -> str:
@@ -111,31 +101,9 @@ def _numbers(data: dict[str, Any], name: str) -> set[str]:
     return set(value)
 
 
-def _sent_on(items: list[dict[str, Any]], param: str, value: str) -> list[dict[str, Any]]:
-    """The messages whose send date (UTC, YYYY-MM-DD) is on, before or after ``value``."""
-    kept = []
-    for message in items:
-        if message["date_sent"] is None:
-            continue
-        day = parsedate_to_datetime(message["date_sent"]).date().isoformat()
-        if (
-            (param == "DateSent" and day == value)
-            or (param == "DateSent<" and day <= value)
-            or (param == "DateSent>" and day >= value)
-        ):
-            kept.append(message)
-    return kept
-
-
-def segments(body: str) -> int:
-    """SMS segments of a body: 160 characters in one (70 outside ASCII, taken here for
-    GSM-7), and 153 (67) a part once it is split, the rest carrying the joining header."""
-    single, part = (160, 153) if body.isascii() else (70, 67)
-    return 1 if len(body) <= single else math.ceil(len(body) / part)
-
-
 class TwilioSimulator(Simulator):
     name = "twilio"
+    seed_keys = SEED_KEYS
     serves = "Messages: create, fetch, list, update (redaction), delete"
 
     def __init__(self, *, seed: int = 0) -> None:
@@ -150,6 +118,9 @@ class TwilioSimulator(Simulator):
         self.messages: dict[str, dict[str, Any]] = {}
         #: account sid -> auth token; None accepts any AC… sid with a non-empty token
         self.accounts: dict[str, str] | None = None
+        #: API key sid -> (secret, account sid); None accepts any SK… key with a secret
+        #: while no account is seeded
+        self.api_keys: dict[str, tuple[str, str]] | None = None
         #: one record per status callback attempt, oldest first
         self.callbacks: list[dict[str, Any]] = []
         self.status_delay = DEFAULT_STATUS_DELAY
@@ -165,16 +136,19 @@ class TwilioSimulator(Simulator):
         return {"messages": list(self.messages.values()), "callbacks": list(self.callbacks)}
 
     def seed_data(self, data: dict[str, Any]) -> None:
-        unknown = set(data) - SEED_KEYS
-        if unknown:
-            raise ConfigError(
-                f"unknown twilio seed key(s) {', '.join(sorted(unknown))}",
-                hint=f"known: {', '.join(sorted(SEED_KEYS))}",
-            )
         if "accounts" in data:
             if not isinstance(data["accounts"], dict):
                 raise ConfigError("twilio seed accounts must map account sids to auth tokens")
             self.accounts = dict(data["accounts"])
+        if "api_keys" in data:
+            keys = data["api_keys"]
+            if not isinstance(keys, dict) or not all(
+                isinstance(v, dict) and {"secret", "account"} <= set(v) for v in keys.values()
+            ):
+                raise ConfigError(
+                    'twilio seed api_keys must map SK sids to {"secret": ..., "account": AC...}'
+                )
+            self.api_keys = {sid: (v["secret"], v["account"]) for sid, v in keys.items()}
         if "status_delay" in data:
             self.status_delay = _seconds(data, "status_delay")
         if "callback_timeout" in data:
@@ -211,15 +185,32 @@ class TwilioSimulator(Simulator):
         return sid, token
 
     def authenticate(self, request: web.Request) -> web.Response | None:
+        """HTTP Basic with the account SID and auth token, or with an API key SID (SK...)
+        and its secret for the account in the path, as Twilio documents both."""
         sid, token = self._credentials(request)
         path_sid = request.match_info.get("sid", sid)
-        if self.accounts is None:
-            valid = sid.startswith("AC") and bool(token)
+        if sid.startswith("SK"):
+            if self.api_keys is None:
+                valid, owner = self.accounts is None and bool(token), path_sid
+            else:
+                secret, owner = self.api_keys.get(sid, ("", ""))
+                valid = bool(secret) and secret == token
+        elif self.accounts is None:
+            valid, owner = sid.startswith("AC") and bool(token), sid
         else:
-            valid = self.accounts.get(sid) == token
-        if valid and sid == path_sid:
+            valid, owner = self.accounts.get(sid) == token, sid
+        if valid and owner == path_sid:
             return None
         return self.error_response(401, "Authenticate", code=20003)
+
+    def _signing_token(self, request: web.Request) -> str:
+        """What signs a message's callbacks: its account's auth token (an API key's secret
+        only when no account is seeded, for want of the token)."""
+        sid, token = self._credentials(request)
+        account = request.match_info["sid"]
+        if sid.startswith("SK") and self.accounts is not None:
+            return self.accounts.get(account, token)
+        return token
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -268,13 +259,20 @@ class TwilioSimulator(Simulator):
     async def _create(self, request: web.Request) -> web.Response:
         sid = request.match_info["sid"]
         form = decode_form(await request.text())
+        unserved = sorted(set(form) & UNSERVED_CREATE_PARAMS)
+        if unserved:
+            return self.error_response(
+                501,
+                f"not simulated: parameter {unserved[0]} of Messages create (the simulator "
+                "serves To, From, MessagingServiceSid, Body and StatusCallback)",
+            )
         to, body = form.get("To"), form.get("Body")
         sender = form.get("From") or form.get("MessagingServiceSid")
         if not to:
             return self.error_response(400, "A 'To' phone number is required.", code=21604)
         if not sender:
             return self.error_response(400, "A 'From' phone number is required.", code=21603)
-        if not body and not form.get("MediaUrl"):
+        if not body:
             return self.error_response(400, "Message body is required.", code=21602)
         if len(str(body or "")) > MAX_BODY_CHARACTERS:
             return self.error_response(
@@ -316,7 +314,7 @@ class TwilioSimulator(Simulator):
             "status_callback": form.get("StatusCallback"),
         }
         self.messages[msid] = message
-        self._tokens[msid] = self._credentials(request)[1]
+        self._tokens[msid] = self._signing_token(request)
         self._outbound.spawn(self._progress(message, self._generation))
         return json_response(message, status=201)
 
@@ -333,7 +331,7 @@ class TwilioSimulator(Simulator):
                 items = [m for m in items if m[field] == wanted]
         for param in ("DateSent", "DateSent<", "DateSent>"):
             if param in query:
-                items = _sent_on(items, param, query[param])
+                items = sent_on(items, param, query[param])
         try:
             size = int(query.get("PageSize", "50"))
             page = int(query.get("Page", "0"))

@@ -104,6 +104,7 @@ class VirusTotalSimulator(Simulator):
     """Speaks VirusTotal's v3 JSON:API-like format; ``vt.Client(key, host=url)`` works unchanged."""
 
     name = "virustotal"
+    seed_keys = frozenset({"ips", "domains", "quota", "api_keys"})
     serves = "GET /api/v3/ip_addresses/{ip} and GET /api/v3/domains/{domain}"
 
     def reset_state(self) -> None:
@@ -123,12 +124,6 @@ class VirusTotalSimulator(Simulator):
         }
 
     def seed_data(self, data: dict[str, Any]) -> None:
-        unknown = set(data) - {"ips", "domains", "quota", "api_keys"}
-        if unknown:
-            raise ConfigError(
-                f"unknown virustotal seed key(s) {', '.join(sorted(unknown))}",
-                hint="use ips, domains, quota, api_keys",
-            )
         for kind, store in (("ips", self.ips), ("domains", self.domains)):
             for name, entry in dict(data.get(kind) or {}).items():
                 if entry is not None and not isinstance(entry, dict):

@@ -147,3 +147,12 @@ def test_geocoding_results_name_their_address_components(gmaps):
     )
     [depot] = gmaps.geocode("depot, 1 yard rd")
     assert depot["address_components"]
+
+
+def test_a_documented_parameter_the_simulator_would_ignore_is_refused(gmaps):
+    # Geocoding API reference, optional parameters: language changes every name answered
+    with pytest.raises(googlemaps.exceptions.HTTPError) as info:
+        gmaps.geocode("12 Main St, Springfield", language="fr")
+    assert info.value.status_code == 501
+    with pytest.raises(googlemaps.exceptions.HTTPError):
+        gmaps.directions("1 Yard Rd", "12 Main St", avoid="tolls")

@@ -23,7 +23,7 @@ import pytest
 from python_http_client.exceptions import BadRequestsError, HTTPError
 from sendgrid import SendGridAPIClient
 from sendgrid.helpers.mail import Attachment, Mail
-from twilio.base.exceptions import TwilioRestException
+from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest import Client
 
 from interlock.helpers.deadline import poll
@@ -164,6 +164,7 @@ def test_sendgrid_takes_a_10_mb_attachment_and_refuses_over_30_mb():
         )
         assert too_big.status_code == 413
         assert too_big.json()["errors"][0]["message"]
+        assert server.sim.journal[-1]["status"] == 413
 
 
 def test_a_body_that_is_not_utf8_gets_each_providers_error_format():
@@ -197,3 +198,50 @@ def test_sendgrid_refuses_what_it_does_not_simulate_by_name_in_its_error_format(
         assert info.value.status_code == 501
         [error] = json.loads(info.value.body)["errors"]
         assert error["message"].startswith("not simulated: GET /v3/templates")
+
+
+def test_twilio_refuses_a_create_parameter_it_would_otherwise_ignore():
+    # a scheduled message (Message resource: ScheduleType, SendAt) would otherwise go at once
+    with ThreadedSimulator("twilio") as server:
+        client = twilio(server)
+        with pytest.raises(TwilioRestException) as info:
+            client.messages.create(
+                to=TO,
+                messaging_service_sid="MG" + "0" * 32,
+                body="later",
+                schedule_type="fixed",
+                send_at="2030-01-01T00:00:00Z",
+            )
+        assert info.value.status == 501
+        assert "not simulated: parameter ScheduleType" in info.value.msg
+        # the names come from Twilio's OpenAPI description, MediaUrl (an MMS) among them
+        with pytest.raises(TwilioRestException) as info:
+            client.messages.create(
+                to=TO, from_="+15005550006", media_url=["https://example.com/map.png"]
+            )
+        assert "not simulated: parameter MediaUrl" in info.value.msg
+        assert server.sim.state()["messages"] == []
+
+
+def test_twilio_takes_an_api_key_and_secret_for_the_account_they_belong_to():
+    # Twilio's "API keys" docs: Client(api_key_sid, api_key_secret, account_sid)
+    key = "SK" + "3" * 32
+    with ThreadedSimulator("twilio") as server:
+        server.sim.seed_data(
+            {
+                "accounts": {SID: "token"},
+                "api_keys": {key: {"secret": "s3cret", "account": SID}},
+            }
+        )
+        client = Client(key, "s3cret", SID)
+        client.api.base_url = server.url
+        assert client.messages.create(to=TO, from_="+15005550006", body="hi").sid
+        other = Client(key, "s3cret", "AC" + "4" * 32)
+        other.api.base_url = server.url
+        with pytest.raises(TwilioRestException) as info:
+            other.messages.create(to=TO, from_="+15005550006", body="hi")
+        assert (info.value.status, info.value.code) == (401, 20003)
+        wrong = Client(key, "guess", SID)
+        wrong.api.base_url = server.url
+        with pytest.raises(TwilioException, match="20003"):
+            wrong.messages.list()

@@ -138,3 +138,11 @@ def test_rest_search_applies_its_time_filters(misp: PyMISP, control: SimulatorCl
     assert values(date_to=time.strftime("%Y-%m-%d", time.gmtime(old))) == {"198.51.100.7"}
     events = misp.search(controller="events", last="7d", pythonify=True)
     assert "Old" not in {e.info for e in events}
+
+
+def test_a_search_filter_the_simulator_does_not_apply_is_refused(misp: PyMISP) -> None:
+    # restSearch's threat_level_id filter would narrow MISP's answer; answered as if absent
+    # it would return more than MISP does
+    with pytest.raises(MISPServerError, match="not simulated: restSearch filter threat_level_id"):
+        misp.search(controller="events", threat_level_id=1)
+    assert misp.search(controller="attributes", value=BAD, include_context=False)

@@ -355,3 +355,32 @@ def test_a_body_that_is_not_utf8_gets_stripes_error_body(server):
     )
     assert answer.status_code == 400
     assert answer.json()["error"]["type"] == "invalid_request_error"
+
+
+def test_a_parameter_stripe_takes_and_the_simulator_would_ignore_is_refused_by_name(server):
+    sdk = client(server)
+    with pytest.raises(stripe.APIError) as info:
+        intent(sdk, automatic_payment_methods={"enabled": True})
+    assert info.value.http_status == 501
+    assert info.value.user_message.startswith(
+        "not simulated: parameter automatic_payment_methods of PostPaymentIntents"
+    )
+    assert sdk.v1.payment_intents.list().data == []
+
+
+def test_customer_fields_are_kept_as_sent_and_an_empty_value_unsets_one(server):
+    sdk = client(server)
+    address = {"line1": "1 Yard Rd", "city": "Austin", "postal_code": "78701", "country": "US"}
+    created = sdk.v1.customers.create(
+        params={"email": "ann@example.com", "address": address, "balance": 250}
+    )
+    got = sdk.v1.customers.retrieve(created.id)
+    assert (got.address.city, got.balance) == ("Austin", 250)
+    cleared = sdk.v1.customers.update(created.id, params={"address": "", "phone": "+15550001"})
+    assert (cleared.address, cleared.phone) == (None, "+15550001")
+    method = card(sdk)
+    sdk.v1.payment_methods.attach(method, params={"customer": created.id})
+    chosen = sdk.v1.customers.update(
+        created.id, params={"invoice_settings": {"default_payment_method": method}}
+    )
+    assert chosen.invoice_settings.default_payment_method == method
