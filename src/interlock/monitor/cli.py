@@ -2,7 +2,8 @@
 
 ``add_parser(subparsers)`` adds the ``monitor`` command to a CLI; ``run(args)`` carries it
 out and returns the exit code: 0 after a clean stop (SIGTERM, Ctrl-C, ``--duration``),
-2 for bad input (one line on stderr, nothing started).
+2 for bad input or an unusable history file or port (one line on stderr, nothing
+started), 1 when the history can no longer be written while watching.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import signal
+import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -110,9 +112,9 @@ def run(args: argparse.Namespace) -> int:
     except InterlockError as exc:
         print(f"interlock monitor: error: {exc}", file=sys.stderr)
         return exc.exit_code
-    except OSError as exc:  # the history file or the dashboard port
+    except (OSError, sqlite3.Error) as exc:  # the history could no longer be written
         print(f"interlock monitor: error: {exc}", file=sys.stderr)
-        return 2
+        return 1
 
 
 async def _watch(config: MonitorConfig, *, duration: float | None, tui: bool) -> int:

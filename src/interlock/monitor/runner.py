@@ -4,18 +4,25 @@
 well under 2 s: no new checks start, checks in flight get ``grace`` seconds to finish
 (and are stored), open alerts end as "monitor stopped", and the history is closed.
 Every sample taken is stored: ``monitor.taken == history.count()`` at the end.
+
+``run`` raises DependencyError when the history cannot be opened, and re-raises (after
+the same shutdown) whatever made a probe or background loop die, e.g. a history that
+can no longer be written: a monitor that silently stopped watching would lie.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
+import sys
 import time
 from collections.abc import Callable
 from typing import Any, final
 
 import aiohttp
 
+from interlock.errors import DependencyError
 from interlock.monitor.alerts import Alert, AlertEngine, AlertEvent
 from interlock.monitor.config import MonitorConfig
 from interlock.monitor.history import History
@@ -63,6 +70,8 @@ class Monitor:
         self._session: aiohttp.ClientSession | None = None
         self._sends: set[asyncio.Task[None]] = set()
         self._ran = False
+        #: what ended the run early (the history could not be written, a bug): raised by run
+        self._failure: BaseException | None = None
 
     # -- lifecycle ---------------------------------------------------------------------
     async def run(self, stop: asyncio.Event, *, ready: Callable[[], None] | None = None) -> None:
@@ -71,7 +80,13 @@ class Monitor:
             raise RuntimeError("a Monitor runs once; make a new one")
         self._ran = True
         config = self.config
-        with History(config.history) as history:
+        with contextlib.ExitStack() as exits:
+            try:
+                history = exits.enter_context(History(config.history))
+            except (OSError, sqlite3.Error) as exc:
+                raise DependencyError(
+                    f"the monitor's history {config.history} cannot be opened: {exc}"
+                ) from None
             self.history = history
             history.compact(
                 time.time(),
@@ -98,6 +113,8 @@ class Monitor:
                     background.append(
                         asyncio.create_task(self._every(config.interval, stop, self._read_faults))
                     )
+                for task in [*tasks, *background]:
+                    task.add_done_callback(lambda t: self._failed(t, stop))
                 if ready is not None:
                     ready()
                 await stop.wait()
@@ -111,6 +128,16 @@ class Monitor:
                 for task in self._sends:
                     task.cancel()
                 self._emit("stopped", None)
+        if self._failure is not None:
+            raise self._failure
+
+    def _failed(self, task: asyncio.Task[None], stop: asyncio.Event) -> None:
+        """A loop that dies ends the run: watching on without it would be a silent lie."""
+        if task.cancelled() or task.exception() is None:
+            return
+        if self._failure is None:
+            self._failure = task.exception()
+        stop.set()
 
     async def _drain(
         self, tasks: list[asyncio.Task[None]], background: list[asyncio.Task[None]]
@@ -251,8 +278,21 @@ class Monitor:
         for notifier in self._notifiers:
             task = asyncio.create_task(notifier.send(event))
             self._sends.add(task)
-            task.add_done_callback(self._sends.discard)
+            task.add_done_callback(self._sent)
+
+    def _sent(self, task: asyncio.Task[None]) -> None:
+        self._sends.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            _warn(f"an alert notice was not delivered: {task.exception()!r}")
 
     def _emit(self, kind: str, payload: Any) -> None:
         for listener in list(self.listeners):
-            listener(kind, payload)
+            try:
+                listener(kind, payload)
+            except Exception as exc:  # a broken view must not stop the watching
+                self.listeners.remove(listener)
+                _warn(f"a view of the monitor failed and was detached: {exc!r}")
+
+
+def _warn(text: str) -> None:
+    print(f"monitor: {text}", file=sys.stderr, flush=True)
