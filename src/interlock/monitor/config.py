@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from interlock.errors import ConfigError
-from interlock.monitor.conditions import Condition, parse_condition, parse_path
+from interlock.monitor.conditions import Condition, JsonPath, parse_condition, parse_path
 
 __all__ = [
     "PROBE_KINDS",
@@ -133,7 +133,7 @@ class ProbeSpec:
     success_threshold: int = 1
     query: str = "SELECT 1"
     #: numbers read from a JSON answer: metric name -> JSON path
-    metrics: Mapping[str, tuple[str | int, ...]] = field(default_factory=dict)
+    metrics: Mapping[str, JsonPath] = field(default_factory=dict)
     #: objective: share of successful checks, percent (burn-rate alerts)
     slo: float = 95
     method: str = "GET"
@@ -267,12 +267,13 @@ def parse_probe(name: str, table: Any, *, interval: float, timeout: float) -> Pr
     )
     if conditions and kind not in ("http", "simulator"):
         raise ConfigError(f"{where}: conditions apply to http probes only")
-    metrics = {
-        metric: parse_path(path, f"{where} metrics.{metric}") if isinstance(path, str) else ()
-        for metric, path in _table(f"{where} metrics", table.get("metrics", {})).items()
-    }
-    if any(path == () for path in metrics.values()):
+    metric_paths = _table(f"{where} metrics", table.get("metrics", {}))
+    if not all(isinstance(path, str) for path in metric_paths.values()):
         raise ConfigError(f"{where} metrics must map names to JSON paths ('$.field')")
+    metrics = {
+        metric: parse_path(path, f"{where} metrics.{metric}")
+        for metric, path in metric_paths.items()
+    }
     headers = _table(f"{where} headers", table.get("headers", {}))
     if not all(isinstance(v, str) for v in headers.values()):
         raise ConfigError(f"{where} headers must be a table of strings")
