@@ -2,6 +2,43 @@
 
 Every value is checked once, here; a bad one raises ConfigError with one line naming
 the key. Durations are seconds, response times milliseconds, rates and loads percent.
+Without any probe, the monitor watches the running ``interlock env up``. E.g.::
+
+    [tool.interlock.monitor]
+    interval = 30                    # s, each probe's default
+    timeout = 10                     # s
+    alerts = { for = 0, remind_every = 3600, webhook = "http://hooks.internal/monitor" }
+    burn_rate = [[3600, 300, 14.4], [21600, 1800, 6]]   # [long s, short s, factor]
+
+    [tool.interlock.monitor.thresholds]   # the seed's; percent, response time in ms
+    success_rate = 95
+    response_time = 2000
+    error_rate = 5
+    memory = 80
+    cpu = 70
+
+    [tool.interlock.monitor.probes.db]
+    type = "postgres"
+    url = "postgresql://wms@127.0.0.1:5432/wms"
+
+    [tool.interlock.monitor.probes.api]
+    type = "http"
+    url = "http://127.0.0.1:8000/health/ready"
+    conditions = ["[STATUS] == 200", "[RESPONSE_TIME] < 500"]
+    depends_on = ["db"]
+    failure_threshold = 3            # retries before "down"
+
+    [tool.interlock.monitor.probes.integrations]
+    type = "http"
+    url = "http://127.0.0.1:8000/api/v1/integrations"
+    headers = { Authorization = "Bearer ..." }
+    conditions = ['$[?breaker == "open"].length == 0']
+    metrics = { open_breakers = '$[?breaker == "open"].length', shed = "$[*].shed.sum" }
+
+    [tool.interlock.monitor.probes.checkout]
+    type = "synthetic"               # async def checkout(session: aiohttp.ClientSession)
+    function = "myproject.synthetic:checkout"
+    interval = 60
 """
 
 from __future__ import annotations
