@@ -14,6 +14,7 @@ import signal
 import sqlite3
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -118,6 +119,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _watch(config: MonitorConfig, *, duration: float | None, tui: bool) -> int:
+    if tui:  # alerts are on the screen; lines printed over it would garble it
+        config = replace(config, alerts=replace(config.alerts, console=False))
     monitor = Monitor(config)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -129,7 +132,7 @@ async def _watch(config: MonitorConfig, *, duration: float | None, tui: bool) ->
         if tui:
             from interlock.monitor.tui import Terminal
 
-            Terminal(monitor, sys.stdout).attach()
+            Terminal(monitor, sys.stdout, server.url).attach()
         else:
             print(
                 f"monitor     {len(config.probes)} probes: "
