@@ -11,22 +11,24 @@ from __future__ import annotations
 import argparse
 import asyncio
 import signal
-import sqlite3
 import sys
 import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from interlock.errors import InterlockError, UsageError
+from interlock.errors import ConfigError, InterlockError, UsageError
 from interlock.monitor.config import MonitorConfig, parse_monitor_config
-from interlock.monitor.discovery import find_env_state, read_project_table
+from interlock.monitor.discovery import EnvState, find_env_state, read_project_table
 from interlock.monitor.history import History
 from interlock.monitor.runner import Monitor
+from interlock.monitor.store import HISTORY_ERRORS, is_database_url, redacted
 from interlock.monitor.trends import parse_duration, render, trend
 from interlock.monitor.web import DashboardServer
 
 __all__ = ["add_parser", "build_config", "run"]
+
+DEFAULT_HISTORY = ".interlock/monitor/history.db"
 
 
 def add_parser(subparsers: argparse._SubParsersAction[Any]) -> None:
@@ -71,7 +73,12 @@ def _common(parser: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="project folder holding pyproject.toml (default: the current one)",
     )
-    parser.add_argument("--history-db", type=Path, metavar="FILE", help="SQLite history file")
+    parser.add_argument(
+        "--history-db",
+        metavar="TARGET",
+        help="where the history is kept: a SQLite file, a postgresql:// URL, or 'stack' "
+        "(the PostgreSQL of the running 'interlock env up')",
+    )
 
 
 def _root(args: argparse.Namespace) -> Path:
@@ -90,9 +97,8 @@ def build_config(args: argparse.Namespace) -> MonitorConfig:
     for key in ("interval", "host", "port"):
         if getattr(args, key, None) is not None:
             table[key] = getattr(args, key)
-    if getattr(args, "history_db", None) is not None:
-        table["history"] = str(Path(args.history_db).resolve())
     state = find_env_state(root)
+    table["history"] = _history_target(args, table, state)
     return parse_monitor_config(
         root,
         table,
@@ -100,6 +106,25 @@ def build_config(args: argparse.Namespace) -> MonitorConfig:
         faults_url=state.faults if state else None,
         processes=state.processes() if state else None,
     )
+
+
+def _history_target(args: argparse.Namespace, table: dict[str, Any], state: EnvState | None) -> str:
+    """The history's file (absolute, or relative to the project) or database URL."""
+    chosen = getattr(args, "history_db", None)
+    target = chosen if chosen is not None else table.get("history", DEFAULT_HISTORY)
+    if not isinstance(target, str) or not target:
+        raise ConfigError("[tool.interlock.monitor] history must be a path, a URL or 'stack'")
+    if target == "stack":
+        if state is None or not state.postgres:
+            raise ConfigError(
+                "history = 'stack' needs a running 'interlock env up' with PostgreSQL"
+            )
+        # straight to the server, not through its fault proxy: a fault must not stop
+        # the recording of what it does
+        return state.postgres
+    if chosen is not None and not is_database_url(target):
+        return str(Path(target).resolve())
+    return target
 
 
 def run(args: argparse.Namespace) -> int:
@@ -113,8 +138,9 @@ def run(args: argparse.Namespace) -> int:
     except InterlockError as exc:
         print(f"interlock monitor: error: {exc}", file=sys.stderr)
         return exc.exit_code
-    except (OSError, sqlite3.Error) as exc:  # the history could no longer be written
-        print(f"interlock monitor: error: {exc}", file=sys.stderr)
+    except HISTORY_ERRORS as exc:  # the history could no longer be written
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(f"interlock monitor: error: {reason}", file=sys.stderr)
         return 1
 
 
@@ -129,19 +155,24 @@ async def _watch(config: MonitorConfig, *, duration: float | None, tui: bool) ->
     if duration is not None:
         loop.call_later(duration, stop.set)
     async with DashboardServer(monitor, config.host, config.port) as server:
-        if tui:
-            from interlock.monitor.tui import Terminal
 
-            Terminal(monitor, sys.stdout, server.url).attach()
-        else:
+        def started() -> None:
+            # only once the history is open and the probes scheduled: before, an error
+            # leaves nothing on stdout but its one line on stderr
+            if tui:
+                from interlock.monitor.tui import Terminal
+
+                Terminal(monitor, sys.stdout, server.url).attach()
+                return
             print(
                 f"monitor     {len(config.probes)} probes: "
                 f"{', '.join(p.name for p in config.probes)}"
             )
             print(f"dashboard   {server.url}")
             print(f"metrics     {server.url}metrics")
-            print(f"history     {config.history}", flush=True)
-        await monitor.run(stop)
+            print(f"history     {redacted(config.history)}", flush=True)
+
+        await monitor.run(stop, ready=started)
     print(f"monitor stopped: {monitor.taken} samples taken, {monitor.stored} stored", flush=True)
     return 0
 
@@ -150,14 +181,15 @@ def _history(args: argparse.Namespace) -> int:
     root = _root(args)
     since = time.time() - parse_duration(args.since, "--since")
     width = parse_duration(args.bucket, "--bucket")
-    if args.history_db is not None:
-        path = Path(args.history_db)
-    else:
-        table, _ = read_project_table(root)
-        path = root / str(table.get("history", ".interlock/monitor/history.db"))
-    if not path.is_file():
-        raise UsageError(f"no monitor history at {path}", hint="run 'interlock monitor' first")
-    with History(path) as history:
+    table, _ = read_project_table(root)
+    target: Path | str = _history_target(args, table, find_env_state(root))
+    if not is_database_url(target):
+        target = root / target
+        if not target.is_file():
+            raise UsageError(
+                f"no monitor history at {target}", hint="run 'interlock monitor' first"
+            )
+    with History(target) as history:
         names = args.probe or history.probes()
         unknown = set(names) - set(history.probes())
         if unknown:

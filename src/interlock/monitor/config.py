@@ -54,6 +54,7 @@ from urllib.parse import urlsplit
 
 from interlock.errors import ConfigError
 from interlock.monitor.conditions import Condition, JsonPath, parse_condition, parse_path
+from interlock.monitor.store import is_database_url
 
 __all__ = [
     "PROBE_KINDS",
@@ -187,7 +188,8 @@ class MonitorConfig:
     probes: tuple[ProbeSpec, ...]
     interval: float = 30
     timeout: float = 10
-    history: Path = Path(".interlock/monitor/history.db")
+    #: a SQLite file, or a PostgreSQL URL (``"stack"`` in the file: the watched stack's)
+    history: Path | str = Path(".interlock/monitor/history.db")
     #: seconds raw samples are kept before they are folded into rollups
     raw_retention: float = 86400
     #: seconds rollups are kept
@@ -406,7 +408,7 @@ def parse_monitor_config(
         probes=probes,
         interval=interval,
         timeout=timeout,
-        history=root / history,
+        history=history if is_database_url(history) else root / history,
         raw_retention=_number(f"{where} raw_retention", table.get("raw_retention", 86400)),
         retention=_number(f"{where} retention", table.get("retention", 30 * 86400)),
         rollup=_number(f"{where} rollup", table.get("rollup", 60)),

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import sqlite3
 import sys
 import time
 from collections.abc import Callable
@@ -22,7 +21,6 @@ from typing import Any, final
 
 import aiohttp
 
-from interlock.errors import DependencyError
 from interlock.monitor.alerts import Alert, AlertEngine, AlertEvent
 from interlock.monitor.config import MonitorConfig
 from interlock.monitor.history import History
@@ -80,13 +78,7 @@ class Monitor:
             raise RuntimeError("a Monitor runs once; make a new one")
         self._ran = True
         config = self.config
-        with contextlib.ExitStack() as exits:
-            try:
-                history = exits.enter_context(History(config.history))
-            except (OSError, sqlite3.Error) as exc:
-                raise DependencyError(
-                    f"the monitor's history {config.history} cannot be opened: {exc}"
-                ) from None
+        with History(config.history) as history:
             self.history = history
             history.compact(
                 time.time(),

@@ -38,12 +38,12 @@ def test_sigterm_stores_every_sample_taken_and_exits_0(tmp_path: Path, target: T
     assert code == 0, "\n".join(monitor.lines)
     assert took < 2.0  # the promise made to users, measured from the signal to the exit
     db = project / ".interlock/monitor/history.db"
-    stored = dict(history_rows(db, "SELECT probe, COUNT(*) FROM samples GROUP BY probe"))
+    stored = dict(history_rows(db, "SELECT probe, COUNT(*) FROM monitor_samples GROUP BY probe"))
     # every check the target answered is a row: none lost in flight or in a buffer
     assert stored == {"web": target.hits["web"], "broken": target.hits["broken"]}
     taken = sum(stored.values())
     assert f"monitor stopped: {taken} samples taken, {taken} stored" in monitor.lines
-    alerts = history_rows(db, "SELECT key, state, end_reason FROM alerts")
+    alerts = history_rows(db, "SELECT key, state, end_reason FROM monitor_alerts")
     assert ("down:broken", "stopped", "monitor stopped") in alerts
     assert {(state, reason) for _, state, reason in alerts} == {("stopped", "monitor stopped")}
     assert any(line.startswith("ALERT stopped  down:broken") for line in monitor.lines)
@@ -55,6 +55,6 @@ def test_after_sigkill_at_most_the_check_in_flight_is_lost(tmp_path: Path, targe
         poll(lambda: target.hits.get("web", 0) >= 20, timeout=30, what="20 checks of web")
         monitor.stop(signal.SIGKILL)
     db = project / ".interlock/monitor/history.db"
-    stored = dict(history_rows(db, "SELECT probe, COUNT(*) FROM samples GROUP BY probe"))
+    stored = dict(history_rows(db, "SELECT probe, COUNT(*) FROM monitor_samples GROUP BY probe"))
     for probe in ("web", "broken"):
         assert target.hits[probe] - 1 <= stored[probe] <= target.hits[probe]
