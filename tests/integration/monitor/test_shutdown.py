@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import socket
 import time
 from pathlib import Path
 
@@ -58,3 +59,32 @@ def test_after_sigkill_at_most_the_check_in_flight_is_lost(tmp_path: Path, targe
     stored = dict(history_rows(db, "SELECT probe, COUNT(*) FROM monitor_samples GROUP BY probe"))
     for probe in ("web", "broken"):
         assert target.hits[probe] - 1 <= stored[probe] <= target.hits[probe]
+
+
+def test_a_check_hanging_at_sigterm_does_not_delay_the_exit(tmp_path: Path, target: Target) -> None:
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()  # connections are accepted by the kernel and never answered
+        port = silent.getsockname()[1]
+        project = write_project(
+            tmp_path,
+            f"""interval = 0.05
+[tool.interlock.monitor.probes.web]
+type = "http"
+url = "{target.url}/health/web"
+[tool.interlock.monitor.probes.silent]
+type = "http"
+url = "http://127.0.0.1:{port}/"
+timeout = 30
+""",
+        )
+        with MonitorProcess(project) as monitor:
+            poll(lambda: target.hits.get("web", 0) >= 10, timeout=30, what="10 checks of web")
+            sent = time.monotonic()
+            code = monitor.stop(signal.SIGTERM)
+            took = time.monotonic() - sent
+    assert code == 0, "\n".join(monitor.lines)
+    assert took < 2.0  # the check of "silent" is still waiting for its 30 s timeout
+    db = project / ".interlock/monitor/history.db"
+    stored = dict(history_rows(db, "SELECT probe, COUNT(*) FROM monitor_samples GROUP BY probe"))
+    assert stored == {"web": target.hits["web"]}  # the unanswered check is no sample
