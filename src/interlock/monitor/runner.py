@@ -31,6 +31,7 @@ from interlock.monitor.notifiers import (
     WebhookNotifier,
 )
 from interlock.monitor.probes import Sample, check
+from interlock.monitor.store import HISTORY_ERRORS
 from interlock.monitor.system import SystemSampler, Usage
 from interlock.monitor.windows import ProbeState, breaches
 
@@ -112,7 +113,10 @@ class Monitor:
                 await stop.wait()
                 await self._drain(tasks, background)
                 events, stopped = self.engine.stop(time.time())
-                self._persist(stopped)
+                try:
+                    self._persist(stopped)
+                except HISTORY_ERRORS as exc:  # the notices still go out; the error is raised
+                    self._failure = self._failure or exc
                 for event in events:
                     self._notify(event)
                 if self._sends:

@@ -29,6 +29,7 @@ def _config(tmp_path: Path, target: Target) -> MonitorConfig:
 def test_history_that_cannot_be_written_ends_the_run_with_its_error(
     tmp_path: Path, target: Target
 ) -> None:
+    target.failing["web"] = True  # an open alert, to be ended at the stop
     monitor = Monitor(_config(tmp_path, target))
 
     async def scenario() -> None:
@@ -40,9 +41,12 @@ def test_history_that_cannot_be_written_ends_the_run_with_its_error(
         monitor.history.db.close()  # the disk is gone, as far as the monitor can tell
         await asyncio.wait_for(run, timeout=10)
 
+    stopped: list[str] = []
+    monitor.listeners.append(lambda kind, _: kind == "stopped" and stopped.append(kind))
     with pytest.raises(Exception, match="closed database"):
         asyncio.run(scenario())
     assert monitor.taken == monitor.stored + 1  # the check that could not be stored
+    assert stopped == ["stopped"]  # the dashboards were told, despite the broken history
 
 
 def test_taken_port_is_one_line_and_exit_2(
