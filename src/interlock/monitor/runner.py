@@ -21,7 +21,7 @@ from typing import Any, final
 
 import aiohttp
 
-from interlock.monitor.alerts import Alert, AlertEngine, AlertEvent
+from interlock.monitor.alerts import Alert, AlertEngine, AlertEvent, Breach
 from interlock.monitor.config import MonitorConfig
 from interlock.monitor.history import History
 from interlock.monitor.notifiers import (
@@ -57,6 +57,10 @@ class Monitor:
             for_s=config.alerts.for_s, remind_every=config.alerts.remind_every
         )
         self.system: list[Usage] = []
+        #: rules broken, as of each probe's latest sample, and of the latest host reading:
+        #: each is recomputed when its own figures change, not on every sample of any probe
+        self._broken: dict[str, list[Breach]] = {}
+        self._broken_system: list[Breach] = []
         self._sampler = SystemSampler(config.processes)
         self.faults: list[dict[str, Any]] = []
         #: checks finished, and samples stored
@@ -197,6 +201,7 @@ class Monitor:
         outage = state.apply(sample)
         self.history.add(sample, outage=outage)
         self.stored += 1
+        self._broken[sample.probe] = breaches(time.time(), self.config, [state], [])
         self._emit("sample", sample)
         self._evaluate()
 
@@ -206,6 +211,7 @@ class Monitor:
         now = time.time()
         for usage in self.system:
             self.history.add_system(now, usage.source, usage.cpu, usage.memory)
+        self._broken_system = breaches(now, self.config, [], self.system)
         self._emit("system", self.system)
         self._evaluate()
 
@@ -248,7 +254,7 @@ class Monitor:
     # -- alerts ------------------------------------------------------------------------
     def _evaluate(self) -> None:
         now = time.time()
-        found = breaches(now, self.config, self.probes.values(), self.system)
+        found = [*self._broken_system, *(b for found in self._broken.values() for b in found)]
         views = {name: state.view() for name, state in self.probes.items()}
         events, changed = self.engine.evaluate(now, found, views)
         self._persist(changed)
