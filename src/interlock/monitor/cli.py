@@ -32,7 +32,8 @@ DEFAULT_HISTORY = ".interlock/monitor/history.db"
 
 
 def add_parser(subparsers: argparse._SubParsersAction[Any]) -> None:
-    """Add ``monitor`` (and ``monitor history``) to ``subparsers``."""
+    """Add ``monitor`` (and ``monitor history``) to ``subparsers``; ``run(args)`` carries
+    out what it parsed. No handler is set: how a CLI dispatches is its own business."""
     parser = subparsers.add_parser(
         "monitor",
         help="watch a running system: probes, alerts, history, dashboard, /metrics",
@@ -62,7 +63,6 @@ def add_parser(subparsers: argparse._SubParsersAction[Any]) -> None:
     history.add_argument("--bucket", default="1m", metavar="TIME", help="bucket width (1m)")
     history.add_argument("--format", choices=("table", "csv", "json"), default="table")
     history.add_argument("--output", type=Path, metavar="FILE", help="write there, not stdout")
-    parser.set_defaults(handler=run)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
