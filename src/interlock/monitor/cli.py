@@ -18,8 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from interlock.errors import ConfigError, InterlockError, UsageError
-from interlock.monitor.config import MonitorConfig, parse_monitor_config
-from interlock.monitor.discovery import EnvState, find_env_state, read_project_table
+from interlock.monitor.config import (
+    DEFAULT_HISTORY,
+    MonitorConfig,
+    history_target,
+    parse_monitor_config,
+)
+from interlock.monitor.discovery import find_env_state, read_project_table
 from interlock.monitor.history import History
 from interlock.monitor.runner import Monitor
 from interlock.monitor.store import HISTORY_ERRORS, is_database_url, redacted
@@ -27,8 +32,6 @@ from interlock.monitor.trends import parse_duration, render, trend
 from interlock.monitor.web import DashboardServer
 
 __all__ = ["add_parser", "build_config", "run"]
-
-DEFAULT_HISTORY = ".interlock/monitor/history.db"
 
 
 def add_parser(subparsers: argparse._SubParsersAction[Any]) -> None:
@@ -98,33 +101,28 @@ def build_config(args: argparse.Namespace) -> MonitorConfig:
         if getattr(args, key, None) is not None:
             table[key] = getattr(args, key)
     state = find_env_state(root)
-    table["history"] = _history_target(args, table, state)
+    table["history"] = _history_value(args, table)
     return parse_monitor_config(
         root,
         table,
         default_probes=(lambda i, t: state.probes(i, t, health)) if state else lambda i, t: (),
         faults_url=state.faults if state else None,
         processes=state.processes() if state else None,
+        # straight to the server, not through its fault proxy: a fault must not stop the
+        # recording of what it does
+        stack_database=state.postgres if state else None,
     )
 
 
-def _history_target(args: argparse.Namespace, table: dict[str, Any], state: EnvState | None) -> str:
-    """The history's file (absolute, or relative to the project) or database URL."""
+def _history_value(args: argparse.Namespace, table: dict[str, Any]) -> str:
+    """``--history-db`` (a path resolved from the current folder) or the file's value."""
     chosen = getattr(args, "history_db", None)
-    target = chosen if chosen is not None else table.get("history", DEFAULT_HISTORY)
-    if not isinstance(target, str) or not target:
+    value = chosen if chosen is not None else table.get("history", DEFAULT_HISTORY)
+    if not isinstance(value, str) or not value:
         raise ConfigError("[tool.interlock.monitor] history must be a path, a URL or 'stack'")
-    if target == "stack":
-        if state is None or not state.postgres:
-            raise ConfigError(
-                "history = 'stack' needs a running 'interlock env up' with PostgreSQL"
-            )
-        # straight to the server, not through its fault proxy: a fault must not stop
-        # the recording of what it does
-        return state.postgres
-    if chosen is not None and not is_database_url(target):
-        return str(Path(target).resolve())
-    return target
+    if chosen is not None and value != "stack" and not is_database_url(value):
+        return str(Path(value).resolve())
+    return value
 
 
 def run(args: argparse.Namespace) -> int:
@@ -182,13 +180,10 @@ def _history(args: argparse.Namespace) -> int:
     since = time.time() - parse_duration(args.since, "--since")
     width = parse_duration(args.bucket, "--bucket")
     table, _ = read_project_table(root)
-    target: Path | str = _history_target(args, table, find_env_state(root))
-    if not is_database_url(target):
-        target = root / target
-        if not target.is_file():
-            raise UsageError(
-                f"no monitor history at {target}", hint="run 'interlock monitor' first"
-            )
+    state = find_env_state(root)
+    target = history_target(root, _history_value(args, table), state.postgres if state else None)
+    if isinstance(target, Path) and not target.is_file():
+        raise UsageError(f"no monitor history at {target}", hint="run 'interlock monitor' first")
     with History(target) as history:
         names = args.probe or history.probes()
         unknown = set(names) - set(history.probes())

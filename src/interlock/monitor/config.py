@@ -57,14 +57,18 @@ from interlock.monitor.conditions import Condition, JsonPath, parse_condition, p
 from interlock.monitor.store import is_database_url
 
 __all__ = [
+    "DEFAULT_HISTORY",
     "PROBE_KINDS",
     "AlertSettings",
     "MonitorConfig",
     "MonitorThresholds",
     "ProbeSpec",
+    "history_target",
     "parse_monitor_config",
     "parse_probe",
 ]
+
+DEFAULT_HISTORY = ".interlock/monitor/history.db"
 
 #: the kinds of probe, with the key that names their target
 PROBE_KINDS = {
@@ -346,12 +350,14 @@ def parse_monitor_config(
     default_probes: Callable[[float, float], tuple[ProbeSpec, ...]] = lambda i, t: (),
     faults_url: str | None = None,
     processes: Mapping[str, int] | None = None,
+    stack_database: str | None = None,
 ) -> MonitorConfig:
     """Check ``table`` (``[tool.interlock.monitor]``) and build the run's configuration.
 
     Without probes in ``table``, ``default_probes(interval, timeout)`` supplies them (the
-    watched ``interlock env up``). Raises ConfigError for anything malformed, including a
-    probe that depends on a probe that does not exist, or no probes at all.
+    watched ``interlock env up``); ``history = "stack"`` means ``stack_database``.
+    Raises ConfigError for anything malformed, including a probe that depends on a probe
+    that does not exist, or no probes at all.
     """
     where = "[tool.interlock.monitor]"
     _unknown(where, table, _TOP_KEYS)
@@ -396,7 +402,7 @@ def parse_monitor_config(
         )
         for long_s, short_s, factor in burn
     )
-    history = table.get("history", ".interlock/monitor/history.db")
+    history = table.get("history", DEFAULT_HISTORY)
     host = table.get("host", "127.0.0.1")
     port = table.get("port", 0)
     if not isinstance(history, str) or not isinstance(host, str):
@@ -408,7 +414,7 @@ def parse_monitor_config(
         probes=probes,
         interval=interval,
         timeout=timeout,
-        history=history if is_database_url(history) else root / history,
+        history=history_target(root, history, stack_database),
         raw_retention=_number(f"{where} raw_retention", table.get("raw_retention", 86400)),
         retention=_number(f"{where} retention", table.get("retention", 30 * 86400)),
         rollup=_number(f"{where} rollup", table.get("rollup", 60)),
@@ -422,6 +428,18 @@ def parse_monitor_config(
         faults_url=faults_url,
         processes=dict(processes or {}),
     )
+
+
+def history_target(root: Path, value: str, stack_database: str | None) -> Path | str:
+    """Where the history is: a database URL as is, ``"stack"`` the watched stack's
+    PostgreSQL, anything else a SQLite file (relative to ``root``). Raises ConfigError."""
+    if value == "stack":
+        if not stack_database:
+            raise ConfigError(
+                "history = 'stack' needs a running 'interlock env up' with PostgreSQL"
+            )
+        return stack_database
+    return value if is_database_url(value) else root / value
 
 
 def _alert_settings(root: Path, table: dict[str, Any]) -> AlertSettings:
