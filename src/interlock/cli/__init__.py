@@ -23,6 +23,7 @@ from interlock.config import DEFAULT_SUITES, Config, load_config
 from interlock.errors import ConfigError, InterlockError
 from interlock.load.cli import add_parser as add_load_parser
 from interlock.monitor.cli import add_parser as add_monitor_parser
+from interlock.monitor.cli import run as run_monitor
 
 __all__ = ["build_parser", "main"]
 
@@ -67,6 +68,7 @@ def build_parser(suites: dict[str, str] | None = None) -> argparse.ArgumentParse
     add_doctor_parser(commands)
     add_load_parser(commands)
     add_monitor_parser(commands)
+    commands.choices["monitor"].set_defaults(handler=run_monitor)
     return parser
 
 

@@ -2,7 +2,8 @@
 
 ``add_parser(subparsers)`` adds the ``monitor`` command to a CLI; ``run(args)`` carries it
 out and returns the exit code: 0 after a clean stop (SIGTERM, Ctrl-C, ``--duration``),
-2 for bad input (one line on stderr, nothing started).
+2 for bad input or an unusable history file or port (one line on stderr, nothing
+started), 1 when the history can no longer be written while watching.
 """
 
 from __future__ import annotations
@@ -12,14 +13,21 @@ import asyncio
 import signal
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from interlock.errors import InterlockError, UsageError
-from interlock.monitor.config import MonitorConfig, parse_monitor_config
+from interlock.errors import ConfigError, InterlockError, UsageError
+from interlock.monitor.config import (
+    DEFAULT_HISTORY,
+    MonitorConfig,
+    history_target,
+    parse_monitor_config,
+)
 from interlock.monitor.discovery import find_env_state, read_project_table
 from interlock.monitor.history import History
 from interlock.monitor.runner import Monitor
+from interlock.monitor.store import HISTORY_ERRORS, is_database_url, redacted
 from interlock.monitor.trends import parse_duration, render, trend
 from interlock.monitor.web import DashboardServer
 
@@ -27,7 +35,8 @@ __all__ = ["add_parser", "build_config", "run"]
 
 
 def add_parser(subparsers: argparse._SubParsersAction[Any]) -> None:
-    """Add ``monitor`` (and ``monitor history``) to ``subparsers``."""
+    """Add ``monitor`` (and ``monitor history``) to ``subparsers``; ``run(args)`` carries
+    out what it parsed. No handler is set: how a CLI dispatches is its own business."""
     parser = subparsers.add_parser(
         "monitor",
         help="watch a running system: probes, alerts, history, dashboard, /metrics",
@@ -57,7 +66,6 @@ def add_parser(subparsers: argparse._SubParsersAction[Any]) -> None:
     history.add_argument("--bucket", default="1m", metavar="TIME", help="bucket width (1m)")
     history.add_argument("--format", choices=("table", "csv", "json"), default="table")
     history.add_argument("--output", type=Path, metavar="FILE", help="write there, not stdout")
-    parser.set_defaults(handler=run)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -68,7 +76,12 @@ def _common(parser: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="project folder holding pyproject.toml (default: the current one)",
     )
-    parser.add_argument("--history-db", type=Path, metavar="FILE", help="SQLite history file")
+    parser.add_argument(
+        "--history-db",
+        metavar="TARGET",
+        help="where the history is kept: a SQLite file, a postgresql:// URL, or 'stack' "
+        "(the PostgreSQL of the running 'interlock env up')",
+    )
 
 
 def _root(args: argparse.Namespace) -> Path:
@@ -87,16 +100,29 @@ def build_config(args: argparse.Namespace) -> MonitorConfig:
     for key in ("interval", "host", "port"):
         if getattr(args, key, None) is not None:
             table[key] = getattr(args, key)
-    if getattr(args, "history_db", None) is not None:
-        table["history"] = str(Path(args.history_db).resolve())
     state = find_env_state(root)
+    table["history"] = _history_value(args, table)
     return parse_monitor_config(
         root,
         table,
         default_probes=(lambda i, t: state.probes(i, t, health)) if state else lambda i, t: (),
         faults_url=state.faults if state else None,
         processes=state.processes() if state else None,
+        # straight to the server, not through its fault proxy: a fault must not stop the
+        # recording of what it does
+        stack_database=state.postgres if state else None,
     )
+
+
+def _history_value(args: argparse.Namespace, table: dict[str, Any]) -> str:
+    """``--history-db`` (a path resolved from the current folder) or the file's value."""
+    chosen = getattr(args, "history_db", None)
+    value = chosen if chosen is not None else table.get("history", DEFAULT_HISTORY)
+    if not isinstance(value, str) or not value:
+        raise ConfigError("[tool.interlock.monitor] history must be a path, a URL or 'stack'")
+    if chosen is not None and value != "stack" and not is_database_url(value):
+        return str(Path(value).resolve())
+    return value
 
 
 def run(args: argparse.Namespace, config: object = None) -> int:
@@ -114,12 +140,15 @@ def run(args: argparse.Namespace, config: object = None) -> int:
     except InterlockError as exc:
         print(f"interlock monitor: error: {exc}", file=sys.stderr)
         return exc.exit_code
-    except OSError as exc:  # the history file or the dashboard port
-        print(f"interlock monitor: error: {exc}", file=sys.stderr)
-        return 2
+    except HISTORY_ERRORS as exc:  # the history could no longer be written
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(f"interlock monitor: error: {reason}", file=sys.stderr)
+        return 1
 
 
 async def _watch(config: MonitorConfig, *, duration: float | None, tui: bool) -> int:
+    if tui:  # alerts are on the screen; lines printed over it would garble it
+        config = replace(config, alerts=replace(config.alerts, console=False))
     monitor = Monitor(config)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -128,19 +157,24 @@ async def _watch(config: MonitorConfig, *, duration: float | None, tui: bool) ->
     if duration is not None:
         loop.call_later(duration, stop.set)
     async with DashboardServer(monitor, config.host, config.port) as server:
-        if tui:
-            from interlock.monitor.tui import Terminal
 
-            Terminal(monitor, sys.stdout).attach()
-        else:
+        def started() -> None:
+            # only once the history is open and the probes scheduled: before, an error
+            # leaves nothing on stdout but its one line on stderr
+            if tui:
+                from interlock.monitor.tui import Terminal
+
+                Terminal(monitor, sys.stdout, server.url).attach()
+                return
             print(
                 f"monitor     {len(config.probes)} probes: "
                 f"{', '.join(p.name for p in config.probes)}"
             )
             print(f"dashboard   {server.url}")
             print(f"metrics     {server.url}metrics")
-            print(f"history     {config.history}", flush=True)
-        await monitor.run(stop)
+            print(f"history     {redacted(config.history)}", flush=True)
+
+        await monitor.run(stop, ready=started)
     print(f"monitor stopped: {monitor.taken} samples taken, {monitor.stored} stored", flush=True)
     return 0
 
@@ -149,14 +183,12 @@ def _history(args: argparse.Namespace) -> int:
     root = _root(args)
     since = time.time() - parse_duration(args.since, "--since")
     width = parse_duration(args.bucket, "--bucket")
-    if args.history_db is not None:
-        path = Path(args.history_db)
-    else:
-        table, _ = read_project_table(root)
-        path = root / str(table.get("history", ".interlock/monitor/history.db"))
-    if not path.is_file():
-        raise UsageError(f"no monitor history at {path}", hint="run 'interlock monitor' first")
-    with History(path) as history:
+    table, _ = read_project_table(root)
+    state = find_env_state(root)
+    target = history_target(root, _history_value(args, table), state.postgres if state else None)
+    if isinstance(target, Path) and not target.is_file():
+        raise UsageError(f"no monitor history at {target}", hint="run 'interlock monitor' first")
+    with History(target) as history:
         names = args.probe or history.probes()
         unknown = set(names) - set(history.probes())
         if unknown:

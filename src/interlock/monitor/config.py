@@ -2,6 +2,43 @@
 
 Every value is checked once, here; a bad one raises ConfigError with one line naming
 the key. Durations are seconds, response times milliseconds, rates and loads percent.
+Without any probe, the monitor watches the running ``interlock env up``. E.g.::
+
+    [tool.interlock.monitor]
+    interval = 30                    # s, each probe's default
+    timeout = 10                     # s
+    alerts = { for = 0, remind_every = 3600, webhook = "http://hooks.internal/monitor" }
+    burn_rate = [[3600, 300, 14.4], [21600, 1800, 6]]   # [long s, short s, factor]
+
+    [tool.interlock.monitor.thresholds]   # the seed's; percent, response time in ms
+    success_rate = 95
+    response_time = 2000
+    error_rate = 5
+    memory = 80
+    cpu = 70
+
+    [tool.interlock.monitor.probes.db]
+    type = "postgres"
+    url = "postgresql://wms@127.0.0.1:5432/wms"
+
+    [tool.interlock.monitor.probes.api]
+    type = "http"
+    url = "http://127.0.0.1:8000/health/ready"
+    conditions = ["[STATUS] == 200", "[RESPONSE_TIME] < 500"]
+    depends_on = ["db"]
+    failure_threshold = 3            # retries before "down"
+
+    [tool.interlock.monitor.probes.integrations]
+    type = "http"
+    url = "http://127.0.0.1:8000/api/v1/integrations"
+    headers = { Authorization = "Bearer ..." }
+    conditions = ['$[?breaker == "open"].length == 0']
+    metrics = { open_breakers = '$[?breaker == "open"].length', shed = "$[*].shed.sum" }
+
+    [tool.interlock.monitor.probes.checkout]
+    type = "synthetic"               # async def checkout(session: aiohttp.ClientSession)
+    function = "myproject.synthetic:checkout"
+    interval = 60
 """
 
 from __future__ import annotations
@@ -16,17 +53,22 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from interlock.errors import ConfigError
-from interlock.monitor.conditions import Condition, parse_condition, parse_path
+from interlock.monitor.conditions import Condition, JsonPath, parse_condition, parse_path
+from interlock.monitor.store import is_database_url
 
 __all__ = [
+    "DEFAULT_HISTORY",
     "PROBE_KINDS",
     "AlertSettings",
     "MonitorConfig",
     "MonitorThresholds",
     "ProbeSpec",
+    "history_target",
     "parse_monitor_config",
     "parse_probe",
 ]
+
+DEFAULT_HISTORY = ".interlock/monitor/history.db"
 
 #: the kinds of probe, with the key that names their target
 PROBE_KINDS = {
@@ -133,7 +175,7 @@ class ProbeSpec:
     success_threshold: int = 1
     query: str = "SELECT 1"
     #: numbers read from a JSON answer: metric name -> JSON path
-    metrics: Mapping[str, tuple[str | int, ...]] = field(default_factory=dict)
+    metrics: Mapping[str, JsonPath] = field(default_factory=dict)
     #: objective: share of successful checks, percent (burn-rate alerts)
     slo: float = 95
     method: str = "GET"
@@ -150,7 +192,8 @@ class MonitorConfig:
     probes: tuple[ProbeSpec, ...]
     interval: float = 30
     timeout: float = 10
-    history: Path = Path(".interlock/monitor/history.db")
+    #: a SQLite file, or a PostgreSQL URL (``"stack"`` in the file: the watched stack's)
+    history: Path | str = Path(".interlock/monitor/history.db")
     #: seconds raw samples are kept before they are folded into rollups
     raw_retention: float = 86400
     #: seconds rollups are kept
@@ -267,12 +310,13 @@ def parse_probe(name: str, table: Any, *, interval: float, timeout: float) -> Pr
     )
     if conditions and kind not in ("http", "simulator"):
         raise ConfigError(f"{where}: conditions apply to http probes only")
-    metrics = {
-        metric: parse_path(path, f"{where} metrics.{metric}") if isinstance(path, str) else ()
-        for metric, path in _table(f"{where} metrics", table.get("metrics", {})).items()
-    }
-    if any(path == () for path in metrics.values()):
+    metric_paths = _table(f"{where} metrics", table.get("metrics", {}))
+    if not all(isinstance(path, str) for path in metric_paths.values()):
         raise ConfigError(f"{where} metrics must map names to JSON paths ('$.field')")
+    metrics = {
+        metric: parse_path(path, f"{where} metrics.{metric}")
+        for metric, path in metric_paths.items()
+    }
     headers = _table(f"{where} headers", table.get("headers", {}))
     if not all(isinstance(v, str) for v in headers.values()):
         raise ConfigError(f"{where} headers must be a table of strings")
@@ -306,12 +350,14 @@ def parse_monitor_config(
     default_probes: Callable[[float, float], tuple[ProbeSpec, ...]] = lambda i, t: (),
     faults_url: str | None = None,
     processes: Mapping[str, int] | None = None,
+    stack_database: str | None = None,
 ) -> MonitorConfig:
     """Check ``table`` (``[tool.interlock.monitor]``) and build the run's configuration.
 
     Without probes in ``table``, ``default_probes(interval, timeout)`` supplies them (the
-    watched ``interlock env up``). Raises ConfigError for anything malformed, including a
-    probe that depends on a probe that does not exist, or no probes at all.
+    watched ``interlock env up``); ``history = "stack"`` means ``stack_database``.
+    Raises ConfigError for anything malformed, including a probe that depends on a probe
+    that does not exist, or no probes at all.
     """
     where = "[tool.interlock.monitor]"
     _unknown(where, table, _TOP_KEYS)
@@ -356,7 +402,7 @@ def parse_monitor_config(
         )
         for long_s, short_s, factor in burn
     )
-    history = table.get("history", ".interlock/monitor/history.db")
+    history = table.get("history", DEFAULT_HISTORY)
     host = table.get("host", "127.0.0.1")
     port = table.get("port", 0)
     if not isinstance(history, str) or not isinstance(host, str):
@@ -368,7 +414,7 @@ def parse_monitor_config(
         probes=probes,
         interval=interval,
         timeout=timeout,
-        history=root / history,
+        history=history_target(root, history, stack_database),
         raw_retention=_number(f"{where} raw_retention", table.get("raw_retention", 86400)),
         retention=_number(f"{where} retention", table.get("retention", 30 * 86400)),
         rollup=_number(f"{where} rollup", table.get("rollup", 60)),
@@ -382,6 +428,18 @@ def parse_monitor_config(
         faults_url=faults_url,
         processes=dict(processes or {}),
     )
+
+
+def history_target(root: Path, value: str, stack_database: str | None) -> Path | str:
+    """Where the history is: a database URL as is, ``"stack"`` the watched stack's
+    PostgreSQL, anything else a SQLite file (relative to ``root``). Raises ConfigError."""
+    if value == "stack":
+        if not stack_database:
+            raise ConfigError(
+                "history = 'stack' needs a running 'interlock env up' with PostgreSQL"
+            )
+        return stack_database
+    return value if is_database_url(value) else root / value
 
 
 def _alert_settings(root: Path, table: dict[str, Any]) -> AlertSettings:

@@ -1,43 +1,26 @@
-"""The monitor's history: every sample and alert in SQLite (WAL), with retention and rollups.
+"""The monitor's history: every sample and alert, with retention and rollups.
 
-Each sample is committed as it is stored, so a monitor killed with SIGKILL loses at most
-the check in flight. Raw samples older than ``raw_retention`` are folded into rollups
-(count, successes, latency sum and max per probe and bucket); rollups older than
-``retention`` are dropped.
+SQLite (WAL) by default, or a PostgreSQL database (e.g. the stack's) when the target is a
+``postgresql://`` URL; tables are named ``monitor_*``. Each sample is committed as it is
+stored, so a monitor killed with SIGKILL loses at most the check in flight. Raw samples
+older than ``raw_retention`` are folded into rollups (checks, successes, latency sum and
+max per probe and bucket); rollups older than ``retention`` are dropped.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any, final
 
+from interlock.errors import DependencyError
 from interlock.monitor.probes import Sample
+from interlock.monitor.store import HISTORY_ERRORS, Store, open_store, redacted
 
 __all__ = ["Bucket", "History"]
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS samples (
-    id INTEGER PRIMARY KEY, probe TEXT NOT NULL, at REAL NOT NULL, ok INTEGER NOT NULL,
-    latency_ms REAL NOT NULL, error TEXT, metrics TEXT NOT NULL DEFAULT '{}',
-    outage INTEGER NOT NULL DEFAULT 0);
-CREATE INDEX IF NOT EXISTS samples_probe_at ON samples (probe, at);
-CREATE TABLE IF NOT EXISTS rollups (
-    probe TEXT NOT NULL, bucket REAL NOT NULL, width REAL NOT NULL, count INTEGER NOT NULL,
-    ok_count INTEGER NOT NULL, latency_sum REAL NOT NULL, latency_max REAL NOT NULL,
-    PRIMARY KEY (probe, bucket));
-CREATE TABLE IF NOT EXISTS system (
-    at REAL NOT NULL, source TEXT NOT NULL, cpu REAL NOT NULL, memory REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS alerts (
-    id INTEGER PRIMARY KEY, key TEXT NOT NULL, rule TEXT NOT NULL, subject TEXT NOT NULL,
-    state TEXT NOT NULL, message TEXT NOT NULL, started REAL NOT NULL, fired REAL,
-    ended REAL, end_reason TEXT);
-"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,29 +41,50 @@ class Bucket:
         return 100.0 * self.ok_count / self.count if self.count else 0.0
 
 
+class _Fold:
+    """Checks added up into one bucket."""
+
+    __slots__ = ("checks", "latency_max", "latency_sum", "ok")
+
+    def __init__(self) -> None:
+        self.checks = self.ok = 0
+        self.latency_sum = self.latency_max = 0.0
+
+    def add(self, checks: int, ok: int, latency_sum: float, latency_max: float) -> None:
+        self.checks += checks
+        self.ok += ok
+        self.latency_sum += latency_sum
+        self.latency_max = max(self.latency_max, latency_max)
+
+
+def _bucket(at: float, width: float) -> float:
+    return math.floor(at / width) * width
+
+
 @final
 class History:
-    """``with History(path) as history: history.add(sample)``; reuse after close raises."""
+    """``with History(target) as history: history.add(sample)``; reuse after close raises.
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._db: sqlite3.Connection | None = None
+    ``target`` is a SQLite file's path or a PostgreSQL URL. Opening raises DependencyError
+    when the database cannot be opened; later calls raise what the database raises
+    (``store.HISTORY_ERRORS``).
+    """
+
+    def __init__(self, target: Path | str) -> None:
+        self.target = target
+        self._db: Store | None = None
         self._closed = False
 
     def __enter__(self) -> History:
         if self._db is not None or self._closed:
-            raise RuntimeError("a History is opened once; make a new one to reopen the file")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            raise RuntimeError("a History is opened once; make a new one to reopen it")
         try:
-            db.execute("PRAGMA journal_mode=WAL")
-            # NORMAL in WAL mode: a committed sample survives the process being killed
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.executescript(_SCHEMA)
-        except sqlite3.Error:
-            db.close()
-            raise
-        self._db = db
+            self._db = open_store(self.target)
+        except HISTORY_ERRORS as exc:
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+            raise DependencyError(
+                f"the monitor's history {redacted(self.target)} cannot be opened: {reason}"
+            ) from None
         return self
 
     def __exit__(
@@ -95,17 +99,17 @@ class History:
         self._closed = True
 
     @property
-    def db(self) -> sqlite3.Connection:
+    def db(self) -> Store:
         if self._db is None:
-            raise RuntimeError("the history is not open (use 'with History(path)')")
+            raise RuntimeError("the history is not open (use 'with History(target)')")
         return self._db
 
     # -- writing ------------------------------------------------------------------------
     def add(self, sample: Sample, *, outage: bool = False) -> None:
         """Store one sample, committed before returning."""
         self.db.execute(
-            "INSERT INTO samples (probe, at, ok, latency_ms, error, metrics, outage) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO monitor_samples (probe, at, ok, latency_ms, error, metrics, outage) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s)",
             (
                 sample.probe,
                 sample.at,
@@ -120,30 +124,29 @@ class History:
     def add_system(self, at: float, source: str, cpu: float, memory: float) -> None:
         """Store CPU and memory (percent) of the host or of a watched process."""
         self.db.execute(
-            "INSERT INTO system (at, source, cpu, memory) VALUES (?, ?, ?, ?)",
+            "INSERT INTO monitor_system (at, source, cpu, memory) VALUES (%s, %s, %s, %s)",
             (at, source, cpu, memory),
         )
 
     def open_alert(self, key: str, rule: str, subject: str, message: str, started: float) -> int:
         """Record an alert that started; returns its id."""
-        cursor = self.db.execute(
-            "INSERT INTO alerts (key, rule, subject, state, message, started) "
-            "VALUES (?, ?, ?, 'pending', ?, ?)",
+        rows = self.db.execute(
+            "INSERT INTO monitor_alerts (key, rule, subject, state, message, started) "
+            "VALUES (%s, %s, %s, 'pending', %s, %s) RETURNING id",
             (key, rule, subject, message, started),
         )
-        assert cursor.lastrowid is not None
-        return cursor.lastrowid
+        return int(rows[0][0])
 
     def update_alert(self, alert_id: int, state: str, message: str, fired: float | None) -> None:
         self.db.execute(
-            "UPDATE alerts SET state = ?, message = ?, fired = ? WHERE id = ?",
+            "UPDATE monitor_alerts SET state = %s, message = %s, fired = %s WHERE id = %s",
             (state, message, fired, alert_id),
         )
 
     def end_alert(self, alert_id: int, state: str, ended: float, reason: str) -> None:
         """Close an alert: ``state`` is ``resolved`` or ``stopped``."""
         self.db.execute(
-            "UPDATE alerts SET state = ?, ended = ?, end_reason = ? WHERE id = ?",
+            "UPDATE monitor_alerts SET state = %s, ended = %s, end_reason = %s WHERE id = %s",
             (state, ended, reason, alert_id),
         )
 
@@ -153,39 +156,57 @@ class History:
         Returns how many raw samples were folded.
         """
         cutoff = now - raw_retention
-        with self._transaction():
-            self.db.execute(
-                "INSERT INTO rollups (probe, bucket, width, count, ok_count, latency_sum, "
-                "latency_max) SELECT probe, CAST(at / :w AS INTEGER) * :w AS b, :w, COUNT(*), "
-                "SUM(ok), SUM(latency_ms), MAX(latency_ms) FROM samples WHERE at < :cut "
-                "GROUP BY probe, b ON CONFLICT (probe, bucket) DO UPDATE SET "
-                "count = count + excluded.count, ok_count = ok_count + excluded.ok_count, "
-                "latency_sum = latency_sum + excluded.latency_sum, "
-                "latency_max = MAX(latency_max, excluded.latency_max)",
-                {"w": width, "cut": cutoff},
+        with self.db.transaction():
+            rows = self.db.execute(
+                "SELECT probe, at, ok, latency_ms FROM monitor_samples WHERE at < %s", (cutoff,)
             )
-            folded = self.db.execute("DELETE FROM samples WHERE at < ?", (cutoff,)).rowcount
-            self.db.execute("DELETE FROM rollups WHERE bucket < ?", (now - retention,))
-            self.db.execute("DELETE FROM system WHERE at < ?", (now - retention,))
-        return folded
+            folds: dict[tuple[str, float], _Fold] = {}
+            for probe, at, ok, latency in rows:
+                folds.setdefault((probe, _bucket(at, width)), _Fold()).add(1, ok, latency, latency)
+            for (probe, bucket), fold in folds.items():
+                self.db.execute(
+                    "INSERT INTO monitor_rollups (probe, bucket, width, checks, ok_checks, "
+                    "latency_sum, latency_max) VALUES (%s, %s, %s, %s, %s, %s, %s) "
+                    "ON CONFLICT (probe, bucket) DO UPDATE SET "
+                    "checks = monitor_rollups.checks + excluded.checks, "
+                    "ok_checks = monitor_rollups.ok_checks + excluded.ok_checks, "
+                    "latency_sum = monitor_rollups.latency_sum + excluded.latency_sum, "
+                    "latency_max = CASE WHEN excluded.latency_max > monitor_rollups.latency_max "
+                    "THEN excluded.latency_max ELSE monitor_rollups.latency_max END",
+                    (
+                        probe,
+                        bucket,
+                        width,
+                        fold.checks,
+                        fold.ok,
+                        fold.latency_sum,
+                        fold.latency_max,
+                    ),
+                )
+            self.db.execute("DELETE FROM monitor_samples WHERE at < %s", (cutoff,))
+            self.db.execute("DELETE FROM monitor_rollups WHERE bucket < %s", (now - retention,))
+            self.db.execute("DELETE FROM monitor_system WHERE at < %s", (now - retention,))
+        return len(rows)
 
     # -- reading ------------------------------------------------------------------------
     def count(self, probe: str | None = None) -> int:
         """Raw samples stored (of one probe, or all)."""
-        sql, args = "SELECT COUNT(*) FROM samples", tuple[str, ...]()
-        if probe is not None:
-            sql, args = sql + " WHERE probe = ?", (probe,)
-        return int(self.db.execute(sql, args).fetchone()[0])
+        if probe is None:
+            return int(self.db.execute("SELECT COUNT(*) FROM monitor_samples")[0][0])
+        rows = self.db.execute("SELECT COUNT(*) FROM monitor_samples WHERE probe = %s", (probe,))
+        return int(rows[0][0])
 
     def probes(self) -> list[str]:
-        rows = self.db.execute("SELECT probe FROM samples UNION SELECT probe FROM rollups")
+        rows = self.db.execute(
+            "SELECT probe FROM monitor_samples UNION SELECT probe FROM monitor_rollups"
+        )
         return sorted(row[0] for row in rows)
 
     def recent(self, probe: str, since: float) -> list[tuple[Sample, bool]]:
         """Raw samples of ``probe`` from ``since`` on, oldest first, with their outage flag."""
         rows = self.db.execute(
-            "SELECT at, ok, latency_ms, error, metrics, outage FROM samples "
-            "WHERE probe = ? AND at >= ? ORDER BY at",
+            "SELECT at, ok, latency_ms, error, metrics, outage FROM monitor_samples "
+            "WHERE probe = %s AND at >= %s ORDER BY at",
             (probe, since),
         )
         return [
@@ -195,35 +216,30 @@ class History:
 
     def buckets(self, probe: str, since: float, width: float) -> list[Bucket]:
         """Checks of ``probe`` since ``since`` in buckets of ``width`` s (raw and rolled up)."""
-        rows = self.db.execute(
-            "SELECT CAST(b / :w AS INTEGER) * :w AS bb, SUM(n), SUM(okn), SUM(ls), MAX(lm) FROM ("
-            " SELECT at AS b, 1 AS n, ok AS okn, latency_ms AS ls, latency_ms AS lm"
-            " FROM samples WHERE probe = :p AND at >= :s"
-            " UNION ALL SELECT bucket, count, ok_count, latency_sum, latency_max"
-            " FROM rollups WHERE probe = :p AND bucket >= :s"
-            ") GROUP BY bb ORDER BY bb",
-            {"w": width, "p": probe, "s": since},
-        )
+        folds: dict[float, _Fold] = {}
+        for at, ok, latency in self.db.execute(
+            "SELECT at, ok, latency_ms FROM monitor_samples WHERE probe = %s AND at >= %s",
+            (probe, since),
+        ):
+            folds.setdefault(_bucket(at, width), _Fold()).add(1, ok, latency, latency)
+        for bucket, checks, ok, latency_sum, latency_max in self.db.execute(
+            "SELECT bucket, checks, ok_checks, latency_sum, latency_max FROM monitor_rollups "
+            "WHERE probe = %s AND bucket >= %s",
+            (probe, since),
+        ):
+            folds.setdefault(_bucket(bucket, width), _Fold()).add(
+                checks, ok, latency_sum, latency_max
+            )
         return [
-            Bucket(probe, float(start), width, int(n), int(okn), float(ls) / n, float(lm))
-            for start, n, okn, ls, lm in rows
+            Bucket(probe, start, width, f.checks, f.ok, f.latency_sum / f.checks, f.latency_max)
+            for start, f in sorted(folds.items())
         ]
 
     def alerts(self, since: float = 0) -> list[dict[str, Any]]:
         rows = self.db.execute(
             "SELECT id, key, rule, subject, state, message, started, fired, ended, end_reason "
-            "FROM alerts WHERE started >= ? ORDER BY id",
+            "FROM monitor_alerts WHERE started >= %s ORDER BY id",
             (since,),
         )
         names = ("id", "key", "rule", "subject", "state", "message", "started", "fired")
         return [dict(zip((*names, "ended", "end_reason"), row, strict=True)) for row in rows]
-
-    @contextmanager
-    def _transaction(self) -> Iterator[None]:
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")

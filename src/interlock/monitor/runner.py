@@ -4,19 +4,24 @@
 well under 2 s: no new checks start, checks in flight get ``grace`` seconds to finish
 (and are stored), open alerts end as "monitor stopped", and the history is closed.
 Every sample taken is stored: ``monitor.taken == history.count()`` at the end.
+
+``run`` raises DependencyError when the history cannot be opened, and re-raises (after
+the same shutdown) whatever made a probe or background loop die, e.g. a history that
+can no longer be written: a monitor that silently stopped watching would lie.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 import time
 from collections.abc import Callable
 from typing import Any, final
 
 import aiohttp
 
-from interlock.monitor.alerts import Alert, AlertEngine, AlertEvent
+from interlock.monitor.alerts import Alert, AlertEngine, AlertEvent, Breach
 from interlock.monitor.config import MonitorConfig
 from interlock.monitor.history import History
 from interlock.monitor.notifiers import (
@@ -26,6 +31,7 @@ from interlock.monitor.notifiers import (
     WebhookNotifier,
 )
 from interlock.monitor.probes import Sample, check
+from interlock.monitor.store import HISTORY_ERRORS
 from interlock.monitor.system import SystemSampler, Usage
 from interlock.monitor.windows import ProbeState, breaches
 
@@ -51,6 +57,10 @@ class Monitor:
             for_s=config.alerts.for_s, remind_every=config.alerts.remind_every
         )
         self.system: list[Usage] = []
+        #: rules broken, as of each probe's latest sample, and of the latest host reading:
+        #: each is recomputed when its own figures change, not on every sample of any probe
+        self._broken: dict[str, list[Breach]] = {}
+        self._broken_system: list[Breach] = []
         self._sampler = SystemSampler(config.processes)
         self.faults: list[dict[str, Any]] = []
         #: checks finished, and samples stored
@@ -63,6 +73,8 @@ class Monitor:
         self._session: aiohttp.ClientSession | None = None
         self._sends: set[asyncio.Task[None]] = set()
         self._ran = False
+        #: what ended the run early (the history could not be written, a bug): raised by run
+        self._failure: BaseException | None = None
 
     # -- lifecycle ---------------------------------------------------------------------
     async def run(self, stop: asyncio.Event, *, ready: Callable[[], None] | None = None) -> None:
@@ -98,12 +110,17 @@ class Monitor:
                     background.append(
                         asyncio.create_task(self._every(config.interval, stop, self._read_faults))
                     )
+                for task in [*tasks, *background]:
+                    task.add_done_callback(lambda t: self._failed(t, stop))
                 if ready is not None:
                     ready()
                 await stop.wait()
                 await self._drain(tasks, background)
                 events, stopped = self.engine.stop(time.time())
-                self._persist(stopped)
+                try:
+                    self._persist(stopped)
+                except HISTORY_ERRORS as exc:  # the notices still go out; the error is raised
+                    self._failure = self._failure or exc
                 for event in events:
                     self._notify(event)
                 if self._sends:
@@ -111,6 +128,16 @@ class Monitor:
                 for task in self._sends:
                     task.cancel()
                 self._emit("stopped", None)
+        if self._failure is not None:
+            raise self._failure
+
+    def _failed(self, task: asyncio.Task[None], stop: asyncio.Event) -> None:
+        """A loop that dies ends the run: watching on without it would be a silent lie."""
+        if task.cancelled() or task.exception() is None:
+            return
+        if self._failure is None:
+            self._failure = task.exception()
+        stop.set()
 
     async def _drain(
         self, tasks: list[asyncio.Task[None]], background: list[asyncio.Task[None]]
@@ -174,6 +201,7 @@ class Monitor:
         outage = state.apply(sample)
         self.history.add(sample, outage=outage)
         self.stored += 1
+        self._broken[sample.probe] = breaches(time.time(), self.config, [state], [])
         self._emit("sample", sample)
         self._evaluate()
 
@@ -183,6 +211,7 @@ class Monitor:
         now = time.time()
         for usage in self.system:
             self.history.add_system(now, usage.source, usage.cpu, usage.memory)
+        self._broken_system = breaches(now, self.config, [], self.system)
         self._emit("system", self.system)
         self._evaluate()
 
@@ -225,7 +254,7 @@ class Monitor:
     # -- alerts ------------------------------------------------------------------------
     def _evaluate(self) -> None:
         now = time.time()
-        found = breaches(now, self.config, self.probes.values(), self.system)
+        found = [*self._broken_system, *(b for found in self._broken.values() for b in found)]
         views = {name: state.view() for name, state in self.probes.items()}
         events, changed = self.engine.evaluate(now, found, views)
         self._persist(changed)
@@ -251,8 +280,21 @@ class Monitor:
         for notifier in self._notifiers:
             task = asyncio.create_task(notifier.send(event))
             self._sends.add(task)
-            task.add_done_callback(self._sends.discard)
+            task.add_done_callback(self._sent)
+
+    def _sent(self, task: asyncio.Task[None]) -> None:
+        self._sends.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            _warn(f"an alert notice was not delivered: {task.exception()!r}")
 
     def _emit(self, kind: str, payload: Any) -> None:
         for listener in list(self.listeners):
-            listener(kind, payload)
+            try:
+                listener(kind, payload)
+            except Exception as exc:  # a broken view must not stop the watching
+                self.listeners.remove(listener)
+                _warn(f"a view of the monitor failed and was detached: {exc!r}")
+
+
+def _warn(text: str) -> None:
+    print(f"monitor: {text}", file=sys.stderr, flush=True)

@@ -15,6 +15,7 @@ Shape::
 from __future__ import annotations
 
 import time
+from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -33,7 +34,7 @@ def snapshot(monitor: Monitor) -> dict[str, Any]:
     probes = []
     for name, state in monitor.probes.items():
         last = state.last
-        points = list(state.samples)[-POINTS:]
+        points = list(islice(reversed(state.samples), POINTS))[::-1]
         probes.append(
             {
                 "name": name,

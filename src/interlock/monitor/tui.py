@@ -16,9 +16,10 @@ _RESET = "\x1b[0m"
 _MIN_GAP = 0.25
 
 
-def render_screen(state: dict[str, Any], *, colour: bool = True) -> str:
+def render_screen(state: dict[str, Any], *, colour: bool = True, url: str = "") -> str:
     """The screen for a snapshot: one line per probe, then the open and recent alerts."""
-    lines = [f"interlock monitor   {len(state['probes'])} probes   {state['taken']} checks", ""]
+    head = f"interlock monitor   {len(state['probes'])} probes   {state['taken']} checks"
+    lines = [f"{head}   {url}".rstrip(), ""]
     lines.append(f"  {'probe':<14} {'status':<8} {'last ms':>8} {'p95 ms':>8} {'ok %':>6}  error")
     for probe in state["probes"]:
         status = probe["status"]
@@ -42,6 +43,8 @@ def render_screen(state: dict[str, Any], *, colour: bool = True) -> str:
         lines.append(f"  {alert['state']:<10} {alert['key']:<26} {alert['message']}{note}")
     if not open_alerts:
         lines.append("  none open")
+    for alert in state["alerts"]["ended"][:5]:
+        lines.append(f"  {alert['state']:<10} {alert['key']:<26} {alert['reason']}")
     for fault in state["faults"]:
         lines.append(f"  fault      {fault['proxy']}: {fault['fault']}")
     return "\n".join(lines)
@@ -55,9 +58,10 @@ def _num(value: float | None) -> str:
 class Terminal:
     """Redraws the screen on the monitor's changes, at most every ``_MIN_GAP`` s."""
 
-    def __init__(self, monitor: Monitor, stream: TextIO) -> None:
+    def __init__(self, monitor: Monitor, stream: TextIO, url: str = "") -> None:
         self.monitor = monitor
         self.stream = stream
+        self.url = url
         self._drawn = 0.0
 
     def attach(self) -> None:
@@ -68,7 +72,7 @@ class Terminal:
         if kind != "alerts" and kind != "stopped" and now - self._drawn < _MIN_GAP:
             return
         self._drawn = now
-        screen = render_screen(snapshot(self.monitor), colour=self.stream.isatty())
+        screen = render_screen(snapshot(self.monitor), colour=self.stream.isatty(), url=self.url)
         # home and clear, then the screen: no flicker of a scrolled terminal
         self.stream.write("\x1b[H\x1b[2J" + screen + "\n")
         self.stream.flush()

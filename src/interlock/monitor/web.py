@@ -18,6 +18,7 @@ from typing import Any, final
 
 from aiohttp import web
 
+from interlock.errors import DependencyError
 from interlock.monitor.metrics import CONTENT_TYPE, exposition
 from interlock.monitor.runner import Monitor
 from interlock.monitor.snapshot import snapshot
@@ -33,7 +34,10 @@ _STATIC = {
 
 @final
 class DashboardServer:
-    """``async with DashboardServer(monitor, host, port) as server: server.url``."""
+    """``async with DashboardServer(monitor, host, port) as server: server.url``.
+
+    Raises DependencyError when the address cannot be bound (port taken, bad host).
+    """
 
     def __init__(self, monitor: Monitor, host: str = "127.0.0.1", port: int = 0) -> None:
         self.monitor = monitor
@@ -59,6 +63,12 @@ class DashboardServer:
         try:
             site = web.TCPSite(runner, self.host, self.port)
             await site.start()
+        except OSError as exc:
+            await runner.cleanup()
+            raise DependencyError(
+                f"cannot serve the dashboard on {self.host}:{self.port}: {exc.strerror or exc}",
+                hint="choose another --port, or 0 for any free one",
+            ) from None
         except BaseException:
             await runner.cleanup()
             raise

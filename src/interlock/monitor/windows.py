@@ -80,9 +80,15 @@ class ProbeState:
         )
 
     def window(self, now: float, seconds: float, *, outages: bool) -> list[Sample]:
-        return [
-            s for s, outage in self.samples if s.at >= now - seconds and (outages or not outage)
-        ]
+        """Samples of the last ``seconds``, newest first (the cost is the window's size,
+        not the whole ``keep``)."""
+        found = []
+        for sample, outage in reversed(self.samples):
+            if sample.at < now - seconds:
+                break
+            if outages or not outage:
+                found.append(sample)
+        return found
 
     def success_rate(self, now: float, seconds: float, *, outages: bool = False) -> float | None:
         """Percent of successful checks in the last ``seconds`` (None: none); checks made

@@ -110,3 +110,38 @@ async def flow(session: aiohttp.ClientSession) -> None:
 def test_synthetic_probe_runs_the_workflow_and_reports_its_error(tmp_path: Path) -> None:
     sample = _check(_spec(type="synthetic", function=f"{__name__}:flow"))
     assert (sample.ok, sample.error) == (False, "RuntimeError: step 2 of 3 refused")
+
+
+def test_a_server_speaking_garbage_or_another_protocol_is_red_for_every_kind(
+    target: Target,
+) -> None:
+    import threading
+
+    with socket.socket() as garbage:
+        garbage.bind(("127.0.0.1", 0))
+        garbage.listen()
+        port = garbage.getsockname()[1]
+
+        def answer_garbage() -> None:
+            while True:
+                try:
+                    conn, _ = garbage.accept()
+                except OSError:  # the test closed the socket
+                    return
+                with conn:
+                    conn.sendall(b"\x00\xffNOT A PROTOCOL\r\n\r\n" * 64)
+
+        threading.Thread(target=answer_garbage, daemon=True).start()
+        http_server = target.url.removeprefix("http://")
+        for table in (
+            {"type": "http", "url": f"http://127.0.0.1:{port}/", "conditions": ["$.a == 1"]},
+            {"type": "websocket", "url": f"ws://127.0.0.1:{port}/"},
+            {"type": "redis", "url": f"redis://127.0.0.1:{port}/0"},
+            {"type": "postgres", "url": f"postgresql://u@127.0.0.1:{port}/db"},
+            {"type": "redis", "url": f"redis://{http_server}/0"},
+            {"type": "postgres", "url": f"postgresql://u@{http_server}/db"},
+            {"type": "websocket", "url": f"ws://{http_server}/health/x"},
+        ):
+            sample = _check(_spec(**table))
+            assert not sample.ok, table
+            assert sample.error, table

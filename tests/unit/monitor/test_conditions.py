@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from interlock.errors import ConfigError
-from interlock.monitor.conditions import Answer, parse_condition
+from interlock.monitor.conditions import Answer, extract, parse_condition, parse_path
 
 
 def test_status_condition_holds_and_fails_with_the_value_seen() -> None:
@@ -44,3 +44,48 @@ def test_ordering_a_string_against_a_number_is_a_failed_check_not_a_crash() -> N
 def test_malformed_condition_is_a_config_error_naming_where(text: str) -> None:
     with pytest.raises(ConfigError, match=r"^probes\.web: "):
         parse_condition(text, "probes.web")
+
+
+#: the shape of WMS's GET /api/v1/integrations: one entry per external service
+INTEGRATIONS = [
+    {"name": "stripe", "breaker": "open", "healthy": False, "shed": 4, "in_flight": 1},
+    {"name": "twilio", "breaker": "closed", "healthy": True, "shed": 0, "in_flight": 2},
+    {"name": "mapbox", "breaker": "half_open", "healthy": False, "shed": 1, "in_flight": 0},
+]
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        ('$[?breaker == "open"].length', 1),
+        ("$[?healthy == false].length", 2),
+        ("$[*].shed.sum", 5),
+        ("$[*].in_flight.max", 2),
+        ("$[?shed > 0].name", ["stripe", "mapbox"]),
+        ("$[?breaker == closed].length", 1),
+    ],
+)
+def test_selections_count_and_sum_over_a_list(path: str, value: object) -> None:
+    assert extract(INTEGRATIONS, parse_path(path, "t")) == value
+
+
+def test_condition_on_a_selection_holds_until_a_breaker_opens() -> None:
+    condition = parse_condition('$[?breaker == "open"].length == 0', "t")
+    assert condition.check(Answer(200, 1, INTEGRATIONS[1:])) is None
+    assert condition.check(Answer(200, 1, INTEGRATIONS)) == (
+        '$[?breaker == "open"].length == 0: got 1'
+    )
+
+
+def test_folding_what_is_not_a_number_is_missing_not_a_crash() -> None:
+    assert extract(INTEGRATIONS, parse_path("$[*].name.sum", "t")) is not None
+    condition = parse_condition("$[*].name.sum > 1", "t")
+    assert condition.check(Answer(200, 1, INTEGRATIONS)) == (
+        "$[*].name.sum > 1: the body has no such field"
+    )
+
+
+@pytest.mark.parametrize("path", ["$[*][*].a", "$[?a ~ 1]", "$[?a == b c]"])
+def test_malformed_selection_is_a_config_error(path: str) -> None:
+    with pytest.raises(ConfigError, match=r"^t: "):
+        parse_path(path, "t")

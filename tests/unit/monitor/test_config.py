@@ -71,3 +71,33 @@ def test_no_probes_and_no_running_stack_is_a_config_error() -> None:
 def test_synthetic_probe_loads_its_async_function() -> None:
     config = _config({"flow": {"type": "synthetic", "function": "asyncio:sleep"}})
     assert config.probes[0].function is not None
+
+
+def test_the_documented_example_is_valid() -> None:
+    import tomllib
+
+    from interlock.monitor import config as module
+
+    assert module.__doc__ is not None
+    example = module.__doc__.split("E.g.::")[1]
+    text = "\n".join(line[4:] for line in example.splitlines())
+    table = tomllib.loads(text)["tool"]["interlock"]["monitor"]
+    del table["probes"]["checkout"]  # names a module of the reader's own
+    config = parse_monitor_config(Path("/p"), table)
+    assert [p.name for p in config.probes] == ["db", "api", "integrations"]
+    assert config.probes[1].depends_on == ("db",)
+
+
+def test_history_is_a_file_a_database_url_or_the_stacks_database() -> None:
+    probes = {"w": {"type": "tcp", "address": "h:1"}}
+    url = "postgresql://postgres@127.0.0.1:5/db"
+
+    def history(value: str) -> object:
+        table = {"probes": probes, "history": value}
+        return parse_monitor_config(Path("/p"), table, stack_database=url).history
+
+    assert history("h.db") == Path("/p/h.db")
+    assert history("postgresql://me@db/x") == "postgresql://me@db/x"
+    assert history("stack") == url
+    with pytest.raises(ConfigError, match="needs a running 'interlock env up'"):
+        parse_monitor_config(Path("/p"), {"probes": probes, "history": "stack"})

@@ -44,7 +44,7 @@ def test_a_sample_stored_is_on_disk_without_closing(tmp_path: Path) -> None:
     with History(tmp_path / "h.db") as history:
         history.add(Sample("web", 1, True, 5))
         other = sqlite3.connect(tmp_path / "h.db")
-        assert other.execute("SELECT COUNT(*) FROM samples").fetchone() == (1,)
+        assert other.execute("SELECT COUNT(*) FROM monitor_samples").fetchone() == (1,)
         other.close()
 
 
