@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 from interlock.errors import DependencyError
 from interlock.stack.ports import free_port, port_open
 from interlock.stack.process import ManagedProcess
-from interlock.stack.redaction import redact
+from interlock.stack.redaction import redact, redact_text
 
 __all__ = ["EmbeddedPostgres", "check_postgres_url", "redact", "template_bytes"]
 
@@ -307,7 +307,7 @@ def check_postgres_url(url: str, *, source: str, timeout: float = 3.0) -> str:
     except psycopg.Error as exc:
         # psycopg: 'connection failed: connection to server at "h", port p failed: <why>'
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        reason = first.rsplit(" failed: ", 1)[-1].strip()
+        reason = redact_text(first.rsplit(" failed: ", 1)[-1].strip())
         raise DependencyError(
             f"PostgreSQL at {address} (from {source}) is not reachable: {reason}",
             hint=f"start that server, fix {source}, or unset it to use an embedded PostgreSQL",

@@ -134,9 +134,11 @@ class Stack:
 
     # -- public view ------------------------------------------------------------------
     def describe(self) -> dict[str, Any]:
+        """The stack's addresses for people and tools (``env up``); passwords masked, since
+        this is printed: a server handed in is reached with the URL the user already has."""
         return {
-            "postgres": self.postgres_url,
-            "redis": self.redis_url,
+            "postgres": redact(self.postgres_url) if self.postgres_url else None,
+            "redis": redact(self.redis_url) if self.redis_url else None,
             "app": self.app_url,
             "simulators": dict(self.simulators),
             "faults": self.faults.url if self.faults is not None else None,

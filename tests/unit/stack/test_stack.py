@@ -235,6 +235,7 @@ def test_a_redis_url_handed_in_is_reported_with_its_password_masked(tmp_path, mo
     cfg = bare(tmp_path, redis=RedisConfig(url=url))
     with server, Stack(cfg, run_dir=tmp_path / "run", progress=said.append) as stack:
         assert stack.redis_url == url
+        assert stack.describe()["redis"] == f"redis://:***@127.0.0.1:{port}/0"
     redis_lines = [line for line in said if line.startswith("Redis: ")]
     assert redis_lines == [
         f"Redis: redis://:***@127.0.0.1:{port}/0 (INTERLOCK_REDIS_URL), server 6.2.14"
