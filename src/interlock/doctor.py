@@ -81,8 +81,7 @@ def _redis(config: Config) -> str:
         found = redis.check_redis_url(config.redis.url, source="INTERLOCK_REDIS_URL")
         return f"server {found} at {redact(config.redis.url)}"
     binary = redis.redis_server_binary()
-    out = subprocess.run([str(binary), "--version"], capture_output=True, text=True, check=False)
-    version = next((p.split("=", 1)[1] for p in out.stdout.split() if p.startswith("v=")), "?")
+    version = redis.redis_version()
     return f"embedded redis-server {version} ({binary})"
 
 

