@@ -119,7 +119,7 @@ def _scratch(config: Config) -> str:
     """Where data directories go, and whether tmpfs has room for two stacks (xdist -n 2)."""
     need = HEADROOM
     if config.postgres.enabled and not config.postgres.url:
-        need += postgres.template_bytes(config.postgres.database)
+        need += postgres.expected_template_bytes(config.postgres.database)
     root = scratch_root(need)
     if root != SHM:
         if not (SHM.is_dir() and os.access(SHM, os.W_OK)):
