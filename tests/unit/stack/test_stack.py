@@ -347,3 +347,25 @@ def test_a_private_tmpdir_under_root_is_passed_over_for_one_postgres_can_reach(t
     assert result.returncode == 0, result.stderr[-2000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert Path(report["workdir"]).parent in (Path("/var/tmp"), Path("/tmp"))
+
+
+def test_postgres_paused_killed_and_restarted_serves_again(tmp_path, leftovers):
+    cfg = config(tmp_path, redis=RedisConfig(enabled=False), simulators=(), faults=False)
+    with Stack(cfg, run_dir=tmp_path / "run") as stack:
+        url = stack.url_of("postgres")
+        server = stack.processes["postgres"]
+        with psycopg.connect(url) as conn:  # a backend: a child in a session of its own
+            server.pause()
+            with pytest.raises(psycopg.OperationalError):
+                psycopg.connect(url, connect_timeout=1)
+            server.resume()
+            assert conn.execute("SELECT 1").fetchone() == (1,)
+        server.pause()
+        server.kill()
+        server.kill()
+        with pytest.raises(psycopg.OperationalError):
+            psycopg.connect(url, connect_timeout=1)
+        server.restart()
+        with psycopg.connect(url) as conn:
+            assert conn.execute("SELECT current_database()").fetchone() == ("app",)
+    assert leftovers() == set()
