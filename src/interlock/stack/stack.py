@@ -18,6 +18,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -283,13 +284,19 @@ class Stack:
         """Each simulator's journal, kept with the run as ``journals/<name>.json``."""
         folder = self.run_dir / "journals"
         folder.mkdir(parents=True, exist_ok=True)
-        for name, url in self.simulators.items():
+
+        def save(name: str, url: str) -> None:
             try:
                 with urllib.request.urlopen(f"{url}/__interlock/journal", timeout=5) as answer:
                     body = answer.read()
             except (OSError, urllib.error.URLError) as exc:
                 body = json.dumps({"error": f"journal not saved: {exc}"}).encode()
             (folder / f"{name}.json").write_bytes(body)
+
+        # at once: teardown waits for the slowest, not for the sum
+        with ThreadPoolExecutor(max_workers=len(self.simulators)) as pool:
+            for done in [pool.submit(save, *item) for item in self.simulators.items()]:
+                done.result()
 
     def _fault_proxies(self, stack: ExitStack) -> None:
         """A proxy between the system under test and each dependency; tests talk direct."""
