@@ -81,8 +81,7 @@ def _redis(config: Config) -> str:
         found = redis.check_redis_url(config.redis.url, source="INTERLOCK_REDIS_URL")
         return f"server {found} at {redact(config.redis.url)}"
     binary = redis.redis_server_binary()
-    out = subprocess.run([str(binary), "--version"], capture_output=True, text=True, check=False)
-    version = next((p.split("=", 1)[1] for p in out.stdout.split() if p.startswith("v=")), "?")
+    version = redis.redis_version()
     return f"embedded redis-server {version} ({binary})"
 
 
@@ -120,7 +119,7 @@ def _scratch(config: Config) -> str:
     """Where data directories go, and whether tmpfs has room for two stacks (xdist -n 2)."""
     need = HEADROOM
     if config.postgres.enabled and not config.postgres.url:
-        need += postgres.template_bytes(config.postgres.database)
+        need += postgres.expected_template_bytes(config.postgres.database)
     root = scratch_root(need)
     if root != SHM:
         if not (SHM.is_dir() and os.access(SHM, os.W_OK)):

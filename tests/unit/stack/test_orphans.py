@@ -148,6 +148,10 @@ def test_two_stacks_in_two_pid_namespaces_never_sweep_each_other(in_namespace) -
     first.stdin.write("sweep\n")
     first.stdin.flush()
     assert first.stdout.readline().strip() == "swept"
+    # and from the parent namespace, which sees every process of both
+    assert not {first_info["workdir"], second_info["workdir"]} & {
+        str(p) for p in orphans.sweep((Path("/dev/shm"),))
+    }
     assert healthy(first_info)
     assert healthy(second_info)
     assert first.poll() is None

@@ -217,7 +217,7 @@ def test_progress_says_which_servers_and_how_long_start_up_took(tmp_path):
     with Stack(cfg, run_dir=tmp_path / "run", progress=said.append):
         pass
     assert any(line.startswith("PostgreSQL: embedded ") for line in said), said
-    assert any(line.startswith("Redis: embedded ") for line in said), said
+    assert any(re.match(r"Redis: embedded redis-server \d+\.\d+", line) for line in said), said
     assert re.fullmatch(r"stack up in \d+\.\d\d s", said[-1]), said
 
 
@@ -235,6 +235,7 @@ def test_a_redis_url_handed_in_is_reported_with_its_password_masked(tmp_path, mo
     cfg = bare(tmp_path, redis=RedisConfig(url=url))
     with server, Stack(cfg, run_dir=tmp_path / "run", progress=said.append) as stack:
         assert stack.redis_url == url
+        assert stack.describe()["redis"] == f"redis://:***@127.0.0.1:{port}/0"
     redis_lines = [line for line in said if line.startswith("Redis: ")]
     assert redis_lines == [
         f"Redis: redis://:***@127.0.0.1:{port}/0 (INTERLOCK_REDIS_URL), server 6.2.14"
@@ -346,3 +347,25 @@ def test_a_private_tmpdir_under_root_is_passed_over_for_one_postgres_can_reach(t
     assert result.returncode == 0, result.stderr[-2000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert Path(report["workdir"]).parent in (Path("/var/tmp"), Path("/tmp"))
+
+
+def test_postgres_paused_killed_and_restarted_serves_again(tmp_path, leftovers):
+    cfg = config(tmp_path, redis=RedisConfig(enabled=False), simulators=(), faults=False)
+    with Stack(cfg, run_dir=tmp_path / "run") as stack:
+        url = stack.url_of("postgres")
+        server = stack.processes["postgres"]
+        with psycopg.connect(url) as conn:  # a backend: a child in a session of its own
+            server.pause()
+            with pytest.raises(psycopg.OperationalError):
+                psycopg.connect(url, connect_timeout=1)
+            server.resume()
+            assert conn.execute("SELECT 1").fetchone() == (1,)
+        server.pause()
+        server.kill()
+        server.kill()
+        with pytest.raises(psycopg.OperationalError):
+            psycopg.connect(url, connect_timeout=1)
+        server.restart()
+        with psycopg.connect(url) as conn:
+            assert conn.execute("SELECT current_database()").fetchone() == ("app",)
+    assert leftovers() == set()
