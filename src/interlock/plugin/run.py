@@ -16,7 +16,7 @@ import pytest
 
 from interlock.config import Config, load_config, override_thresholds
 from interlock.errors import ConfigError
-from interlock.runs import new_run_dir
+from interlock.runs import mark_run_dir, new_run_dir
 from interlock.slo.thresholds import Threshold, default_thresholds, parse_thresholds
 
 __all__ = ["RUN", "RunContext", "run_context"]
@@ -50,6 +50,9 @@ class RunContext:
     configured: dict[str, tuple[Threshold, ...]]
     #: the global gates (success rate, p95 latency) after every override
     defaults: tuple[Threshold, ...]
+    #: the run folder was chosen here (not given with --interlock-run-dir): it is marked
+    #: as Interlock's when made, so pruning may remove it later
+    ours: bool = False
 
     @property
     def stack_dir(self) -> Path:
@@ -62,7 +65,10 @@ class RunContext:
 
     def ensure_run_dir(self) -> Path:
         """Create the run folder (once something is written to it) and record the seed."""
-        self.run_dir.mkdir(parents=True, exist_ok=True)
+        if self.ours:
+            mark_run_dir(self.run_dir)
+        else:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
         seed_file = self.run_dir / SEED_FILE
         if not seed_file.exists():
             tmp = seed_file.with_name(f".{SEED_FILE}.{os.getpid()}")
@@ -120,6 +126,7 @@ def build_run_context(config: pytest.Config) -> RunContext:
             session=secrets.token_hex(4),
             configured=configured,
             defaults=defaults,
+            ours=not chosen,
         )
     except ConfigError as exc:
         raise pytest.UsageError(f"interlock: {exc}") from None

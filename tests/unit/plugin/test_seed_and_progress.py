@@ -6,6 +6,8 @@ import re
 
 import pytest
 
+from interlock.runs import is_run_dir
+
 WRITES_ITS_SEED = """
 import os
 
@@ -74,3 +76,17 @@ def test_a_long_test_is_named_while_it_runs(pytester):
         ["interlock: still running: test_a_long_test_is_named_while_it_runs.py::test_slow (* s)"]
     )
     assert "test_quick (" not in result.stdout.str()
+
+
+def test_a_run_folder_the_plugin_makes_is_marked_for_pruning_and_a_given_one_is_not(
+    pytester, monkeypatch
+):
+    monkeypatch.setenv("INTERLOCK_ARTIFACTS", str(pytester.path / "runs"))
+    pytester.makepyfile("def test_it(interlock_run_dir):\n    print(interlock_run_dir)\n")
+    pytester.runpytest("-s").assert_outcomes(passed=1)
+    (made,) = (pytester.path / "runs").iterdir()
+    assert is_run_dir(made)  # the next run may prune it
+    given = pytester.path / "mine"
+    pytester.runpytest("-s", f"--interlock-run-dir={given}").assert_outcomes(passed=1)
+    assert given.is_dir()
+    assert not is_run_dir(given)  # the user's own folder is never Interlock's to prune
