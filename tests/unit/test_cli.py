@@ -16,7 +16,8 @@ import psutil
 import pytest
 
 from interlock.config import load_config
-from interlock.stack import Stack, wait_until
+from interlock.helpers.deadline import poll
+from interlock.stack import Stack, orphans, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -171,6 +172,36 @@ def test_env_up_prints_json_and_leaves_nothing_after_a_signal(tmp_path, signum):
         finally:
             if process.poll() is None:
                 process.kill()
+
+
+def _tagged_by(pid: int) -> list[psutil.Process]:
+    """Processes a stack started for the process ``pid`` (they carry its owner tag)."""
+    found = []
+    for proc in psutil.process_iter():
+        try:
+            if proc.environ().get(orphans.ENV, "").startswith(f"{pid}:"):
+                found.append(proc)
+        except psutil.Error:
+            continue
+    return found
+
+
+def test_a_signal_while_env_up_starts_exits_130_and_leaves_nothing(tmp_path):
+    process, err = env_up(tmp_path)
+    with process:
+        try:
+            # the stack is starting once its first process is: log files appear then
+            poll(lambda: any((tmp_path / "runs").glob("*/logs/*.log")), timeout=60, what="a log")
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=60) == 130, err.read_text()
+            assert process.stdout is not None
+            assert process.stdout.read() == ""  # no addresses of a stack that is not up
+        finally:
+            if process.poll() is None:
+                process.kill()
+    assert _all_gone(_tagged_by(process.pid), timeout=5)
+    assert not list(Path("/dev/shm").glob(f"interlock-{process.pid}-*"))
+    assert list((ROOT / ".interlock" / "env").glob(f"{process.pid}.json")) == []
 
 
 def test_after_sigkill_the_next_stack_removes_the_orphans(tmp_path):

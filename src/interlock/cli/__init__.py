@@ -8,9 +8,12 @@ stderr and exit status 2, before anything is created.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from types import FrameType
+from typing import NoReturn
 
 from interlock.cli._common import Parser
 from interlock.cli.doctor import add_doctor_parser
@@ -73,8 +76,14 @@ def _project_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _interrupt(signum: int, frame: FrameType | None) -> NoReturn:
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
+    # until a command installs its own handling, SIGTERM ends us as Ctrl-C does: 130
+    signal.signal(signal.SIGTERM, _interrupt)
     argv = list(sys.argv[1:] if argv is None else argv)
     pytest_args: list[str] = []
     if "--" in argv:

@@ -48,9 +48,13 @@ def cmd_env_up(args: argparse.Namespace, config: Config) -> int:
                 with_app=not args.no_app,
             )
         )
+        starting = False
+        if stop.is_set():
+            # the interrupt was raised where Python swallows exceptions (an at-fork hook,
+            # a __del__): the flag still says a signal came, so nothing is announced
+            return 130
         info = stack.describe()
         state = cleanup.enter_context(published(config, info))
-        starting = False
         _announce(args, info, run_dir_logs=short(run_dir / "logs"), state=short(state))
         # a timed wait: a signal handler cannot wake an untimed Event.wait reliably
         while not stop.wait(1.0):
