@@ -6,7 +6,15 @@ are the same objects for use outside pytest.
 
 from __future__ import annotations
 
-from interlock.config import Config, ServiceSpec, Thresholds, load_config
+from interlock.config import (
+    Config,
+    PostgresConfig,
+    RedisConfig,
+    ServiceSpec,
+    Suite,
+    Thresholds,
+    load_config,
+)
 from interlock.errors import (
     ConfigError,
     DependencyError,
@@ -21,9 +29,12 @@ __all__ = [
     "ConfigError",
     "DependencyError",
     "InterlockError",
+    "PostgresConfig",
+    "RedisConfig",
     "ServiceSpec",
     "ServiceStartError",
     "Stack",
+    "Suite",
     "Thresholds",
     "UsageError",
     "load_config",

@@ -192,3 +192,27 @@ def test_a_signal_mid_run_exits_130_after_the_tests_tear_down(tmp_path, signum):
                 process.kill()
     assert process.returncode == 130, output
     assert finished.read_text() == "done"  # pytest unwound its fixtures before we exited
+
+
+@pytest.mark.parametrize("command", [("run",), ("env", "up", "--no-app")])
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (
+            '[tool.interlock.app]\ncommand = ["true"]\nready_timeout = 0\n',
+            "[tool.interlock.app] ready_timeout must be a positive number of seconds, got 0",
+        ),
+        (
+            '[tool.interlock.slo]\nonboarding = ["p(95)<<2"]\n',
+            "[tool.interlock.slo] onboarding: bad threshold 'p(95)<<2'",
+        ),
+        ("[tool.interlock.postgres]\ndatabase_name = 'x'\n", "did you mean 'database'?"),
+    ],
+)
+def test_a_bad_configuration_stops_every_command_before_anything_starts(
+    tmp_path, command, extra, message
+):
+    config = PROJECT.replace("postgres = false\n", "").replace("redis = false\n", "")
+    root = project(tmp_path, PASSING, config=config + extra)
+    assert_one_line_error(interlock(*command, cwd=root), message)
+    assert sorted(p.name for p in root.iterdir()) == ["pyproject.toml", "tests"]
