@@ -216,3 +216,16 @@ def test_a_bad_configuration_stops_every_command_before_anything_starts(
     root = project(tmp_path, PASSING, config=config + extra)
     assert_one_line_error(interlock(*command, cwd=root), message)
     assert sorted(p.name for p in root.iterdir()) == ["pyproject.toml", "tests"]
+
+
+def test_a_run_pytest_refuses_leaves_no_empty_run_folder(tmp_path):
+    root = project(tmp_path, PASSING)
+    result = interlock("run", "--", "--no-such-pytest-option", cwd=root)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "artifacts:" not in result.stdout
+    assert list((root / "runs").iterdir()) == []
+
+
+def test_a_project_folder_that_does_not_exist_is_one_line(tmp_path):
+    result = interlock("--project", str(tmp_path / "nowhere"), "doctor", cwd=tmp_path)
+    assert_one_line_error(result, "--project", "not a folder")
