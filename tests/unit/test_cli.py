@@ -257,3 +257,37 @@ def test_seed_data_the_simulator_refuses_exits_2_before_anything_starts(tmp_path
     )
     result = interlock("env", "up", "--no-app", cwd=tmp_path)
     assert_one_line_error(result, "[tool.interlock.seed_data.twilio]", "status_delay")
+
+
+VICTIM = """\
+import os, subprocess, sys
+# a process another tool started: mirakuru's mark holds our pid only as a substring
+victim = subprocess.Popen(
+    ["sleep", "120"],
+    env={**os.environ, "mirakuru_uuid": f"9{os.getpid()}:not-ours"},
+    stdout=subprocess.DEVNULL,
+    stderr=subprocess.DEVNULL,
+)
+print(victim.pid, flush=True)
+os.execv(sys.executable, [sys.executable, "-m", "interlock.cli", *sys.argv[1:]])
+"""
+
+
+@pytest.mark.parametrize(
+    "command", [("doctor",), ("faults", "list"), ("sims", "--host", "x.invalid")]
+)
+def test_the_cli_leaves_processes_it_did_not_start_alone_when_it_exits(command):
+    """mirakuru's exit hook SIGKILLs every process whose mark merely contains our pid."""
+    result = subprocess.run(
+        [sys.executable, "-c", VICTIM, *command],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+    victim = psutil.Process(int(result.stdout.splitlines()[0]))
+    try:
+        assert victim.is_running(), result.stderr
+        assert victim.status() != psutil.STATUS_ZOMBIE, result.stderr
+    finally:
+        victim.kill()
