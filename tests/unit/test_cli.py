@@ -190,7 +190,8 @@ def test_a_signal_while_env_up_starts_exits_130_and_leaves_nothing(tmp_path):
     process, err = env_up(tmp_path)
     with process:
         try:
-            # the stack is starting once its first process is: log files appear then
+            # the stack is starting once its first process is: log files appear then;
+            # it stops once whole, so that nothing half-started is left behind
             poll(lambda: any((tmp_path / "runs").glob("*/logs/*.log")), timeout=60, what="a log")
             process.send_signal(signal.SIGTERM)
             assert process.wait(timeout=60) == 130, err.read_text()
