@@ -16,7 +16,8 @@ import psutil
 import pytest
 
 from interlock.config import load_config
-from interlock.stack import Stack, wait_until
+from interlock.helpers.deadline import poll
+from interlock.stack import Stack, orphans, wait_until
 
 # the project these commands run on: WMS, the system in this repository
 ROOT = Path(__file__).resolve().parents[2] / "apps" / "wms"
@@ -174,6 +175,37 @@ def test_env_up_prints_json_and_leaves_nothing_after_a_signal(tmp_path, signum):
                 process.kill()
 
 
+def _tagged_by(pid: int) -> list[psutil.Process]:
+    """Processes a stack started for the process ``pid`` (they carry its owner tag)."""
+    found = []
+    for proc in psutil.process_iter():
+        try:
+            if proc.environ().get(orphans.ENV, "").startswith(f"{pid}:"):
+                found.append(proc)
+        except psutil.Error:
+            continue
+    return found
+
+
+def test_a_signal_while_env_up_starts_exits_130_and_leaves_nothing(tmp_path):
+    process, err = env_up(tmp_path)
+    with process:
+        try:
+            # the stack is starting once its first process is: log files appear then;
+            # it stops once whole, so that nothing half-started is left behind
+            poll(lambda: any((tmp_path / "runs").glob("*/logs/*.log")), timeout=60, what="a log")
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=60) == 130, err.read_text()
+            assert process.stdout is not None
+            assert process.stdout.read() == ""  # no addresses of a stack that is not up
+        finally:
+            if process.poll() is None:
+                process.kill()
+    assert _all_gone(_tagged_by(process.pid), timeout=5)
+    assert not list(Path("/dev/shm").glob(f"interlock-{process.pid}-*"))
+    assert list((ROOT / ".interlock" / "env").glob(f"{process.pid}.json")) == []
+
+
 def test_after_sigkill_the_next_stack_removes_the_orphans(tmp_path):
     process, err = env_up(tmp_path, "--no-app")
     with process:
@@ -227,3 +259,37 @@ def test_seed_data_the_simulator_refuses_exits_2_before_anything_starts(tmp_path
     )
     result = interlock("env", "up", "--no-app", cwd=tmp_path)
     assert_one_line_error(result, "[tool.interlock.seed_data.twilio]", "status_delay")
+
+
+VICTIM = """\
+import os, subprocess, sys
+# a process another tool started: mirakuru's mark holds our pid only as a substring
+victim = subprocess.Popen(
+    ["sleep", "120"],
+    env={**os.environ, "mirakuru_uuid": f"9{os.getpid()}:not-ours"},
+    stdout=subprocess.DEVNULL,
+    stderr=subprocess.DEVNULL,
+)
+print(victim.pid, flush=True)
+os.execv(sys.executable, [sys.executable, "-m", "interlock.cli", *sys.argv[1:]])
+"""
+
+
+@pytest.mark.parametrize(
+    "command", [("doctor",), ("faults", "list"), ("sims", "--host", "x.invalid")]
+)
+def test_the_cli_leaves_processes_it_did_not_start_alone_when_it_exits(command):
+    """mirakuru's exit hook SIGKILLs every process whose mark merely contains our pid."""
+    result = subprocess.run(
+        [sys.executable, "-c", VICTIM, *command],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+    victim = psutil.Process(int(result.stdout.splitlines()[0]))
+    try:
+        assert victim.is_running(), result.stderr
+        assert victim.status() != psutil.STATUS_ZOMBIE, result.stderr
+    finally:
+        victim.kill()

@@ -192,3 +192,40 @@ def test_a_signal_mid_run_exits_130_after_the_tests_tear_down(tmp_path, signum):
                 process.kill()
     assert process.returncode == 130, output
     assert finished.read_text() == "done"  # pytest unwound its fixtures before we exited
+
+
+@pytest.mark.parametrize("command", [("run",), ("env", "up", "--no-app")])
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (
+            '[tool.interlock.app]\ncommand = ["true"]\nready_timeout = 0\n',
+            "[tool.interlock.app] ready_timeout must be a positive number of seconds, got 0",
+        ),
+        (
+            '[tool.interlock.slo]\nonboarding = ["p(95)<<2"]\n',
+            "[tool.interlock.slo] onboarding: bad threshold 'p(95)<<2'",
+        ),
+        ("[tool.interlock.postgres]\ndatabase_name = 'x'\n", "did you mean 'database'?"),
+    ],
+)
+def test_a_bad_configuration_stops_every_command_before_anything_starts(
+    tmp_path, command, extra, message
+):
+    config = PROJECT.replace("postgres = false\n", "").replace("redis = false\n", "")
+    root = project(tmp_path, PASSING, config=config + extra)
+    assert_one_line_error(interlock(*command, cwd=root), message)
+    assert sorted(p.name for p in root.iterdir()) == ["pyproject.toml", "tests"]
+
+
+def test_a_run_pytest_refuses_leaves_no_empty_run_folder(tmp_path):
+    root = project(tmp_path, PASSING)
+    result = interlock("run", "--", "--no-such-pytest-option", cwd=root)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "artifacts:" not in result.stdout
+    assert list((root / "runs").iterdir()) == []
+
+
+def test_a_project_folder_that_does_not_exist_is_one_line(tmp_path):
+    result = interlock("--project", str(tmp_path / "nowhere"), "doctor", cwd=tmp_path)
+    assert_one_line_error(result, "--project", "not a folder")

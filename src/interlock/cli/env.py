@@ -31,9 +31,13 @@ def cmd_env_up(args: argparse.Namespace, config: Config) -> int:
     starting = True
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-        if starting:  # abandon the start: the Stack unwinds what it had started
+        # An exception raised at an arbitrary point of the start can land between a
+        # process's spawn and the registration of its stop, or where Python swallows it
+        # (an at-fork hook), and leave something behind. So the first signal only asks
+        # to stop once the start is complete; a second one abandons the start at once.
+        if starting and stop.is_set():
             raise KeyboardInterrupt
+        stop.set()
 
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, on_signal)
@@ -48,9 +52,11 @@ def cmd_env_up(args: argparse.Namespace, config: Config) -> int:
                 with_app=not args.no_app,
             )
         )
+        starting = False
+        if stop.is_set():  # a signal came during the start: nothing is announced
+            return 130
         info = stack.describe()
         state = cleanup.enter_context(published(config, info))
-        starting = False
         _announce(args, info, run_dir_logs=short(run_dir / "logs"), state=short(state))
         # a timed wait: a signal handler cannot wake an untimed Event.wait reliably
         while not stop.wait(1.0):
@@ -93,7 +99,8 @@ def add_env_parser(commands: Any, parser_class: type[argparse.ArgumentParser]) -
         "up",
         help="bring the stack up and keep it up until Ctrl-C / SIGTERM",
         description="Start PostgreSQL, Redis, the simulators and the app (as configured), "
-        "print their addresses, and tear everything down on SIGINT or SIGTERM.\n"
+        "print their addresses, and tear everything down on SIGINT or SIGTERM (during the "
+        "start: once it is complete; a second signal abandons it at once).\n"
         "Each env up publishes its addresses in .interlock/env/<pid>.json for "
         "'interlock faults'; several may run in one project.\n\n"
         "Exit status: 130 after the signal that stopped it; 2 a usage, configuration "

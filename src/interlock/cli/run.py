@@ -93,6 +93,8 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
     made = [name for name in ARTIFACTS if (run_dir / name).exists()]
     if made:
         print(f"artifacts: {short(run_dir)} ({', '.join(made)})", flush=True)
+    elif not any(run_dir.iterdir()):
+        run_dir.rmdir()  # ours, and pytest stopped before writing anything into it
     if signalled:
         return 130
     if code == _NO_TESTS:

@@ -17,8 +17,6 @@ from interlock.config import Config
 from interlock.errors import DependencyError, UsageError
 from interlock.simulators import REGISTRY, load_simulator
 from interlock.simulators.base import CONTROL_PREFIX
-from interlock.simulators.host import serve
-from interlock.stack.ports import free_port
 
 __all__ = ["add_sims_parser"]
 
@@ -31,6 +29,9 @@ def _wanted(text: str) -> tuple[str, int | None]:
 
 
 def cmd_sims(args: argparse.Namespace, config: Config) -> int:
+    from interlock.simulators.host import serve
+    from interlock.stack.ports import free_port
+
     wanted: list[tuple[str, int | None]] = args.services or [
         (name, None) for name in (config.simulators or sorted(REGISTRY))
     ]
