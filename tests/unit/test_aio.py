@@ -11,7 +11,7 @@ import pytest
 from aiohttp import web
 
 from interlock.aio import AppServer, LoopThread, Tasks, on_loop
-from interlock.stack.ports import port_open
+from interlock.ports import port_open
 
 
 async def _hello(request: web.Request) -> web.Response:

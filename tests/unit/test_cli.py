@@ -279,7 +279,8 @@ os.execv(sys.executable, [sys.executable, "-m", "interlock.cli", *sys.argv[1:]])
     "command", [("doctor",), ("faults", "list"), ("sims", "--host", "x.invalid")]
 )
 def test_the_cli_leaves_processes_it_did_not_start_alone_when_it_exits(command):
-    """mirakuru's exit hook SIGKILLs every process whose mark merely contains our pid."""
+    """A process manager's exit hook that kills by a pid-substring mark (mirakuru's did)
+    must never reach another tool's processes: Interlock manages its own, by ownership."""
     result = subprocess.run(
         [sys.executable, "-c", VICTIM, *command],
         capture_output=True,

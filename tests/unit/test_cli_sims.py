@@ -15,7 +15,7 @@ import pytest
 import stripe
 from tests.unit.test_cli import assert_one_line_error, interlock
 
-from interlock.stack.ports import free_port
+from interlock.ports import free_port
 
 # the project these commands run on: WMS, the system in this repository
 ROOT = Path(__file__).resolve().parents[2] / "apps" / "wms"

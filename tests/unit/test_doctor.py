@@ -12,8 +12,8 @@ import pytest
 
 from interlock.config import Config, PostgresConfig, RedisConfig
 from interlock.doctor import Check, run_checks
+from interlock.ports import free_port, port_open
 from interlock.stack import ManagedProcess
-from interlock.stack.ports import free_port, port_open
 from interlock.stack.redis import redis_server_binary
 
 #: runs "$0" -c "$1" where /dev/shm is a 64 MB tmpfs, Docker's default

@@ -92,26 +92,6 @@ def _interrupt(signum: int, frame: FrameType | None) -> NoReturn:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
-    try:
-        return _main(argv)
-    finally:
-        _disarm_mirakuru_exit_hook()
-
-
-def _disarm_mirakuru_exit_hook() -> None:
-    """Keep mirakuru's exit hook from killing processes that are not ours.
-
-    At exit it SIGKILLs every process whose ``mirakuru_uuid`` mark merely contains our
-    pid as a substring: any other tool's or stack's process can match (a short pid, a
-    run of digits in a uuid). Our stacks never rely on it: they stop their processes
-    themselves, die with us (PDEATHSIG), and the next stack sweeps what is proved orphaned.
-    """
-    hook = getattr(sys.modules.get("mirakuru.base"), "cleanup_subprocesses", None)
-    if hook is not None:
-        atexit.unregister(hook)
-
-
-def _main(argv: Sequence[str] | None) -> int:
     # until a command installs its own handling, SIGTERM ends us as Ctrl-C does: 130
     signal.signal(signal.SIGTERM, _interrupt)
     argv = list(sys.argv[1:] if argv is None else argv)

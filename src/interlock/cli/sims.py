@@ -29,8 +29,8 @@ def _wanted(text: str) -> tuple[str, int | None]:
 
 
 def cmd_sims(args: argparse.Namespace, config: Config) -> int:
+    from interlock.ports import free_port
     from interlock.simulators.host import serve
-    from interlock.stack.ports import free_port
 
     wanted: list[tuple[str, int | None]] = args.services or [
         (name, None) for name in (config.simulators or sorted(REGISTRY))

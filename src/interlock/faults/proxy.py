@@ -29,7 +29,7 @@ from interlock.faults.schedule import Installed, connection_rng
 from interlock.faults.shorthands import ToxicShorthands
 from interlock.faults.toxics import Toxic
 from interlock.lifecycle import Lifecycle
-from interlock.stack.ports import free_port
+from interlock.ports import free_port
 
 __all__ = ["Proxy", "ProxyStats", "parse_address"]
 

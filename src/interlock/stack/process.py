@@ -24,7 +24,7 @@ from typing import IO, Any
 import psutil
 
 from interlock.errors import InterlockError, ServiceStartError
-from interlock.stack.ports import port_open
+from interlock.ports import port_open
 from interlock.stack.redaction import redact_text
 
 __all__ = ["ManagedProcess", "ProcessStateError", "wait_until"]

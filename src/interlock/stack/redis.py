@@ -14,7 +14,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from interlock.errors import DependencyError
-from interlock.stack.ports import free_port
+from interlock.ports import free_port
 from interlock.stack.process import ManagedProcess
 from interlock.stack.redaction import redact
 

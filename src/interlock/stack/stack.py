@@ -26,10 +26,10 @@ from typing import Any
 from interlock.config import Config, ServiceSpec
 from interlock.errors import ConfigError, InterlockError
 from interlock.faults import FaultServer
+from interlock.ports import free_port, port_open
 from interlock.simulators import load_simulator, parse_fault_spec
 from interlock.stack import orphans
 from interlock.stack import postgres as pg
-from interlock.stack.ports import free_port, port_open
 from interlock.stack.process import ManagedProcess
 from interlock.stack.redaction import redact, redact_text
 from interlock.stack.redis import EmbeddedRedis, check_redis_url, redis_version

@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 from interlock.helpers.deadline import poll
+from interlock.ports import free_port, port_open
 from interlock.simulators.client import SimulatorClient
-from interlock.stack.ports import free_port, port_open
 
 
 @pytest.fixture

@@ -14,8 +14,8 @@ import pytest
 
 from interlock.errors import ServiceStartError
 from interlock.helpers.deadline import poll
+from interlock.ports import free_port, port_open
 from interlock.stack import ManagedProcess, ProcessStateError
-from interlock.stack.ports import free_port, port_open
 
 #: writes "term" when SIGTERM arrives (so a test can tell a clean stop from a SIGKILL),
 #: then serves its port until killed

@@ -20,8 +20,8 @@ import pytest
 
 from interlock.config import Config, PostgresConfig, RedisConfig, ServiceSpec
 from interlock.errors import ConfigError, DependencyError, ServiceStartError
+from interlock.ports import free_port, port_open
 from interlock.stack import ManagedProcess, Stack, StackStateError
-from interlock.stack.ports import free_port, port_open
 from interlock.stack.redis import redis_server_binary
 
 

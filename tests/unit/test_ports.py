@@ -8,8 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from interlock.stack import ports as leases
-from interlock.stack.ports import free_port
+from interlock import ports as leases
+from interlock.ports import free_port
 
 
 def test_free_ports_lie_below_the_ephemeral_range_and_can_be_bound():
@@ -23,7 +23,7 @@ def test_free_ports_lie_below_the_ephemeral_range_and_can_be_bound():
 
 
 def _lease_in_another_process(port: int) -> str:
-    code = f"from interlock.stack import ports; print(ports._lease({port}))"
+    code = f"from interlock import ports; print(ports._lease({port}))"
     return subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     ).stdout.strip()
