@@ -9,7 +9,6 @@ anything is created.
 from __future__ import annotations
 
 import argparse
-import atexit
 import signal
 import sys
 from collections.abc import Sequence
