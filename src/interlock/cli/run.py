@@ -11,6 +11,7 @@ import argparse
 import contextlib
 import ctypes
 import importlib.util
+import shutil
 import signal
 import subprocess
 import sys
@@ -26,7 +27,7 @@ from interlock.cli._common import (
 )
 from interlock.config import Config, override_thresholds
 from interlock.errors import DependencyError, UsageError
-from interlock.runs import new_run_dir
+from interlock.runs import MARKER, new_run_dir
 
 __all__ = ["add_run_parser", "cmd_run", "pytest_exit_status"]
 
@@ -93,8 +94,9 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
     made = [name for name in ARTIFACTS if (run_dir / name).exists()]
     if made:
         print(f"artifacts: {short(run_dir)} ({', '.join(made)})", flush=True)
-    elif not any(run_dir.iterdir()):
-        run_dir.rmdir()  # ours, and pytest stopped before writing anything into it
+    elif all(entry.name == MARKER for entry in run_dir.iterdir()):
+        # ours (marked when made), and pytest stopped before writing anything into it
+        shutil.rmtree(run_dir)
     if signalled:
         return 130
     if code == _NO_TESTS:
