@@ -30,7 +30,7 @@ from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from wms.db.models import AuditEntry
-from wms.domain.schemas import TEXT, Strict
+from wms.domain.schemas import TEXT, Integer, Strict
 from wms.errors import UpstreamUnavailable, WMSError
 from wms.events import emit
 from wms.integrations.keys import KeyRing
@@ -110,7 +110,7 @@ class IPVerdict(BaseModel):
 
 class IPReportCreate(Strict):
     #: AbuseIPDB category ids, e.g. 18 (brute force), 21 (web app attack)
-    categories: list[Annotated[int, Field(ge=1, le=23)]] = Field(min_length=1, max_length=23)
+    categories: list[Annotated[Integer, Field(ge=1, le=23)]] = Field(min_length=1, max_length=23)
     comment: str = Field(default="", max_length=1024, pattern=TEXT)
 
 
