@@ -16,9 +16,9 @@ import psycopg
 from redis.asyncio import Redis
 
 from wms.db.session import make_engine, make_sessionmaker, migrate
-from wms.domain.billing import Billing
-from wms.domain.notifications import Notifier
-from wms.domain.operations import background_jobs
+from wms.domain.billing.service import Billing
+from wms.domain.customers.notifications import Notifier
+from wms.domain.operations.service import background_jobs
 from wms.events import OUTBOX_NOTIFY
 from wms.events.relay import relay_once
 from wms.integrations.keys import key_rings

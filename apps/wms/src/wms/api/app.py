@@ -28,11 +28,11 @@ from wms.api.ws import Hub
 from wms.api.ws import router as ws_router
 from wms.db.models import User
 from wms.db.session import make_engine, make_sessionmaker, migrate
-from wms.domain.billing import Billing
-from wms.domain.customers import Onboarding
-from wms.domain.notifications import Notifier
-from wms.domain.operations import Operations
-from wms.domain.security import SecurityMonitor
+from wms.domain.billing.service import Billing
+from wms.domain.customers.notifications import Notifier
+from wms.domain.customers.onboarding import Onboarding
+from wms.domain.operations.service import Operations
+from wms.domain.security.monitor import SecurityMonitor
 from wms.events.relay import relay_once
 from wms.integrations.keys import key_rings
 from wms.integrations.messaging import Email, Sms

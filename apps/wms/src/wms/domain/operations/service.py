@@ -15,12 +15,12 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from wms.domain.dispatch import Dispatch
-from wms.domain.notifications import Notifier
-from wms.domain.pickups import Pickups
-from wms.domain.routing import RoutePlanner
-from wms.domain.scheduling import Scheduling
-from wms.domain.tracking import Tracking
+from wms.domain.customers.notifications import Notifier
+from wms.domain.operations.dispatch import Dispatch
+from wms.domain.operations.pickups import Pickups
+from wms.domain.operations.routing import RoutePlanner
+from wms.domain.operations.scheduling import Scheduling
+from wms.domain.operations.tracking import Tracking
 from wms.integrations import ExternalService
 from wms.integrations.fleet import Fleet
 from wms.integrations.keys import KeyRing

@@ -30,7 +30,7 @@ from wms.db.models import (
     Subscription,
     WebhookEvent,
 )
-from wms.domain.billing_schemas import (
+from wms.domain.billing.schemas import (
     InvoiceCreate,
     InvoiceOut,
     PaymentOut,
@@ -41,7 +41,7 @@ from wms.domain.billing_schemas import (
     SubscriptionCreate,
     SubscriptionOut,
 )
-from wms.domain.notifications import Message, Notifier
+from wms.domain.customers.notifications import Message, Notifier
 from wms.errors import Conflict, NotFound
 from wms.events import emit
 from wms.integrations.payments import Payments
