@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 
-from wms.domain.schemas import TEXT, Day, Integer, Strict, Uuid
+from wms.domain.schemas import TEXT, Day, Integer, Strict, Uuid, integral
 
 Frequency = Literal["weekly", "biweekly", "monthly"]
 InvoiceStatus = Literal[
@@ -93,8 +93,8 @@ class PaymentOut(BaseModel):
 
 
 class RefundCreate(Strict):
-    amount_cents: Integer | None = Field(
-        default=None, ge=1, le=10_000_000, description="default: everything not yet refunded"
+    amount_cents: Annotated[int, Field(ge=1, le=10_000_000), BeforeValidator(integral)] | None = (
+        Field(default=None, description="default: everything not yet refunded")
     )
     reason: Literal["duplicate", "fraudulent", "requested_by_customer"] = "requested_by_customer"
 
