@@ -5,10 +5,13 @@ from __future__ import annotations
 from interlock.helpers.api import ApiClient
 from interlock.helpers.database import DatabaseHelper
 from interlock.helpers.events import EventListener, Subscription
+from interlock.helpers.lifecycle import ClientClosed, ClientState
 from interlock.helpers.websocket import WebSocketClient, WebSocketFactory
 
 __all__ = [
     "ApiClient",
+    "ClientClosed",
+    "ClientState",
     "DatabaseHelper",
     "EventListener",
     "Subscription",

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from types import TracebackType
 from typing import Any
 
 import httpx
+
+from interlock.helpers.lifecycle import Lifecycle
+from interlock.helpers.transport import RecoveringTransport
 
 __all__ = ["ApiClient", "TokenProvider"]
 
@@ -13,11 +17,24 @@ __all__ = ["ApiClient", "TokenProvider"]
 TokenProvider = Callable[[str], Mapping[str, str]]
 
 
+class _Session:
+    """The connection pool and state that an ApiClient and the clients it derives share."""
+
+    def __init__(self, base_url: str, timeout: float, http: httpx.Client | None) -> None:
+        self.http = http or httpx.Client(
+            base_url=base_url, timeout=timeout, transport=RecoveringTransport()
+        )
+        self.lifecycle = Lifecycle("the api client")
+
+
 class ApiClient:
     """``api.post(...)`` as-is, or ``api.as_role("dispatcher").post(...)`` authenticated.
 
     One call at a time, as a user would: fine for tests. Load runs use interlock.load.
-    Clients made by ``as_role``/``with_headers`` share one connection pool.
+    Clients made by ``as_role``/``with_headers`` share one connection pool and one state:
+    closing any of them closes all, and a closed one raises ``ClientClosed``.
+    A connection the app closed (after a 500, or idle) never fails the next request; see
+    ``interlock.helpers.transport`` for what is repeated and what never is.
     """
 
     def __init__(
@@ -33,7 +50,7 @@ class ApiClient:
         self.timeout = timeout
         self._auth = auth
         self._headers = dict(headers or {})
-        self._http = http or httpx.Client(base_url=base_url, timeout=timeout)
+        self._session = _Session(base_url, timeout, http)
 
     @property
     def headers(self) -> dict[str, str]:
@@ -41,15 +58,16 @@ class ApiClient:
         return dict(self._headers)
 
     def with_headers(self, headers: Mapping[str, str]) -> ApiClient:
-        return ApiClient(
-            self.base_url,
-            timeout=self.timeout,
-            auth=self._auth,
-            headers={**self._headers, **headers},
-            http=self._http,
-        )
+        """A client that adds ``headers`` to these; same pool, same state."""
+        self._session.lifecycle.use()
+        derived = ApiClient.__new__(ApiClient)
+        derived.base_url, derived.timeout, derived._auth = self.base_url, self.timeout, self._auth
+        derived._headers = {**self._headers, **headers}
+        derived._session = self._session
+        return derived
 
     def as_role(self, role: str) -> ApiClient:
+        """A client authenticated as ``role``; RuntimeError when the project defines no login."""
         if self._auth is None:
             raise RuntimeError(
                 "no way to log in: define a fixture named interlock_auth in conftest.py that "
@@ -58,8 +76,10 @@ class ApiClient:
         return self.with_headers(self._auth(role))
 
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """httpx's ``request`` with this client's headers; ClientClosed once closed."""
+        self._session.lifecycle.use()
         headers = {**self._headers, **kwargs.pop("headers", {})}
-        return self._http.request(method, path, headers=headers, **kwargs)
+        return self._session.http.request(method, path, headers=headers, **kwargs)
 
     def get(self, path: str, **kwargs: Any) -> httpx.Response:
         return self.request("GET", path, **kwargs)
@@ -77,4 +97,18 @@ class ApiClient:
         return self.request("DELETE", path, **kwargs)
 
     def close(self) -> None:
-        self._http.close()
+        """Closes the shared pool; idempotent."""
+        if self._session.lifecycle.close():
+            self._session.http.close()
+
+    def __enter__(self) -> ApiClient:
+        self._session.lifecycle.enter()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

@@ -7,11 +7,13 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from types import TracebackType
 from typing import Any
 
 import redis
 
 from interlock.helpers.deadline import WaitTimeout
+from interlock.helpers.lifecycle import Lifecycle
 
 __all__ = ["EventListener", "Subscription"]
 
@@ -60,10 +62,26 @@ class Subscription:
 
 
 class EventListener:
+    """Redis for tests: ``subscribe`` to await events, ``client`` for plain commands.
+
+    redis-py replaces a pooled connection the server dropped before it sends a command
+    (and retries a command whose connection failed); a subscription that loses its
+    connection is resubscribed by redis-py, and what was published meanwhile is missed,
+    so a ``wait_for`` then fails rather than passing on a message it never saw.
+    Closed, the listener raises ``ClientClosed``.
+    """
+
     def __init__(self, url: str, *, timeout: float) -> None:
         self.url = url
         self.timeout = timeout
-        self.client = redis.Redis.from_url(url, decode_responses=True)
+        self._client = redis.Redis.from_url(url, decode_responses=True)
+        self._lifecycle = Lifecycle("the redis listener")
+
+    @property
+    def client(self) -> redis.Redis:
+        """The plain client; ClientClosed once the listener is closed."""
+        self._lifecycle.use()
+        return self._client
 
     @contextmanager
     def subscribe(self, *channels: str) -> Iterator[Subscription]:
@@ -87,4 +105,18 @@ class EventListener:
             pubsub.close()
 
     def close(self) -> None:
-        self.client.close()
+        """Closes the client's connections; idempotent."""
+        if self._lifecycle.close():
+            self._client.close()
+
+    def __enter__(self) -> EventListener:
+        self._lifecycle.enter()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

@@ -6,23 +6,31 @@ import json
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
+from types import TracebackType
 from typing import Any
 
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from interlock.helpers.deadline import WaitTimeout
+from interlock.helpers.lifecycle import Lifecycle
 
 __all__ = ["WebSocketClient", "WebSocketFactory"]
 
 
 class WebSocketClient:
+    """One WebSocket connection. Its session (subscriptions) lives on the server, so a
+    connection the server closed is not replaced: ``wait_for`` then fails saying so.
+    Closed (by ``close`` or by its factory), it raises ``ClientClosed``."""
+
     def __init__(self, connection: ClientConnection, timeout: float) -> None:
         self.connection = connection
         self.timeout = timeout
         self.received: list[Any] = []
+        self._lifecycle = Lifecycle("the websocket client")
 
     def send_json(self, data: Any) -> None:
+        self._lifecycle.use()
         self.connection.send(json.dumps(data))
 
     def wait_for(
@@ -32,6 +40,7 @@ class WebSocketClient:
         timeout: float | None = None,
         what: str = "a matching frame",
     ) -> Any:
+        self._lifecycle.use()
         limit = timeout or self.timeout
         for frame in self.received:
             if predicate(frame):
@@ -53,7 +62,9 @@ class WebSocketClient:
                 return frame
 
     def close(self) -> None:
-        self.connection.close()
+        """Closes the connection; idempotent."""
+        if self._lifecycle.close():
+            self.connection.close()
 
 
 class WebSocketFactory:
@@ -63,6 +74,7 @@ class WebSocketFactory:
         self.base_url = base_url.replace("http://", "ws://", 1).replace("https://", "wss://", 1)
         self.timeout = timeout
         self._open = ExitStack()
+        self._lifecycle = Lifecycle("the websocket factory")
 
     def connect(
         self,
@@ -72,18 +84,36 @@ class WebSocketFactory:
         headers: dict[str, str] | None = None,
         origin: str | None = None,
     ) -> WebSocketClient:
+        """A new connection to ``path``, closed with the factory; ClientClosed once closed."""
+        self._lifecycle.use()
         extra = dict(headers or {})
         if token:
             extra["Authorization"] = f"Bearer {token}"
-        connection = self._open.enter_context(
-            connect(
-                self.base_url + path,
-                additional_headers=extra,
-                origin=origin,  # type: ignore[arg-type]
-                open_timeout=self.timeout,
-            )
+        connection = connect(
+            self.base_url + path,
+            additional_headers=extra,
+            origin=origin,  # type: ignore[arg-type]
+            open_timeout=self.timeout,
         )
-        return WebSocketClient(connection, self.timeout)
+        client = WebSocketClient(connection, self.timeout)
+        self._open.callback(client.close)
+        return client
 
     def close_all(self) -> None:
-        self._open.close()
+        """Closes every connection it made; idempotent, and it makes no more."""
+        if self._lifecycle.close():
+            self._open.close()
+
+    close = close_all
+
+    def __enter__(self) -> WebSocketFactory:
+        self._lifecycle.enter()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close_all()

@@ -8,7 +8,7 @@ from itertools import pairwise, permutations
 
 import pytest
 
-from wms.domain.routing import (
+from wms.domain.operations.routing import (
     LOCAL,
     Leg,
     Point,

@@ -8,7 +8,6 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from fastapi import FastAPI, Request, Response
-from redis.asyncio import Redis
 from sqlalchemy import select
 
 from wms import __version__
@@ -27,16 +26,12 @@ from wms.api.routes.security import router as security_router
 from wms.api.ws import Hub
 from wms.api.ws import router as ws_router
 from wms.db.models import User
-from wms.db.session import make_engine, make_sessionmaker, migrate
-from wms.domain.billing import Billing
-from wms.domain.customers import Onboarding
-from wms.domain.notifications import Notifier
-from wms.domain.operations import Operations
-from wms.domain.security import SecurityMonitor
-from wms.events.relay import relay_once
-from wms.integrations.keys import key_rings
-from wms.integrations.messaging import Email, Sms
-from wms.integrations.payments import Payments
+from wms.domain.customers.onboarding import Onboarding
+from wms.domain.operations.service import Operations
+from wms.domain.security.monitor import SecurityMonitor
+from wms.events.relay import relay_all
+from wms.loops import every, start
+from wms.runtime import open_core
 from wms.security import hash_password
 from wms.settings import Settings, get_settings
 
@@ -65,83 +60,59 @@ async def _bootstrap_admin(svc: Services) -> None:
             )
 
 
-async def _relay_loop(svc: Services, wake: asyncio.Event) -> None:
-    """Publish outbox events as soon as a request commits one, and every half second."""
-    while True:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(wake.wait(), timeout=0.5)
-        wake.clear()
-        try:
-            while await relay_once(svc.sessions, svc.redis) > 0:
-                pass
-        except Exception as exc:
-            log.warning("outbox relay failed: %s", exc)
-
-
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if settings.migrate_on_start:
-            await asyncio.to_thread(
-                migrate, settings.database_url, wait_seconds=settings.dependency_wait_seconds
+        async with open_core(settings) as core:
+            for ring in core.key_rings.values():
+                await ring.ensure_bootstrap()
+            ops = Operations.build(settings, core.sessions, core.notifier, keys=core.key_rings)
+            security = SecurityMonitor.build(
+                settings, core.sessions, core.redis, keys=core.key_rings
             )
-        engine = make_engine(settings.database_url)
-        redis = Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=2)
-        sessions = make_sessionmaker(engine)
-        wake = asyncio.Event()
-        rings = key_rings(settings, sessions)
-        for ring in rings.values():
-            await ring.ensure_bootstrap()
-        payments = Payments(settings, keys=rings)
-        email, sms = Email(settings, keys=rings), Sms(settings, keys=rings)
-        notifier = Notifier(sessions=sessions, email=email, sms=sms)
-        ops = Operations.build(settings, sessions, notifier, keys=rings)
-        security = SecurityMonitor.build(settings, sessions, redis, keys=rings)
-        svc = Services(
-            settings=settings,
-            engine=engine,
-            sessions=sessions,
-            redis=redis,
-            onboarding=Onboarding(sessions=sessions, payments=payments, notifier=notifier),
-            billing=Billing(
-                sessions=sessions,
-                payments=payments,
-                notifier=notifier,
-                dunning_schedule_hours=tuple(settings.dunning_schedule_hours),
-            ),
-            notifier=notifier,
-            operations=ops,
-            security=security,
-            integrations={
-                s.name: s
-                for s in (
-                    payments.service,
-                    email.service,
-                    sms.service,
-                    *ops.external,
-                    *security.external,
+            core.stack.push_async_callback(security.aclose)
+            wake = asyncio.Event()
+            svc = Services(
+                settings=settings,
+                engine=core.engine,
+                sessions=core.sessions,
+                redis=core.redis,
+                onboarding=Onboarding(
+                    sessions=core.sessions, payments=core.payments, notifier=core.notifier
+                ),
+                billing=core.billing,
+                notifier=core.notifier,
+                operations=ops,
+                security=security,
+                integrations={
+                    s.name: s
+                    for s in (
+                        core.payments.service,
+                        core.email.service,
+                        core.sms.service,
+                        *ops.external,
+                        *security.external,
+                    )
+                },
+                key_rings=core.key_rings,
+                wake_relay=wake.set,
+            )
+            app.state.services = svc
+            app.state.hub = hub = Hub(core.redis)
+            await _bootstrap_admin(svc)
+            stop = asyncio.Event()
+            loops = [hub.run()]
+            if settings.relay_in_api:  # the worker relays in a full deployment
+                # as soon as a request commits an event, and every half second
+                loops.append(
+                    every(
+                        "outbox relay", 0.5, relay_all(core.sessions, core.redis), stop, wake=wake
+                    )
                 )
-            },
-            key_rings=rings,
-            wake_relay=wake.set,
-        )
-        app.state.services = svc
-        app.state.hub = hub = Hub(redis)
-        await _bootstrap_admin(svc)
-        tasks = [asyncio.create_task(hub.run())]
-        if settings.relay_in_api:  # the worker relays in a full deployment
-            tasks.append(asyncio.create_task(_relay_loop(svc, wake)))
-        try:
+            await start(core.stack, *loops)
             yield
-        finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            await security.aclose()
-            await redis.aclose()
-            await engine.dispose()
 
     app = FastAPI(
         title="WMS",

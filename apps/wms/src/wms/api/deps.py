@@ -10,11 +10,11 @@ from fastapi import Request
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from wms.domain.billing import Billing
-from wms.domain.customers import Onboarding
-from wms.domain.notifications import Notifier
-from wms.domain.operations import Operations
-from wms.domain.security import SecurityMonitor
+from wms.domain.billing.service import Billing
+from wms.domain.customers.notifications import Notifier
+from wms.domain.customers.onboarding import Onboarding
+from wms.domain.operations.service import Operations
+from wms.domain.security.monitor import SecurityMonitor
 from wms.errors import Forbidden, Unauthorized
 from wms.integrations.keys import KeyRing
 from wms.integrations.resilience import ExternalService

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from redis.asyncio import Redis
@@ -47,3 +48,18 @@ async def relay_once(sessions: async_sessionmaker, redis: Redis, *, batch: int =
                 .values(published_at=datetime.now(UTC))
             )
     return len(rows)
+
+
+def relay_all(
+    sessions: async_sessionmaker,  # type: ignore[type-arg]
+    redis: Redis,
+) -> Callable[[], Awaitable[int]]:
+    """A job for ``wms.loops.every``: publishes every pending event; returns how many."""
+
+    async def job() -> int:
+        published = 0
+        while (batch := await relay_once(sessions, redis)) > 0:
+            published += batch
+        return published
+
+    return job

@@ -1,6 +1,6 @@
 """Maps: Mapbox Optimization and Directions over plain HTTP, Google Maps through ``googlemaps``.
 
-Both implement ``wms.domain.routing.Optimizer``; Google also geocodes addresses. The
+Both implement ``wms.domain.operations.routing.Optimizer``; Google also geocodes addresses. The
 mapbox SDK has no Optimization API and builds only https URLs, so Mapbox is called with
 ``requests``. Neither client retries on its own: ``ExternalService`` does, and route
 planning falls back to the next provider, so a retry inside the SDK would only add delay.
@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import googlemaps  # type: ignore[import-untyped]
 import requests
 
-from wms.domain.routing import Leg, Point, Trip
+from wms.domain.operations.routing import Leg, Point, Trip
 from wms.errors import UpstreamUnavailable
 from wms.integrations import ExternalService, external_service
 from wms.integrations.keys import KeyedClients, KeyRing, fingerprint

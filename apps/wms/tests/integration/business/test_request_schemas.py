@@ -1,8 +1,9 @@
 """Every request body is held to its own schema's types: no lax coercion of JSON values.
 
-A JSON ``true`` or ``"120"`` is not an integer, ``7`` is not a string, and a number is
-not a date, a date-time or a UUID: each is refused with 422 naming the field. What JSON
-can spell only as a string (``format: date``, ``date-time``, ``uuid``) still parses.
+A JSON ``true`` or ``"120"`` is not an integer (``120.0`` is, as JSON Schema counts),
+``7`` is not a string, and a number is not a date, a date-time or a UUID: each is
+refused with 422 naming the field. What JSON can spell only as a string
+(``format: date``, ``date-time``, ``uuid``) still parses.
 """
 
 from __future__ import annotations
@@ -74,6 +75,15 @@ def test_an_integer_field_refuses_a_boolean_and_a_numeric_string(
 ):
     response = api.as_role(role).post(path, json={**body, field: spoiled})
     assert field in refused_fields(response)
+
+
+def test_a_number_with_no_fraction_is_an_integer_as_json_schema_says(api):
+    body = {"name": "Whole plan", "bin_size_litres": 120.0, "frequency": "weekly"}
+    accepted = api.as_role("admin").post("/api/v1/plans", json={**body, "price_cents": 999.0})
+    assert accepted.status_code == 201, accepted.text
+    assert (accepted.json()["bin_size_litres"], accepted.json()["price_cents"]) == (120, 999)
+    refused = api.as_role("admin").post("/api/v1/plans", json={**body, "price_cents": 999.5})
+    assert refused_fields(refused) == {"price_cents"}
 
 
 @pytest.mark.parametrize("spoiled", [True, "18"], ids=["true", "numeric-string"])

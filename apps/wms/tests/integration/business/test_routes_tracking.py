@@ -21,7 +21,7 @@ from tests.integration.helpers.operations import (
 )
 
 from interlock.simulators.google import haversine_m, road_leg
-from wms.domain.routing import estimate_leg, solve_locally
+from wms.domain.operations.routing import estimate_leg, solve_locally
 
 pytestmark = pytest.mark.business
 

@@ -9,6 +9,8 @@ import time
 import pytest
 from tests.integration.helpers.factories import customer_payload
 
+from interlock.helpers.deadline import poll
+
 pytestmark = pytest.mark.external
 
 NEW_KEY = "sk_test_rotated_key_0123456789"
@@ -25,24 +27,28 @@ def test_rotation_fails_no_call_and_revocation_retires_the_old_key(api, sims, db
         while not stop.is_set():
             outcomes.append(admin.post("/api/v1/customers", json=customer_payload()).status_code)
 
+    def three_more_calls() -> None:
+        # waits without spinning: a busy loop here would starve the traffic it waits for
+        calls = len(outcomes)
+        poll(
+            lambda: len(outcomes) >= calls + 3 or not worker.is_alive(),
+            timeout=30,
+            what="three more onboardings",
+        )
+        assert worker.is_alive()
+
     worker = threading.Thread(target=traffic)
     worker.start()
     try:
         added = admin.post("/api/v1/integrations/stripe/keys", json={"secret": NEW_KEY})
         assert added.status_code == 201, added.text
         new_id = added.json()["id"]
-        calls = len(outcomes)
         # WMS uses the new key at once; Stripe refuses it, so the old key carries the calls
-        while len(outcomes) < calls + 3:
-            assert worker.is_alive()
+        three_more_calls()
         sims["stripe"].seed({"api_keys": [old_key, NEW_KEY]})  # activated at the provider
-        calls = len(outcomes)
-        while len(outcomes) < calls + 3:
-            assert worker.is_alive()
+        three_more_calls()
         sims["stripe"].seed({"api_keys": [NEW_KEY]})  # the provider retires the old key
-        calls = len(outcomes)
-        while len(outcomes) < calls + 3:
-            assert worker.is_alive()
+        three_more_calls()
     finally:
         stop.set()
         worker.join(timeout=30)

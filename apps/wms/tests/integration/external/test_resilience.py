@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from tests.integration.helpers.factories import customer_payload
 
-from interlock.helpers.deadline import poll
+from interlock.helpers.deadline import WaitTimeout, poll
 
 pytestmark = pytest.mark.external
 
@@ -47,12 +47,13 @@ def test_stripe_outage_opens_the_breaker_calls_fail_fast_and_it_recovers(api, si
         poll(opened, timeout=15, what="the Stripe breaker to open")
         assert integration(api, "stripe")["breaker"] == "open"
         calls_before = len(sims["stripe"].journal(path="/v1/customers", method="POST"))
-        began = time.perf_counter()
-        response = admin.post(ONBOARD, json=customer_payload())
-        elapsed = time.perf_counter() - began
+        # failing fast is causal: the answer comes without a call to Stripe, so without its
+        # 2 s timeout and retries; how fast is a generous SLO of the run, not this verdict
+        slo.declare("open_breaker_answer", "p(95)<2000")
+        with slo("open_breaker_answer"):
+            response = admin.post(ONBOARD, json=customer_payload())
         assert response.json()["error"]["code"] == "circuit_open"
         assert len(sims["stripe"].journal(path="/v1/customers", method="POST")) == calls_before
-        assert elapsed < 0.25, f"an open breaker answered in {elapsed * 1000:.0f} ms"
         # what does not need Stripe keeps working, and keeps its SLO
         someone = admin.post(
             "/api/v1/plans",
@@ -83,83 +84,113 @@ def test_rate_limited_call_is_retried_after_retry_after(api, sims):
     assert calls[0]["headers"]["Idempotency-Key"] == calls[1]["headers"]["Idempotency-Key"]
 
 
-def test_a_hung_service_costs_its_timeout_and_does_not_slow_the_others(api, sims, db):
+def test_a_hung_service_costs_its_timeout_and_does_not_slow_the_others(api, sims, slo):
     admin = api.as_role("admin")
     timeout = 2.0  # WMS_EXTERNAL_TIMEOUT_SECONDS in the stack
-    sims["sendgrid"].add_fault("hang")
-    stripe_before = integration(api, "stripe")["calls"]
+    sims["sendgrid"].add_fault("hang")  # held until the caller gives up
+    stripe_before, sendgrid_before = integration(api, "stripe"), integration(api, "sendgrid")
+    # how long a hung mail costs is an SLO of the run, with room for a busy machine; that
+    # every call ends at all is this test's verdict (a hang lasts until the caller gives up)
+    slo.declare("onboarding_while_mail_hangs", f"max<{timeout * 3 * 1000:.0f}")
 
-    def onboard(_: int) -> tuple[float, dict]:
-        began = time.perf_counter()
-        response = admin.post(ONBOARD, json=customer_payload())
-        return time.perf_counter() - began, response.json()
+    def onboard(_: int) -> dict:
+        with slo("onboarding_while_mail_hangs"):
+            response = admin.post(ONBOARD, json=customer_payload())
+        assert response.status_code == 201, response.text
+        return dict(response.json())
 
     with ThreadPoolExecutor(max_workers=10) as pool:
-        results = list(pool.map(onboard, range(10)))
-    for elapsed, body in results:
-        # Stripe and the database are done first; the mail gives up at its timeout
-        assert elapsed < timeout + 0.5, f"{elapsed:.2f} s"
+        bodies = list(pool.map(onboard, range(10)))
+    for body in bodies:
+        # the mail gave up at its timeout; the SMS, beside it, was sent all the same
         statuses = {n["channel"]: n["status"] for n in body["notifications"]}
         assert statuses == {"email": "failed", "sms": "sent"}
+    # SendGrid's hang filled only SendGrid's own slots: no Stripe call failed or waited
+    # for one of them to time out
     stripe = integration(api, "stripe")
-    assert stripe["calls"] - stripe_before >= 10
-    assert stripe["p95_ms"] < 500, stripe
+    assert stripe["calls"] - stripe_before["calls"] >= 10
+    assert stripe["failures"] == stripe_before["failures"]
+    assert stripe["p95_ms"] < timeout * 1000, stripe
     sendgrid = integration(api, "sendgrid")
-    assert sendgrid["failures"] >= 10
+    assert sendgrid["failures"] - sendgrid_before["failures"] >= 10
 
 
-def test_under_stress_the_lowest_priorities_are_shed_first(api, sims):
+def test_under_stress_the_lowest_priorities_are_shed_first(api, sims, db):
+    """The order of shedding by priority is held deterministically by the unit tests of
+    ``wms.integrations.resilience``; here, the whole path: a verdict asked under load says
+    its feeds were shed, while Stripe, the highest priority, never is."""
     admin = api.as_role("admin")
-    names = ("otx", "sendgrid", "twilio", "stripe")  # priorities 4, 7, 8, 10
+    burst = 44
 
-    def counts() -> dict[str, tuple[int, int]]:
-        return {n: (integration(api, n)["calls"], integration(api, n)["shed"]) for n in names}
+    def load() -> float:
+        return float(integration(api, "sendgrid")["load"])
 
-    def lookup_under_load() -> list[dict] | None:
-        """A verdict asked while more than 40 % of the capacity is taken (None if the load
-        was lower when it was asked: the window is the mails' 2 s timeout)."""
-        if integration(api, "sendgrid")["load"] < 0.4:
+    def sheds(name: str) -> int:
+        return int(integration(api, name)["shed"])
+
+    def stripe_customers() -> int:
+        return len(sims["stripe"].journal(path="/v1/customers", method="POST"))
+
+    def verdict_under_load() -> list[dict] | None:
+        """The feeds' answers to a verdict asked while more than 40 % of the capacity was
+        taken throughout (None when the load was lower before or after: no verdict then)."""
+        if load() < 0.4:
             return None
         ip = f"45.{secrets.randbelow(250) + 1}.{secrets.randbelow(250) + 1}.9"  # not cached
         verdict = admin.get(f"/api/v1/security/ips/{ip}")
         assert verdict.status_code == 200, verdict.text
-        feeds: list[dict] = verdict.json()["feeds"]
-        return feeds if all(f["status"] == "unavailable" for f in feeds) else None
+        # the burst adds no load once its mails began, so high after means high throughout
+        return verdict.json()["feeds"] if load() >= 0.4 else None
 
-    before = counts()
+    def onboard_in_a_burst() -> tuple[list, list[dict] | None]:
+        """44 onboardings whose welcome mails hang for their 2 s timeout. Held at the
+        database until all of them are past Stripe, they reach their mails together, however
+        slowly the machine brought them there: more than 40 % of the process's capacity for
+        external calls then waits on SendGrid at once, for those 2 s."""
+        created = stripe_customers()
+        with ThreadPoolExecutor(max_workers=burst) as pool:
+            with db.connection.transaction():
+                db.query("LOCK TABLE customers IN SHARE ROW EXCLUSIVE MODE")
+                onboardings = [
+                    pool.submit(admin.post, ONBOARD, json=customer_payload()) for _ in range(burst)
+                ]
+                poll(
+                    lambda: stripe_customers() >= created + burst,
+                    timeout=30,
+                    what="every onboarding past Stripe",
+                )
+            try:
+                feeds = poll(verdict_under_load, timeout=10, what="a verdict asked under load")
+            except WaitTimeout:
+                feeds = None  # the machine was too slow to ask within those 2 s
+            return [future.result() for future in onboardings], feeds
+
+    otx_shed, stripe_shed = sheds("otx"), sheds("stripe")
     sims["sendgrid"].add_fault("hang")
     sims["virustotal"].seed({"quota": {"per_minute": None}})  # lookups the load missed
+    answers: list = []
+    feeds: list[dict] | None = None
     try:
-        with ThreadPoolExecutor(max_workers=44) as pool:
-            # every onboarding's welcome mail hangs for its 2 s timeout: more than 40 % of
-            # the process's capacity for external calls is taken, waiting on SendGrid
-            onboardings = [
-                pool.submit(admin.post, ONBOARD, json=customer_payload()) for _ in range(44)
-            ]
-            feeds = poll(lookup_under_load, timeout=10, what="a verdict asked under load")
-            answers = [future.result() for future in onboardings]
+        for _ in range(3):  # a burst the machine could not ask a verdict in proves nothing
+            more, feeds = onboard_in_a_burst()
+            answers += more
+            if feeds is not None:
+                break
     finally:
         sims["virustotal"].seed({"quota": {"per_minute": 4}})
-    after = counts()
+    assert feeds is not None, "no verdict could be asked while the load was high, in 3 bursts"
 
     # at that load the threat feeds (priority 4) are shed at once, and the verdict says so
     for result in feeds:
+        assert result["status"] == "unavailable", result
         assert "shed under load" in result["error"], result
+    assert sheds("otx") > otx_shed
     # Stripe (10) never is: every customer was onboarded
+    assert sheds("stripe") == stripe_shed
     for answer in answers:
         assert answer.status_code == 201, answer.text
         statuses = {n["channel"]: n["status"] for n in answer.json()["notifications"]}
         assert statuses["email"] == "failed"  # hung, or shed at the peak
-    # and the higher the priority, the smaller the share of calls shed
-    shares = {}
-    for name in names:
-        calls = after[name][0] - before[name][0]
-        shed = after[name][1] - before[name][1]
-        shares[name] = shed / (calls + shed) if calls + shed else 0.0
-    assert shares["otx"] > shares["twilio"]
-    assert shares["otx"] >= shares["sendgrid"] >= shares["twilio"] >= shares["stripe"] == 0.0, (
-        shares
-    )
 
 
 def test_cost_budget_alert_fires_at_its_thresholds(api, redis, sims):

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Header, Query, Request
 
 from wms.api.deps import Services, require, services
-from wms.domain.billing_schemas import (
+from wms.domain.billing.schemas import (
     InvoiceCreate,
     InvoiceOut,
     InvoiceStatus,

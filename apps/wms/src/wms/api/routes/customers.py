@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Header
 
 from wms.api.deps import Services, require, services
-from wms.domain.customers import get_customer
+from wms.domain.customers.onboarding import get_customer
 from wms.domain.schemas import CustomerCreate, CustomerOut, ErrorResponse
 from wms.security import Principal
 

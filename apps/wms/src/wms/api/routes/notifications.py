@@ -8,7 +8,11 @@ from urllib.parse import parse_qsl
 from fastapi import APIRouter, Depends, Header, Request, Response
 
 from wms.api.deps import Services, require, services
-from wms.domain.notifications import DELIVERY_RANK, customer_notifications, record_delivery
+from wms.domain.customers.notifications import (
+    DELIVERY_RANK,
+    customer_notifications,
+    record_delivery,
+)
 from wms.domain.schemas import ErrorResponse, NotificationView
 from wms.errors import InvalidInput
 from wms.integrations.messaging import STATUS_CALLBACK_PATH

@@ -16,7 +16,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query
 
 from wms.api.deps import Services, require, services
-from wms.domain.operations_schemas import (
+from wms.domain.operations.schemas import (
     CompletionIn,
     DepotCreate,
     DepotOut,

@@ -9,7 +9,7 @@ from pydantic import IPvAnyAddress, WithJsonSchema
 
 from wms.api.deps import Services, require, services
 from wms.domain.schemas import ErrorResponse
-from wms.domain.security import IPReportCreate, IPReportOut, IPVerdict
+from wms.domain.security.monitor import IPReportCreate, IPReportOut, IPVerdict
 from wms.security import Principal
 
 router = APIRouter(prefix="/api/v1/security", tags=["security"])

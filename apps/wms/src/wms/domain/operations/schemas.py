@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from wms.domain.schemas import AddressOut, Day, Moment, NotificationOut, Strict, Uuid
+from wms.domain.schemas import AddressOut, Day, Integer, Moment, NotificationOut, Strict, Uuid
 
 PickupStatus = Literal["scheduled", "assigned", "completed", "missed"]
 RouteStatus = Literal["planned", "in_progress", "completed"]
@@ -93,7 +93,7 @@ class ScheduleRequest(Strict):
     """Create the pickups that active subscriptions call for within a window of days."""
 
     start: Day
-    days: int = Field(ge=1, le=92)
+    days: Integer = Field(ge=1, le=92)
     customer_id: Uuid | None = None
     depot_id: Uuid | None = None
 

@@ -24,13 +24,13 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from wms.db.models import AuditEntry
-from wms.domain.schemas import TEXT, Strict
+from wms.domain.schemas import TEXT, Strict, integral
 from wms.errors import UpstreamUnavailable, WMSError
 from wms.events import emit
 from wms.integrations.keys import KeyRing
@@ -110,7 +110,9 @@ class IPVerdict(BaseModel):
 
 class IPReportCreate(Strict):
     #: AbuseIPDB category ids, e.g. 18 (brute force), 21 (web app attack)
-    categories: list[Annotated[int, Field(ge=1, le=23)]] = Field(min_length=1, max_length=23)
+    categories: list[Annotated[int, Field(ge=1, le=23), BeforeValidator(integral)]] = Field(
+        min_length=1, max_length=23
+    )
     comment: str = Field(default="", max_length=1024, pattern=TEXT)
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 
-from wms.domain.schemas import TEXT, Day, Strict, Uuid
+from wms.domain.schemas import TEXT, Day, Integer, Strict, Uuid, integral
 
 Frequency = Literal["weekly", "biweekly", "monthly"]
 InvoiceStatus = Literal[
@@ -18,9 +18,9 @@ InvoiceStatus = Literal[
 
 class PlanCreate(Strict):
     name: str = Field(min_length=1, max_length=100, pattern=TEXT)
-    bin_size_litres: int = Field(gt=0, le=10_000)
+    bin_size_litres: Integer = Field(gt=0, le=10_000)
     frequency: Frequency
-    price_cents: int = Field(ge=50, le=10_000_000, description="minor units; at least 50")
+    price_cents: Integer = Field(ge=50, le=10_000_000, description="minor units; at least 50")
     currency: Literal["usd"] = "usd"
 
 
@@ -62,8 +62,8 @@ class SubscriptionOut(BaseModel):
 class InvoiceCreate(Strict):
     customer_id: Uuid
     period_start: Day
-    period_days: int = Field(ge=1, le=366, description="length of the billed period")
-    amount_cents: int = Field(ge=50, le=10_000_000)
+    period_days: Integer = Field(ge=1, le=366, description="length of the billed period")
+    amount_cents: Integer = Field(ge=50, le=10_000_000)
 
 
 class InvoiceOut(BaseModel):
@@ -93,8 +93,8 @@ class PaymentOut(BaseModel):
 
 
 class RefundCreate(Strict):
-    amount_cents: int | None = Field(
-        default=None, ge=1, le=10_000_000, description="default: everything not yet refunded"
+    amount_cents: Annotated[int, Field(ge=1, le=10_000_000), BeforeValidator(integral)] | None = (
+        Field(default=None, description="default: everything not yet refunded")
     )
     reason: Literal["duplicate", "fraudulent", "requested_by_customer"] = "requested_by_customer"
 

@@ -7,25 +7,25 @@ The API builds ``Operations`` once per process; the worker runs ``background_job
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from wms.domain.dispatch import Dispatch
-from wms.domain.notifications import Notifier
-from wms.domain.pickups import Pickups
-from wms.domain.routing import RoutePlanner
-from wms.domain.scheduling import Scheduling
-from wms.domain.tracking import Tracking
+from wms.domain.customers.notifications import Notifier
+from wms.domain.operations.dispatch import Dispatch
+from wms.domain.operations.pickups import Pickups
+from wms.domain.operations.routing import RoutePlanner
+from wms.domain.operations.scheduling import Scheduling
+from wms.domain.operations.tracking import Tracking
 from wms.integrations import ExternalService
 from wms.integrations.fleet import Fleet
 from wms.integrations.keys import KeyRing
 from wms.integrations.maps import GoogleMaps, Mapbox
 from wms.integrations.sync import AirtableMirror
+from wms.loops import every
 from wms.settings import Settings
 
 __all__ = ["Operations", "background_jobs", "every"]
@@ -77,35 +77,6 @@ class Operations:
             ),
             external=(mapbox.service, google.service),
         )
-
-
-async def every(
-    name: str,
-    seconds: float,
-    job: Callable[[], Awaitable[int]],
-    stop: asyncio.Event,
-    *,
-    wake: asyncio.Event | None = None,
-    then: asyncio.Event | None = None,
-) -> None:
-    """Run ``job`` every ``seconds`` (or as soon as ``wake`` is set) until ``stop``;
-    set ``then`` when a run did something. A failed run is logged and retried next time."""
-    while not stop.is_set():
-        try:
-            if await job() and then is not None:
-                then.set()
-        except Exception as exc:
-            log.warning("%s failed: %s", name, exc)
-        waits = [asyncio.ensure_future(stop.wait())]
-        if wake is not None:
-            waits.append(asyncio.ensure_future(wake.wait()))
-        _, pending = await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
-        for waiter in pending:
-            waiter.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await waiter
-        if wake is not None:
-            wake.clear()
 
 
 def background_jobs(

@@ -18,15 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from wms.db.models import Customer, ServiceAddress
 from wms.db.operations_models import OPEN_PICKUP, Depot, Pickup, Route
-from wms.domain.notifications import Notifier
-from wms.domain.operations_schemas import (
-    CompletionIn,
-    MissedIn,
-    PickupOut,
-    PickupStatus,
-    RescheduleIn,
-)
-from wms.domain.pickup_views import (
+from wms.domain.customers.notifications import Notifier
+from wms.domain.operations.pickup_views import (
     check_day,
     event_data,
     message,
@@ -34,8 +27,15 @@ from wms.domain.pickup_views import (
     today,
     visible_pickups,
 )
-from wms.domain.places import locate
-from wms.domain.routing import haversine_m
+from wms.domain.operations.places import locate
+from wms.domain.operations.routing import haversine_m
+from wms.domain.operations.schemas import (
+    CompletionIn,
+    MissedIn,
+    PickupOut,
+    PickupStatus,
+    RescheduleIn,
+)
 from wms.errors import Conflict, NotFound
 from wms.events import emit
 from wms.integrations.maps import GoogleMaps

@@ -19,10 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from wms.db.models import Customer, ServiceAddress, ServicePlan, Subscription
 from wms.db.operations_models import Depot, Pickup
-from wms.domain.billing import PERIOD_DAYS
-from wms.domain.notifications import Notifier
-from wms.domain.operations_schemas import PickupOut
-from wms.domain.pickup_views import (
+from wms.domain.billing.service import PERIOD_DAYS
+from wms.domain.customers.notifications import Notifier
+from wms.domain.operations.pickup_views import (
     HORIZON_DAYS,
     event_data,
     message,
@@ -30,7 +29,8 @@ from wms.domain.pickup_views import (
     pickup_out,
     today,
 )
-from wms.domain.places import locate
+from wms.domain.operations.places import locate
+from wms.domain.operations.schemas import PickupOut
 from wms.errors import NotFound
 from wms.events import emit
 from wms.integrations.maps import GoogleMaps

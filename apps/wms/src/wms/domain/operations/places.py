@@ -11,7 +11,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from wms.db.models import ServiceAddress
-from wms.domain.routing import Point
+from wms.domain.operations.routing import Point
 from wms.errors import Conflict, UpstreamError
 from wms.integrations.maps import GoogleMaps
 

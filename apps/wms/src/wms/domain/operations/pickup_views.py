@@ -12,8 +12,8 @@ from sqlalchemy import Select, false, select
 
 from wms.db.models import Customer, ServiceAddress
 from wms.db.operations_models import Pickup, Route
-from wms.domain.notifications import Message, Notifier
-from wms.domain.operations_schemas import MissedOut, PickupOut, ProofOut
+from wms.domain.customers.notifications import Message, Notifier
+from wms.domain.operations.schemas import MissedOut, PickupOut, ProofOut
 from wms.domain.schemas import AddressOut, NotificationOut
 from wms.errors import Conflict
 from wms.security import Principal

@@ -19,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from wms.db.models import ServiceAddress
 from wms.db.operations_models import Pickup, Route, Vehicle, VehiclePosition
-from wms.domain.places import point_of
-from wms.domain.routing import RoutePlanner, haversine_m
+from wms.domain.operations.places import point_of
+from wms.domain.operations.routing import RoutePlanner, haversine_m
 from wms.events import emit
 from wms.integrations.fleet import Fleet, GpsFix
 

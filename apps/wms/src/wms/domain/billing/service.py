@@ -21,16 +21,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from wms.db.models import (
-    AuditEntry,
     Customer,
     Invoice,
     Payment,
-    Refund,
     ServicePlan,
     Subscription,
     WebhookEvent,
 )
-from wms.domain.billing_schemas import (
+from wms.domain.billing.refunds import refund
+from wms.domain.billing.schemas import (
     InvoiceCreate,
     InvoiceOut,
     PaymentOut,
@@ -41,7 +40,8 @@ from wms.domain.billing_schemas import (
     SubscriptionCreate,
     SubscriptionOut,
 )
-from wms.domain.notifications import Message, Notifier
+from wms.domain.billing.views import invoice_out
+from wms.domain.customers.notifications import Message, Notifier
 from wms.errors import Conflict, NotFound
 from wms.events import emit
 from wms.integrations.payments import Payments
@@ -53,10 +53,6 @@ T = TypeVar("T")
 
 PERIOD_DAYS = {"weekly": 7, "biweekly": 14, "monthly": 30}
 SETTLED = ("paid", "partially_refunded", "refunded")
-
-
-def invoice_out(invoice: Invoice) -> InvoiceOut:
-    return InvoiceOut.model_validate(invoice, from_attributes=True)
 
 
 def _payment_out(payment: Payment, invoice: Invoice) -> PaymentOut:
@@ -425,69 +421,15 @@ class Billing:
         principal: Principal,
         idempotency_key: str | None,
     ) -> RefundOut:
-        async with self.sessions() as session:
-            invoice = await session.get(Invoice, invoice_id)
-        if invoice is None:
-            raise NotFound("invoice not found")
-        if invoice.status not in ("paid", "partially_refunded") or not invoice.payment_intent_id:
-            raise Conflict(f"invoice is {invoice.status}, not paid", code="not_refundable")
-        remaining = invoice.amount_cents - invoice.refunded_cents
-        amount = data.amount_cents if data.amount_cents is not None else remaining
-        if amount > remaining:  # the request is well formed; what is left to refund refuses it
-            raise Conflict(
-                f"refund of {amount} exceeds the {remaining} not yet refunded",
-                code="refund_too_large",
-            )
-        stripe_refund = await self.payments.refund(
-            payment_intent=invoice.payment_intent_id,
-            amount_cents=amount,
-            reason=data.reason,
-            idempotency_key=f"wms-refund-{invoice_id}-{idempotency_key or uuid.uuid4()}",
+        """Refund (part of) a paid invoice once per Idempotency-Key; see ``refunds``."""
+        return await refund(
+            self.sessions,
+            self.payments,
+            invoice_id,
+            data,
+            principal=principal,
+            idempotency_key=idempotency_key,
         )
-        async with self.sessions() as session, session.begin():
-            existing = await session.scalar(
-                select(Refund).where(Refund.stripe_refund_id == stripe_refund)
-            )
-            invoice = await session.get(Invoice, invoice_id, with_for_update=True)
-            assert invoice is not None
-            if existing is not None:  # a replayed request: already booked
-                return RefundOut(**_refund_fields(existing), invoice=invoice_out(invoice))
-            refund = Refund(
-                invoice_id=invoice_id,
-                stripe_refund_id=stripe_refund,
-                amount_cents=amount,
-                reason=data.reason,
-            )
-            session.add(refund)
-            invoice.refunded_cents += amount
-            invoice.status = (
-                "refunded"
-                if invoice.refunded_cents >= invoice.amount_cents
-                else "partially_refunded"
-            )
-            session.add(
-                AuditEntry(
-                    actor=principal.email,
-                    action="refund",
-                    details={
-                        "invoice_id": str(invoice_id),
-                        "amount_cents": amount,
-                        "reason": data.reason,
-                    },
-                )
-            )
-            await emit(
-                session,
-                "billing",
-                "invoice.refunded",
-                {
-                    "customer_id": str(invoice.customer_id),
-                    "invoice_id": str(invoice_id),
-                    "amount_cents": amount,
-                },
-            )
-            await session.flush()
-        return RefundOut(**_refund_fields(refund), invoice=invoice_out(invoice))
 
     # -- webhooks ----------------------------------------------------------------------------
     async def handle_stripe_event(self, event: dict[str, Any]) -> bool:
@@ -549,13 +491,3 @@ async def _locked(session: AsyncSession, model: type[T], key: Any) -> T | None:
     except ValueError:
         return None
     return await session.get(model, ident, with_for_update=True) if ident else None
-
-
-def _refund_fields(refund: Refund) -> dict[str, Any]:
-    return {
-        "id": refund.id,
-        "invoice_id": refund.invoice_id,
-        "stripe_refund_id": refund.stripe_refund_id,
-        "amount_cents": refund.amount_cents,
-        "reason": refund.reason,
-    }

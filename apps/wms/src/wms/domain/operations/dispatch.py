@@ -18,8 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from wms.db.models import Customer, ServiceAddress, User
 from wms.db.operations_models import Depot, Pickup, Route, Vehicle
-from wms.domain.notifications import Notifier
-from wms.domain.operations_schemas import (
+from wms.domain.customers.notifications import Notifier
+from wms.domain.operations.pickup_views import check_day, event_data, message, notify_each
+from wms.domain.operations.places import address_text, locate, point_of
+from wms.domain.operations.routing import Point, RoutePlanner, Trip
+from wms.domain.operations.schemas import (
     DepotCreate,
     DepotOut,
     DriverOut,
@@ -30,9 +33,6 @@ from wms.domain.operations_schemas import (
     VehicleCreate,
     VehicleOut,
 )
-from wms.domain.pickup_views import check_day, event_data, message, notify_each
-from wms.domain.places import address_text, locate, point_of
-from wms.domain.routing import Point, RoutePlanner, Trip
 from wms.errors import Conflict, NotFound
 from wms.events import emit
 from wms.integrations.maps import GoogleMaps

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from wms.db.models import Customer, ServiceAddress
-from wms.domain.notifications import Message, Notifier
+from wms.domain.customers.notifications import Message, Notifier
 from wms.domain.schemas import AddressOut, CustomerCreate, CustomerOut, NotificationOut
 from wms.errors import Conflict, NotFound
 from wms.events import emit

@@ -1,0 +1,1 @@
+"""Billing: plans, subscriptions, invoices charged once, Stripe webhooks, refunds, dunning."""

@@ -1,0 +1,1 @@
+"""Customers: onboarding, and every notice they are sent."""

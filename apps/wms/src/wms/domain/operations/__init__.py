@@ -1,0 +1,1 @@
+"""Operations: depots, fleet, pickups, scheduling, route planning, dispatch and tracking."""

@@ -1,0 +1,1 @@
+"""Security: IP verdicts from the threat feeds, threat events and abuse reports."""

@@ -1,0 +1,81 @@
+"""WMS's composition root: what the API and the worker both run on, built in one place.
+
+``open_core`` builds, inside one ``AsyncExitStack``, the database engine and sessions,
+Redis, the rotatable keys, the payment and messaging adapters, notifications and billing.
+A failure part-way through unwinds what was built; leaving the block undoes it all in
+reverse. Each process adds its own parts to ``core.stack`` (the API its routes' services,
+the worker its loops), so one stack holds everything the process opened.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from wms.db.session import make_engine, make_sessionmaker, migrate
+from wms.domain.billing.service import Billing
+from wms.domain.customers.notifications import Notifier
+from wms.integrations.keys import KeyRing, key_rings
+from wms.integrations.messaging import Email, Sms
+from wms.integrations.payments import Payments
+from wms.settings import Settings
+
+__all__ = ["Core", "open_core"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Core:
+    settings: Settings
+    #: everything this process opened; add to it, never close it yourself
+    stack: AsyncExitStack
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    redis: Redis
+    key_rings: dict[str, KeyRing]
+    payments: Payments
+    email: Email
+    sms: Sms
+    notifier: Notifier
+    billing: Billing
+
+
+@asynccontextmanager
+async def open_core(settings: Settings) -> AsyncIterator[Core]:
+    """The shared parts of a WMS process (migrating the database first when configured)."""
+    async with AsyncExitStack() as stack:
+        if settings.migrate_on_start:
+            await asyncio.to_thread(
+                migrate, settings.database_url, wait_seconds=settings.dependency_wait_seconds
+            )
+        engine = make_engine(settings.database_url)
+        stack.push_async_callback(engine.dispose)
+        redis = Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=2)
+        stack.push_async_callback(redis.aclose)
+        sessions = make_sessionmaker(engine)
+        rings = key_rings(settings, sessions)
+        payments = Payments(settings, keys=rings)
+        email, sms = Email(settings, keys=rings), Sms(settings, keys=rings)
+        notifier = Notifier(sessions=sessions, email=email, sms=sms)
+        yield Core(
+            settings=settings,
+            stack=stack,
+            engine=engine,
+            sessions=sessions,
+            redis=redis,
+            key_rings=rings,
+            payments=payments,
+            email=email,
+            sms=sms,
+            notifier=notifier,
+            billing=Billing(
+                sessions=sessions,
+                payments=payments,
+                notifier=notifier,
+                dunning_schedule_hours=tuple(settings.dunning_schedule_hours),
+            ),
+        )
