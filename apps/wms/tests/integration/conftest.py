@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import secrets
 from collections.abc import Iterator, Mapping
-from pathlib import Path
 
 import httpx
 import pytest
@@ -51,25 +48,3 @@ def interlock_auth(stack: Stack, interlock_config: Config) -> Iterator[object]:
             return cache[role]
 
         yield headers_for
-
-
-@pytest.fixture(scope="session")
-def interlock_run_dir(stack: Stack) -> Path:
-    """The folder this run's artifacts go to (this worker's own under pytest-xdist)."""
-    stack.run_dir.mkdir(parents=True, exist_ok=True)
-    return stack.run_dir
-
-
-@pytest.fixture(scope="session")
-def interlock_seed(pytestconfig: pytest.Config, interlock_run_dir: Path) -> int:
-    """This run's seed: ``--interlock-seed N`` (or INTERLOCK_SEED) replays one, otherwise a
-    fresh one; printed, and stored as ``seed`` in the run folder so a failure can be replayed."""
-    chosen = pytestconfig.option.interlock_seed
-    if chosen is None and os.environ.get("INTERLOCK_SEED"):
-        chosen = int(os.environ["INTERLOCK_SEED"])
-    seed = secrets.randbits(32) if chosen is None else int(chosen)
-    (interlock_run_dir / "seed").write_text(f"{seed}\n")
-    reporter = pytestconfig.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        reporter.write_line(f"interlock: seed {seed} (replay with --interlock-seed {seed})")
-    return seed
