@@ -120,7 +120,7 @@ class LoadRun:
         now = _now()
         origin = intended if intended < now else now
         metrics = self.metrics
-        metrics.started += 1
+        metrics.record_started()
         session = vu.session
         if self.scenario.feeder is not None:
             session.data = self.scenario.feeder.next_row()
@@ -184,6 +184,7 @@ class LoadRun:
             await asyncio.gather(driver, ticker, *self._inflight, return_exceptions=True)
             for vu in self._vus:
                 vu.session.close()
+            await asyncio.sleep(0)  # let the transports finish closing before the loop does
         self._state = "done"
         if driver.done() and not driver.cancelled() and driver.exception() is not None:
             raise driver.exception()  # type: ignore[misc]

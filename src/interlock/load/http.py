@@ -162,11 +162,12 @@ class Connection(asyncio.Protocol):
 class Pool:
     """A session's idle keep-alive connections per origin (one request at a time on each)."""
 
-    __slots__ = ("_idle", "_loop", "_ssl", "connect_timeout")
+    __slots__ = ("_all", "_idle", "_loop", "_ssl", "connect_timeout")
 
     def __init__(self, *, connect_timeout: float = 10.0) -> None:
         self._loop = asyncio.get_running_loop()
         self._idle: dict[tuple[str, int], deque[Connection]] = {}
+        self._all: set[Connection] = set()  # idle or busy: close() must reach both
         self._ssl: ssl.SSLContext | None = None
         self.connect_timeout = connect_timeout
 
@@ -188,6 +189,7 @@ class Pool:
                 "connect", f"{target.host}:{target.port}: {exc.strerror or exc}"
             ) from exc
         assert isinstance(protocol, Connection)
+        self._all.add(protocol)
         return protocol
 
     async def send(self, target: Target, raw: bytes, timeout: float) -> Response:
@@ -202,16 +204,20 @@ class Pool:
                 break
         if conn is None:
             conn = await self._connect(target)
-        response = await conn.request(raw, timeout)
+        try:
+            response = await conn.request(raw, timeout)
+        finally:
+            if conn.closed:
+                self._all.discard(conn)
         if not conn.closed:
             self._idle.setdefault(key, deque()).append(conn)
         return response
 
     def close(self) -> None:
-        """Close every idle connection."""
-        for idle in self._idle.values():
-            while idle:
-                idle.pop().close()
+        """Close every connection, idle or in the middle of a request."""
+        for conn in self._all:
+            conn.close()
+        self._all.clear()
         self._idle.clear()
 
 

@@ -24,11 +24,13 @@ class Second:
     workflow: Aggregate = field(default_factory=Aggregate)
     steps: dict[str, Aggregate] = field(default_factory=dict)
     dropped: int = 0
+    started: int = 0
 
     def point(self, vus: int) -> dict[str, Any]:
         """One time-series point: counts in this second, workflow p95 in ms, VUs allocated."""
         return {
             "t": self.t,
+            "started": self.started,
             "iterations": self.workflow.count,
             "iteration_failures": self.workflow.failures,
             "requests": sum(a.count for a in self.steps.values()),
@@ -44,6 +46,7 @@ class Second:
             "workflow": self.workflow.encode(),
             "steps": {k: v.encode() for k, v in self.steps.items()},
             "dropped": self.dropped,
+            "started": self.started,
         }
 
     @classmethod
@@ -53,6 +56,7 @@ class Second:
             workflow=Aggregate.decode(data["workflow"]),
             steps={k: Aggregate.decode(v) for k, v in data["steps"].items()},
             dropped=int(data["dropped"]),
+            started=int(data["started"]),
         )
 
     def __iadd__(self, other: Second) -> Second:
@@ -63,6 +67,7 @@ class Second:
                 mine = self.steps[name] = Aggregate()
             mine += agg
         self.dropped += other.dropped
+        self.started += other.started
         return self
 
 
@@ -99,6 +104,10 @@ class Metrics:
             self.checks[name] += 1
         else:
             self.check_failures[name] += 1
+
+    def record_started(self) -> None:
+        self.started += 1
+        self.second.started += 1
 
     def record_dropped(self) -> None:
         self.dropped += 1
