@@ -190,8 +190,11 @@ class LoadRun:
             raise driver.exception()  # type: ignore[misc]
         elapsed = _now() - self.t0
         last = self.metrics.roll(int(elapsed) + 1)
-        if last.workflow.count or last.steps or last.dropped:
-            self._series.append(last.point(len(self._vus)))
+        if last.workflow.count or last.steps or last.dropped or last.started:
+            point = last.point(len(self._vus))
+            self._series.append(point)
+            if self._on_second is not None:
+                self._on_second(last, point)
         judge.finish(self.metrics.totals(), elapsed)
         aborted = self._abort.result() if self._abort.done() else None
         return self._result(started_at, elapsed, judge, aborted)
