@@ -125,8 +125,11 @@ class LoadRun:
         if self.scenario.feeder is not None:
             session.data = self.scenario.feeder.next_row()
         ok, error = True, None
+        session.failure = None
         try:
             await self.scenario.workflow(session)
+            if session.failure is not None:
+                ok, error = False, session.failure
         except asyncio.CancelledError:
             metrics.interrupted += 1
             raise

@@ -84,8 +84,9 @@ class Metrics:
         self.interrupted = 0
         self.started = 0
         self.second = Second(0)
-        #: raw iteration durations (ms), kept only when asked (to verify merges), else None
-        self.samples: list[float] | None = None
+        #: every iteration's (duration ms, error or None), only when asked, else None: it
+        #: grows with the run (for tests that verify merges, and the SLO recorder)
+        self.samples: list[tuple[float, str | None]] | None = None
 
     def record_step(self, name: str, duration_ms: float, ok: bool, error: str | None) -> None:
         steps = self.second.steps
@@ -97,7 +98,7 @@ class Metrics:
     def record_iteration(self, duration_ms: float, ok: bool, error: str | None) -> None:
         self.second.workflow.record(duration_ms, ok, error)
         if self.samples is not None:
-            self.samples.append(duration_ms)
+            self.samples.append((duration_ms, error))
 
     def record_check(self, name: str, ok: bool) -> None:
         if ok:

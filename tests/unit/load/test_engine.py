@@ -81,7 +81,18 @@ def test_failed_requests_count_by_kind_in_the_step_and_checks(target: Target) ->
     boom = result.steps["boom"]
     assert (boom.count, boom.failures, dict(boom.errors)) == (10, 10, {"status 500": 10})
     assert result.checks == {"is 200": (0, 10)}
-    assert result.workflow.failures == 0  # a failed check does not end the iteration
+    # a failed check does not end the iteration (k6's check), the failed step fails it
+    assert result.workflow.failures == 10
+    assert dict(result.workflow.errors) == {"boom: status 500": 10}
+
+
+def test_an_expected_status_is_a_success(target: Target) -> None:
+    async def flow(s: Session) -> None:
+        await s.get("/status/404", name="missing", expect={404})
+
+    result = LoadRun(scenario(flow), PerVUIterations(vus=1, iterations=3), target=target.url).run()
+    assert result.steps["missing"].failures == 0
+    assert result.workflow.failures == 0
 
 
 def test_a_failing_threshold_with_abort_on_fail_stops_the_run(target: Target) -> None:
