@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 from typing import Any
 
 import pytest
@@ -159,3 +160,22 @@ def test_a_run_runs_once(target: Target) -> None:
     run.run()
     with pytest.raises(RuntimeError, match="runs once"):
         run.run()
+
+
+def test_an_exception_from_a_signal_handler_stops_the_run_and_is_raised(target: Target) -> None:
+    class TimeLimit(Exception):
+        pass
+
+    def expire(signum: int, frame: object) -> None:
+        raise TimeLimit("the test's time is up")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, 0.5)
+    try:
+        run = LoadRun(scenario(), ConstantVUs(vus=1, duration=30), target=target.url)
+        with pytest.raises(TimeLimit, match="time is up"):
+            run.run()
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert run.metrics.started > 0
