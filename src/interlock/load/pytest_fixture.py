@@ -16,10 +16,11 @@ run's SLO table and gate include them.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, final
 
-from interlock.load.engine import LoadRun
+from interlock.load.engine import LoadRun, event_loop_factory, signals_stop
 from interlock.load.executors import Executor
 from interlock.load.result import LoadResult
 from interlock.load.scenario import Scenario, Workflow
@@ -83,6 +84,42 @@ class LoadFixture:
             [t.rule.expression for t in parsed if not t.window and t.target == scenario.name],
         )
         return result
+
+    def run_together(
+        self,
+        streams: Mapping[str, tuple[Workflow, Executor]],
+        *,
+        thresholds: Mapping[str, Sequence[str]] | None = None,
+        abort_on_fail: bool = False,
+    ) -> dict[str, LoadResult]:
+        """Run several named streams at once on one event loop (a mixed load), each with its
+        own executor and ``thresholds[name]``; returns each stream's result by name."""
+        runs = {
+            name: LoadRun(
+                Scenario(name=name, workflow=workflow),
+                executor,
+                target=self.base_url,
+                thresholds=parse_load_thresholds(
+                    {name: (thresholds or {}).get(name, ())}, abort_on_fail=abort_on_fail
+                ),
+                keep_samples=self._slo is not None,
+            )
+            for name, (workflow, executor) in streams.items()
+        }
+
+        async def together() -> list[LoadResult]:
+            return list(await asyncio.gather(*(run.arun() for run in runs.values())))
+
+        with (
+            asyncio.Runner(loop_factory=event_loop_factory()) as runner,
+            signals_stop(runner.get_loop(), list(runs.values())),
+        ):
+            finished = dict(zip(runs, runner.run(together()), strict=True))
+        for name, result in finished.items():
+            self.results.append(result)
+            rules = [t.rule.expression for t in runs[name].thresholds if not t.window]
+            self._report(result, rules)
+        return finished
 
     def _scenario(self, workflow: Workflow | Scenario, name: str | None) -> Scenario:
         if isinstance(workflow, Scenario):
