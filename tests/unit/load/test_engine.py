@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import threading
 from typing import Any
 
 import pytest
@@ -179,3 +180,32 @@ def test_an_exception_from_a_signal_handler_stops_the_run_and_is_raised(target: 
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
     assert run.metrics.started > 0
+
+
+def test_a_websocket_step_times_the_handshake_and_talks() -> None:
+    from websockets.sync.server import ServerConnection, serve
+
+    def echo(ws: ServerConnection) -> None:
+        for message in ws:
+            ws.send(message)
+
+    with serve(echo, "127.0.0.1", 0) as server:
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        port = server.socket.getsockname()[1]
+
+        async def chat(s: Session) -> None:
+            async with s.websocket("/ws", name="ws connect") as ws:
+                await ws.send("hello")
+                s.check(await ws.recv(), {"echoed": lambda m: m == "hello"})
+
+        result = LoadRun(
+            scenario(chat), PerVUIterations(vus=2, iterations=3), target=f"http://127.0.0.1:{port}"
+        ).run()
+        server.shutdown()
+        thread.join(timeout=10)
+
+    assert result.steps["ws connect"].count == 6
+    assert result.steps["ws connect"].failures == 0
+    assert result.checks == {"echoed": (6, 0)}
+    assert result.workflow.failures == 0
