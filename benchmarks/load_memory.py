@@ -2,8 +2,9 @@
 
 Run: ``python benchmarks/load_memory.py [--requests 5000000] [--vus 50]``.
 Needs nginx (``apt-get install nginx``), the target, pinned to the first core; the
-engine runs in this process on the second. Prints the resident set size before the run,
-its peak during the run (sampled every 0.2 s) and the request count and rate.
+engine runs in this process on the second. Prints the requests so far and the resident
+set size every 10 s, then the size before the run, its peak (sampled every 0.2 s), the
+request count and rate; exits 1 if the peak reached 100 MiB.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from load_engine import CLIENT_CORE, nginx
 
 from interlock.load import LoadRun, PerVUIterations, Scenario, Session
+from interlock.load.metrics import Second
 
 
 async def ping(session: Session) -> None:
@@ -47,7 +49,19 @@ def main() -> int:
     per_vu = -(-args.requests // args.vus)
     executor = PerVUIterations(vus=args.vus, iterations=per_vu, max_duration=24 * 3600)
     with tempfile.TemporaryDirectory(prefix="load-memory-bench-") as tmp, nginx(Path(tmp)) as url:
-        run = LoadRun(Scenario(name="ping", workflow=ping), executor, target=url)
+        done = [0]
+
+        def progress(second: Second, _point: dict[str, object]) -> None:
+            done[0] += sum(agg.count for agg in second.steps.values())
+            if second.t % 10 == 9:
+                rss = me.memory_info().rss / 1024 / 1024
+                print(
+                    f"  {second.t + 1:>5} s  {done[0]:>11,} requests  rss {rss:.1f} MiB", flush=True
+                )
+
+        run = LoadRun(
+            Scenario(name="ping", workflow=ping), executor, target=url, on_second=progress
+        )
         before = me.memory_info().rss
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
