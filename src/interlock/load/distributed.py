@@ -171,6 +171,22 @@ def run_distributed(
     return result
 
 
+def _take(
+    item: dict[str, Any],
+    pending: dict[int, tuple[Second, set[int]]],
+    done: set[int],
+    vus: dict[int, int],
+) -> None:
+    if item.get("done"):
+        done.add(item["shard"])
+        return
+    second = Second.decode(item["second"])
+    merged, seen = pending.setdefault(second.t, (Second(second.t), set()))
+    merged += second
+    seen.add(item["shard"])
+    vus[second.t] = vus.get(second.t, 0) + int(item["vus"])
+
+
 def _follow(
     queue: Any,
     stop: Any,
@@ -187,21 +203,17 @@ def _follow(
     series: list[dict[str, Any]] = []
     vus: dict[int, int] = {}
     while len(done) < count:
-        try:
-            item = queue.get(timeout=1)
-        except TimeoutError:
+        # a batch get returns what is there without waiting: a timed get that expires
+        # makes the scheduler log a traceback a second
+        items = queue.get(batch=True)
+        if not items:
             failed = [f for f in futures if f.status == "error"]
             if failed:
                 failed[0].result()  # raises the shard's error here
+            time.sleep(0.05)  # a polling period, not synchronisation
             continue
-        if item.get("done"):
-            done.add(item["shard"])
-        else:
-            second = Second.decode(item["second"])
-            merged, seen = pending.setdefault(second.t, (Second(second.t), set()))
-            merged += second
-            seen.add(item["shard"])
-            vus[second.t] = vus.get(second.t, 0) + int(item["vus"])
+        for item in items:
+            _take(item, pending, done, vus)
         # a second is complete when every shard still running has sent it
         for t in sorted(pending):
             merged, seen = pending[t]
