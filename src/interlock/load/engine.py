@@ -43,11 +43,10 @@ def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
 
 @final
 class _VU:
-    __slots__ = ("session", "stop")
+    __slots__ = ("session",)
 
     def __init__(self, session: Session) -> None:
         self.session = session
-        self.stop = False
 
 
 @final

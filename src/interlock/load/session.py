@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json as jsonlib
 import random
 import time
@@ -179,8 +180,6 @@ class Session:
 
     async def think(self, seconds: float | None = None) -> None:
         """Pause for ``seconds``, or for a draw from the scenario's think-time distribution."""
-        import asyncio
-
         pause = self._think.draw(self.rng) if seconds is None else seconds
         if pause > 0:
             await asyncio.sleep(pause)
