@@ -110,3 +110,20 @@ def test_the_module_runs_a_passing_scenario_with_live_progress(
     assert "✓ ping: p(95)<5000" in done.stdout
     assert "it/s" in done.stderr  # one progress line a second
     assert json.loads((tmp_path / "load.json").read_text())["ok"] is True
+
+
+@pytest.mark.parametrize(("given", "expected"), [(None, 600.0), ("10s", 10.0), ("2m", 120.0)])
+def test_per_vu_iterations_takes_its_longest_duration_from_the_option(
+    given: str | None, expected: float
+) -> None:
+    import argparse
+
+    from interlock.load.cli import build_executor, configure
+    from interlock.load.executors import PerVUIterations
+
+    parser = argparse.ArgumentParser()
+    configure(parser)
+    argv = ["s.py", "--executor", "per-vu-iterations", *(["--duration", given] if given else [])]
+    executor = build_executor(parser.parse_args(argv))
+    assert isinstance(executor, PerVUIterations)
+    assert executor.max_duration == expected
