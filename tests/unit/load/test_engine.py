@@ -55,10 +55,11 @@ def test_a_paused_server_shows_in_the_percentiles_and_the_arrival_rate_holds(
     assert result.workflow.failures == 0
     assert result.dropped == 0
     assert result.workflow.percentile(99) >= 900  # ms: the stall is not omitted
-    assert result.started == pytest.approx(1000, rel=0.02)
+    assert result.started / executor.duration == pytest.approx(100, rel=0.02)
     for point in result.series[:10]:
-        # iterations keep starting on schedule while the server is stopped
-        assert point["started"] == pytest.approx(100, rel=0.02), point
+        # iterations keep starting on schedule while the server is stopped (a second's
+        # count may move by a few across its boundary when the tick is late)
+        assert point["started"] == pytest.approx(100, rel=0.1), point
 
 
 def test_iterations_without_a_free_vu_are_dropped(target: Target) -> None:
