@@ -229,6 +229,14 @@ class LoadRun:
             await writer.wait_closed()
 
     async def _tick(self, judge: Judge) -> None:
+        try:
+            await self._ticks(judge)
+        except Exception as exc:
+            # a failing progress callback must not leave the run going unwatched
+            self.fail(exc)
+            raise
+
+    async def _ticks(self, judge: Judge) -> None:
         k = 1
         while True:
             await asyncio.sleep(max(0.0, self.t0 + k - _now()))

@@ -210,3 +210,17 @@ def test_a_websocket_step_times_the_handshake_and_talks() -> None:
     assert result.steps["ws connect"].failures == 0
     assert result.checks == {"echoed": (6, 0)}
     assert result.workflow.failures == 0
+
+
+def test_a_failing_progress_callback_stops_the_run_and_is_raised(target: Target) -> None:
+    seconds: list[int] = []
+
+    def broken(second: Second, _point: dict[str, Any]) -> None:
+        seconds.append(second.t)
+        raise LookupError("the monitor is gone")
+
+    run = LoadRun(scenario(), ConstantVUs(vus=1, duration=30), target=target.url, on_second=broken)
+    with pytest.raises(LookupError, match="monitor is gone"):
+        run.run()
+    assert seconds == [0]  # stopped at the first failure, not run to the end unwatched
+    assert run.metrics.started > 0
