@@ -173,13 +173,22 @@ def build_thresholds(args: argparse.Namespace, scenario: Scenario) -> list[LoadT
     )
 
 
-def _output_path(args: argparse.Namespace) -> Path:
+def _artifacts(args: argparse.Namespace) -> Path | None:
+    """Where run folders go when --out is not given; read before the run, so that a bad
+    configuration fails first rather than after minutes of load."""
     if args.out is not None:
-        return Path(args.out) / "load.json"
+        return None
     from interlock.config import load_config
+
+    return load_config().artifacts
+
+
+def _output_path(args: argparse.Namespace, artifacts: Path | None) -> Path:
+    if artifacts is None:
+        return Path(args.out) / "load.json"
     from interlock.runs import new_run_dir
 
-    return new_run_dir(load_config().artifacts) / "load.json"
+    return new_run_dir(artifacts) / "load.json"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -197,8 +206,9 @@ def run(args: argparse.Namespace) -> int:
         thresholds = build_thresholds(args, scenario)
         if args.workers is not None and args.workers < 1:
             raise UsageError("--workers must be at least 1")
+        artifacts = _artifacts(args)
         result = _execute(args, scenario, executor, thresholds)
-        out = _output_path(args)
+        out = _output_path(args, artifacts)
     except InterlockError as exc:
         print(f"interlock load: {exc}", file=sys.stderr)
         return exc.exit_code

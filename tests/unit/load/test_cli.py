@@ -127,3 +127,21 @@ def test_per_vu_iterations_takes_its_longest_duration_from_the_option(
     executor = build_executor(parser.parse_args(argv))
     assert isinstance(executor, PerVUIterations)
     assert executor.max_duration == expected
+
+
+def test_a_bad_configuration_fails_before_any_load(
+    scenario: Path,
+    target: Target,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "pyproject.toml").write_text("[tool.interlock]\nartifacts = 5\n")
+    monkeypatch.chdir(project)
+    code = main([str(scenario), "--target", target.url, "--executor", "constant-vus"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1  # the error alone: no progress lines, no load ran
+    assert "artifacts" in err
