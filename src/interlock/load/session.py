@@ -123,6 +123,9 @@ class Session:
     async def delete(self, path: str, **kwargs: Any) -> Response:
         return await self.request("DELETE", path, **kwargs)
 
+    async def head(self, path: str, **kwargs: Any) -> Response:
+        return await self.request("HEAD", path, **kwargs)
+
     @asynccontextmanager
     async def step(self, name: str) -> AsyncIterator[None]:
         """Time a group of calls as one step; an exception marks it failed and propagates."""

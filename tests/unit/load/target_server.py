@@ -26,7 +26,7 @@ class Handler(asyncio.Protocol):
             body = b"ok"
             self.transport.write(
                 b"HTTP/1.1 %d X\r\nContent-Length: %d\r\nContent-Type: text/plain\r\n\r\n%s"
-                % (status, len(body), body)
+                % (status, len(body), b"" if head.startswith(b"HEAD ") else body)
             )
 
 

@@ -224,3 +224,14 @@ def test_a_failing_progress_callback_stops_the_run_and_is_raised(target: Target)
         run.run()
     assert seconds == [0]  # stopped at the first failure, not run to the end unwatched
     assert run.metrics.started > 0
+
+
+def test_an_answer_to_head_ends_with_its_headers(target: Target) -> None:
+    async def flow(s: Session) -> None:
+        head = await s.head("/", timeout=5)
+        s.check(head, {"no body": lambda r: r.body == b"" and r.headers["content-length"] == "2"})
+        s.check(await s.get("/"), {"then a body": lambda r: r.body == b"ok"})
+
+    result = LoadRun(scenario(flow), PerVUIterations(vus=1, iterations=3), target=target.url).run()
+    assert result.checks == {"no body": (3, 0), "then a body": (3, 0)}
+    assert result.steps["HEAD /"].failures == 0
