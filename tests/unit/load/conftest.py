@@ -30,7 +30,11 @@ class Target:
 def target() -> Iterator[Target]:
     """A keep-alive HTTP server on a free port (``/status/N`` answers N); killed at the end."""
     proc = subprocess.Popen(
-        [sys.executable, str(SERVER)], stdout=subprocess.PIPE, text=True, start_new_session=True
+        [sys.executable, str(SERVER)],
+        stdin=subprocess.PIPE,  # its end closes if this process dies: the server exits
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
     )
     try:
         assert proc.stdout is not None
@@ -40,5 +44,6 @@ def target() -> Iterator[Target]:
         proc.send_signal(signal.SIGCONT)  # a paused server must still die
         proc.kill()
         proc.wait()
-        if proc.stdout is not None:
-            proc.stdout.close()
+        for pipe in (proc.stdin, proc.stdout):
+            if pipe is not None:
+                pipe.close()

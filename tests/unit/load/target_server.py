@@ -1,12 +1,14 @@
 """A small keep-alive HTTP/1.1 server for load tests: ``python target_server.py`` prints its port.
 
 ``GET /status/N`` answers status N; everything else answers 200 with a short body. It runs
-as a process of its own, as a real target would, so a test can pause it (SIGSTOP).
+as a process of its own, as a real target would, so a test can pause it (SIGSTOP); it
+exits when its stdin closes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import sys
 
 
 class Handler(asyncio.Protocol):
@@ -34,7 +36,9 @@ async def main() -> None:
     loop = asyncio.get_running_loop()
     server = await loop.create_server(Handler, "127.0.0.1", 0, backlog=4096)
     print(server.sockets[0].getsockname()[1], flush=True)
-    await asyncio.Event().wait()
+    # stdin is a pipe from the test: it closes when the test process dies, however it
+    # dies, so the server never outlives it
+    await loop.run_in_executor(None, sys.stdin.read)
 
 
 if __name__ == "__main__":
