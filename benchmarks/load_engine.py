@@ -12,10 +12,12 @@ other work on the machine spreads over all of them; the table shows each one's m
 from __future__ import annotations
 
 import argparse
+import ctypes
 import json
 import os
 import re
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -99,6 +101,12 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _die_with_parent() -> None:
+    # nginx watches nothing of ours: if this benchmark is killed before its cleanup, the
+    # kernel sends nginx SIGTERM (PR_SET_PDEATHSIG survives the exec of taskset and nginx)
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)
+
+
 @contextmanager
 def nginx(work: Path) -> Iterator[str]:
     """nginx on the server core, answering on a free port; stopped on the way out."""
@@ -108,6 +116,7 @@ def nginx(work: Path) -> Iterator[str]:
     proc = subprocess.Popen(
         ["taskset", "-c", SERVER_CORE, "nginx", "-c", str(conf), "-p", str(work)],
         stderr=subprocess.PIPE,
+        preexec_fn=_die_with_parent,
     )
     try:
         deadline = time.monotonic() + 10
