@@ -85,7 +85,10 @@ def configure(p: argparse.ArgumentParser) -> None:
         help=f"one of {', '.join(EXECUTORS)} (default constant-vus)",
     )
     p.add_argument("--rate", type=float, help="iterations per second (arrival-rate executors)")
-    p.add_argument("--duration", default="10s", help="e.g. 30s, 2m (default 10s)")
+    p.add_argument(
+        "--duration",
+        help="e.g. 30s, 2m (default 10s; for per-vu-iterations the longest it may take, 10m)",
+    )
     p.add_argument("--vus", type=int, help="VUs (pre-allocated VUs for arrival-rate executors)")
     p.add_argument("--max-vus", type=int, help="most VUs an arrival-rate executor may use")
     p.add_argument("--iterations", type=int, help="iterations per VU (per-vu-iterations)")
@@ -116,7 +119,7 @@ def build_executor(args: argparse.Namespace) -> Executor:
     name = args.executor
     if name not in EXECUTORS:
         raise UsageError(f"unknown executor {name!r}: one of {', '.join(EXECUTORS)}")
-    duration = parse_duration(args.duration)
+    duration = parse_duration(args.duration or ("10m" if name == "per-vu-iterations" else "10s"))
     graceful = parse_duration(args.graceful_stop)
     stages = _stages(args.stages)
     executor: Executor
@@ -150,7 +153,7 @@ def build_executor(args: argparse.Namespace) -> Executor:
         executor = PerVUIterations(
             vus=args.vus if args.vus is not None else 1,
             iterations=args.iterations if args.iterations is not None else 1,
-            max_duration=duration if args.duration != "10s" else 600.0,
+            max_duration=duration,
             graceful_stop=graceful,
         )
     executor.validate()
@@ -170,13 +173,22 @@ def build_thresholds(args: argparse.Namespace, scenario: Scenario) -> list[LoadT
     )
 
 
-def _output_path(args: argparse.Namespace) -> Path:
+def _artifacts(args: argparse.Namespace) -> Path | None:
+    """Where run folders go when --out is not given; read before the run, so that a bad
+    configuration fails first rather than after minutes of load."""
     if args.out is not None:
-        return Path(args.out) / "load.json"
+        return None
     from interlock.config import load_config
+
+    return load_config().artifacts
+
+
+def _output_path(args: argparse.Namespace, artifacts: Path | None) -> Path:
+    if artifacts is None:
+        return Path(args.out) / "load.json"
     from interlock.runs import new_run_dir
 
-    return new_run_dir(load_config().artifacts) / "load.json"
+    return new_run_dir(artifacts) / "load.json"
 
 
 def run(args: argparse.Namespace, config: object = None) -> int:
@@ -198,8 +210,9 @@ def run(args: argparse.Namespace, config: object = None) -> int:
         thresholds = build_thresholds(args, scenario)
         if args.workers is not None and args.workers < 1:
             raise UsageError("--workers must be at least 1")
+        artifacts = _artifacts(args)
         result = _execute(args, scenario, executor, thresholds)
-        out = _output_path(args)
+        out = _output_path(args, artifacts)
     except InterlockError as exc:
         print(f"interlock load: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -5,7 +5,7 @@ iterations are dealt out i % N, VUs split as evenly as they go), and all shards 
 one agreed wall-clock instant. Every second each shard puts its closed second (encoded
 histograms) on a Dask ``Queue``; the caller merges the seconds of all shards, shows the
 progress, judges the thresholds on the merged figures and, on an ``abort_on_fail`` breach,
-sets a Dask ``Variable`` the shards read each second. Histograms add exactly, so the
+sets a Dask ``Event`` the shards read each second. Histograms add exactly, so the
 merged percentiles are those of one histogram fed every sample.
 
 On a real cluster::
@@ -66,16 +66,13 @@ def _shard(
     from interlock.load.scenario import scenario_from_source
 
     dask = _dask()
-    queue, stop = dask.Queue(channel), dask.Variable(channel + "-abort")
+    queue, stop = dask.Queue(channel), dask.Event(channel + "-abort")
     scenario = scenario_from_source(source, where)
 
     def publish(second: Second, point: dict[str, Any]) -> None:
         queue.put({"shard": index, "second": second.encode(), "vus": point["vus"]})
-        try:
-            reason = stop.get(timeout=0.001)
-        except TimeoutError:
-            return
-        run.abort(str(reason))
+        if stop.is_set():
+            run.abort("a threshold failed on the merged figures of all shards")
 
     run = LoadRun(
         scenario,
@@ -143,7 +140,7 @@ def run_distributed(
         channel = f"interlock-load-{uuid.uuid4().hex}"
         dask = _dask()
         queue = dask.Queue(channel, client=client)
-        stop = dask.Variable(channel + "-abort", client=client)
+        stop = dask.Event(channel + "-abort", client=client)
         start_at = time.time() + START_LEAD
         futures = [
             client.submit(
@@ -163,18 +160,31 @@ def run_distributed(
             for i, address in enumerate(addresses)
         ]
         judge = Judge(thresholds, scenario.name)
-        series = _follow(queue, stop, judge, count, on_point, futures)
+        series, aborted = _follow(queue, stop, judge, count, on_point, futures)
         parts = [LoadResult.from_dict(f.result()) for f in futures]
     result = merge_shards(parts, plan=f"{executor.describe()} over {count} shards")
     result.series = series
     totals = {**result.steps, result.scenario: result.workflow}
     judge.finish(totals, result.elapsed)
     result.thresholds = [s.to_dict() for s in judge.states]
-    if result.aborted is None and not judge.ok:
-        failed = [s for s in judge.states if not s.ok and s.threshold.abort_on_fail]
-        if failed and failed[0].failed_at is not None:
-            result.aborted = f"threshold {failed[0].threshold.expression} failed"
+    result.aborted = aborted or result.aborted
     return result
+
+
+def _take(
+    item: dict[str, Any],
+    pending: dict[int, tuple[Second, set[int]]],
+    done: set[int],
+    vus: dict[int, int],
+) -> None:
+    if item.get("done"):
+        done.add(item["shard"])
+        return
+    second = Second.decode(item["second"])
+    merged, seen = pending.setdefault(second.t, (Second(second.t), set()))
+    merged += second
+    seen.add(item["shard"])
+    vus[second.t] = vus.get(second.t, 0) + int(item["vus"])
 
 
 def _follow(
@@ -184,28 +194,26 @@ def _follow(
     count: int,
     on_point: Callable[[dict[str, Any], int], None] | None,
     futures: list[Any],
-) -> list[dict[str, Any]]:
-    """Merge the shards' seconds as they arrive until every shard is done; the series."""
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Merge the shards' seconds as they arrive until every shard is done; the series and
+    why the run was aborted (None if it was not)."""
     pending: dict[int, tuple[Second, set[int]]] = {}
+    aborted: str | None = None
     done: set[int] = set()
     series: list[dict[str, Any]] = []
     vus: dict[int, int] = {}
     while len(done) < count:
-        try:
-            item = queue.get(timeout=1)
-        except TimeoutError:
+        # a batch get returns what is there without waiting: a timed get that expires
+        # makes the scheduler log a traceback a second
+        items = queue.get(batch=True)
+        if not items:
             failed = [f for f in futures if f.status == "error"]
             if failed:
                 failed[0].result()  # raises the shard's error here
+            time.sleep(0.05)  # a polling period, not synchronisation
             continue
-        if item.get("done"):
-            done.add(item["shard"])
-        else:
-            second = Second.decode(item["second"])
-            merged, seen = pending.setdefault(second.t, (Second(second.t), set()))
-            merged += second
-            seen.add(item["shard"])
-            vus[second.t] = vus.get(second.t, 0) + int(item["vus"])
+        for item in items:
+            _take(item, pending, done, vus)
         # a second is complete when every shard still running has sent it
         for t in sorted(pending):
             merged, seen = pending[t]
@@ -217,6 +225,7 @@ def _follow(
             if on_point is not None:
                 on_point(point, count)
             reason = judge.feed(merged, float(t))
-            if reason is not None:
-                stop.set(reason)
-    return series
+            if reason is not None and aborted is None:
+                aborted = reason
+                stop.set()
+    return series, aborted

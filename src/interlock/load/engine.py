@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import signal
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, final
 
 from interlock.errors import DependencyError, UsageError
@@ -23,7 +26,7 @@ from interlock.load.scenario import Scenario
 from interlock.load.session import CheckFailed, Session
 from interlock.load.thresholds import Judge, LoadThreshold
 
-__all__ = ["LoadRun", "event_loop_factory"]
+__all__ = ["LoadRun", "event_loop_factory", "signals_stop"]
 
 _now = time.perf_counter
 OnSecond = Callable[[Second, dict[str, Any]], None]
@@ -40,11 +43,10 @@ def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
 
 @final
 class _VU:
-    __slots__ = ("session", "stop")
+    __slots__ = ("session",)
 
     def __init__(self, session: Session) -> None:
         self.session = session
-        self.stop = False
 
 
 @final
@@ -88,6 +90,7 @@ class LoadRun:
         self._abort: asyncio.Future[str] | None = None
         self._series: list[dict[str, Any]] = []
         self._state = "new"
+        self._fatal: BaseException | None = None
 
     # what executors call ----------------------------------------------------------------
     def new_vu(self) -> _VU:
@@ -120,13 +123,16 @@ class LoadRun:
         now = _now()
         origin = intended if intended < now else now
         metrics = self.metrics
-        metrics.started += 1
+        metrics.record_started()
         session = vu.session
         if self.scenario.feeder is not None:
             session.data = self.scenario.feeder.next_row()
         ok, error = True, None
+        session.failure = None
         try:
             await self.scenario.workflow(session)
+            if session.failure is not None:
+                ok, error = False, session.failure
         except asyncio.CancelledError:
             metrics.interrupted += 1
             raise
@@ -146,8 +152,17 @@ class LoadRun:
     # the run -----------------------------------------------------------------------------
     def run(self) -> LoadResult:
         """Run to the end on a fresh event loop (uvloop if installed); returns the result."""
-        with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
+        with (
+            asyncio.Runner(loop_factory=event_loop_factory()) as runner,
+            signals_stop(runner.get_loop(), [self]),
+        ):
             return runner.run(self.arun())
+
+    def fail(self, error: BaseException) -> None:
+        """Stop the run now and make it raise ``error`` (a signal's exception, e.g. Ctrl-C)."""
+        if self._fatal is None:
+            self._fatal = error
+        self.abort(f"{type(error).__name__}: {error}")
 
     async def arun(self) -> LoadResult:
         """Run to the end on the running loop; raises RuntimeError when run twice."""
@@ -184,13 +199,19 @@ class LoadRun:
             await asyncio.gather(driver, ticker, *self._inflight, return_exceptions=True)
             for vu in self._vus:
                 vu.session.close()
+            await asyncio.sleep(0)  # let the transports finish closing before the loop does
+        if self._fatal is not None:
+            raise self._fatal
         self._state = "done"
         if driver.done() and not driver.cancelled() and driver.exception() is not None:
             raise driver.exception()  # type: ignore[misc]
         elapsed = _now() - self.t0
         last = self.metrics.roll(int(elapsed) + 1)
-        if last.workflow.count or last.steps or last.dropped:
-            self._series.append(last.point(len(self._vus)))
+        if last.workflow.count or last.steps or last.dropped or last.started:
+            point = last.point(len(self._vus))
+            self._series.append(point)
+            if self._on_second is not None:
+                self._on_second(last, point)
         judge.finish(self.metrics.totals(), elapsed)
         aborted = self._abort.result() if self._abort.done() else None
         return self._result(started_at, elapsed, judge, aborted)
@@ -208,6 +229,14 @@ class LoadRun:
             await writer.wait_closed()
 
     async def _tick(self, judge: Judge) -> None:
+        try:
+            await self._ticks(judge)
+        except Exception as exc:
+            # a failing progress callback must not leave the run going unwatched
+            self.fail(exc)
+            raise
+
+    async def _ticks(self, judge: Judge) -> None:
         k = 1
         while True:
             await asyncio.sleep(max(0.0, self.t0 + k - _now()))
@@ -243,3 +272,36 @@ class LoadRun:
             series=self._series,
             samples=m.samples,
         )
+
+
+@contextlib.contextmanager
+def signals_stop(loop: asyncio.AbstractEventLoop, runs: Sequence[LoadRun]) -> Iterator[None]:
+    """While ``loop`` drives ``runs``, a Python signal handler's exception stops them all.
+
+    A handler that raises (Ctrl-C, a test's time limit on SIGALRM) raises wherever the main
+    thread happens to be: inside a workflow it would count as a failed iteration, inside
+    one of uvloop's callbacks it would only be logged, and the run would go on. Wrapped, its
+    exception stops every run, and each run's ``arun`` raises it.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_signal(original: Any, signum: int, frame: Any) -> None:
+        try:
+            original(signum, frame)
+        except BaseException as exc:
+            for run in runs:
+                loop.call_soon_threadsafe(run.fail, exc)
+
+    wrapped = {}
+    for sig in (signal.SIGINT, signal.SIGALRM, signal.SIGTERM):
+        original = signal.getsignal(sig)
+        if callable(original):
+            wrapped[sig] = original
+            signal.signal(sig, functools.partial(on_signal, original))
+    try:
+        yield
+    finally:
+        for sig, original in wrapped.items():
+            signal.signal(sig, original)

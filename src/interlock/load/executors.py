@@ -36,12 +36,6 @@ __all__ = [
 _now = time.perf_counter
 
 
-class VU(Protocol):
-    """A virtual user as the engine hands it out."""
-
-    stop: bool
-
-
 class Engine(Protocol):
     """What an executor drives: VUs, iterations and the run's clock (``t0``, perf_counter s)."""
 

@@ -83,6 +83,10 @@ class Target:
         self.base_path = parts.path.rstrip("/")
 
 
+class _HeadAnswered(Exception):
+    """Stops the parser after the headers of an answer to HEAD."""
+
+
 class Connection(asyncio.Protocol):
     """One keep-alive HTTP/1.1 connection; ``request`` sends and awaits one answer at a time."""
 
@@ -94,6 +98,7 @@ class Connection(asyncio.Protocol):
         self._headers: dict[str, str] = {}
         self._body: list[bytes] = []
         self._keep_alive = True
+        self._head = False
         self.closed = False
 
     # asyncio.Protocol ---------------------------------------------------------------
@@ -104,6 +109,11 @@ class Connection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         try:
             self._parser.feed_data(data)
+        except httptools.HttpParserCallbackError as exc:
+            if not isinstance(exc.__context__, _HeadAnswered):
+                raise
+            # the parser expects the body its headers announce: start afresh
+            self._parser = httptools.HttpResponseParser(self)
         except httptools.HttpParserError as exc:
             self._fail(HttpError("protocol", str(exc)))
 
@@ -114,6 +124,13 @@ class Connection(asyncio.Protocol):
     # httptools callbacks -------------------------------------------------------------
     def on_header(self, name: bytes, value: bytes) -> None:
         self._headers[name.decode("latin-1").lower()] = value.decode("latin-1")
+
+    def on_headers_complete(self) -> None:
+        # an answer to HEAD has headers only, whatever Content-Length says (RFC 9110 9.3.2)
+        if self._head:
+            self._head = False
+            self.on_message_complete()
+            raise _HeadAnswered
 
     def on_body(self, body: bytes) -> None:
         self._body.append(body)
@@ -143,6 +160,7 @@ class Connection(asyncio.Protocol):
         if self.closed or self._transport is None:
             raise HttpError("closed", "the connection is closed")
         waiter = self._waiter = self._loop.create_future()
+        self._head = raw.startswith(b"HEAD ")
         self._transport.write(raw)
         # one timer handle per request is far cheaper than asyncio.wait_for's task
         timer = self._loop.call_later(timeout, self._timed_out)
@@ -162,11 +180,12 @@ class Connection(asyncio.Protocol):
 class Pool:
     """A session's idle keep-alive connections per origin (one request at a time on each)."""
 
-    __slots__ = ("_idle", "_loop", "_ssl", "connect_timeout")
+    __slots__ = ("_all", "_idle", "_loop", "_ssl", "connect_timeout")
 
     def __init__(self, *, connect_timeout: float = 10.0) -> None:
         self._loop = asyncio.get_running_loop()
         self._idle: dict[tuple[str, int], deque[Connection]] = {}
+        self._all: set[Connection] = set()  # idle or busy: close() must reach both
         self._ssl: ssl.SSLContext | None = None
         self.connect_timeout = connect_timeout
 
@@ -188,6 +207,7 @@ class Pool:
                 "connect", f"{target.host}:{target.port}: {exc.strerror or exc}"
             ) from exc
         assert isinstance(protocol, Connection)
+        self._all.add(protocol)
         return protocol
 
     async def send(self, target: Target, raw: bytes, timeout: float) -> Response:
@@ -202,16 +222,20 @@ class Pool:
                 break
         if conn is None:
             conn = await self._connect(target)
-        response = await conn.request(raw, timeout)
+        try:
+            response = await conn.request(raw, timeout)
+        finally:
+            if conn.closed:
+                self._all.discard(conn)
         if not conn.closed:
             self._idle.setdefault(key, deque()).append(conn)
         return response
 
     def close(self) -> None:
-        """Close every idle connection."""
-        for idle in self._idle.values():
-            while idle:
-                idle.pop().close()
+        """Close every connection, idle or in the middle of a request."""
+        for conn in self._all:
+            conn.close()
+        self._all.clear()
         self._idle.clear()
 
 

@@ -24,11 +24,13 @@ class Second:
     workflow: Aggregate = field(default_factory=Aggregate)
     steps: dict[str, Aggregate] = field(default_factory=dict)
     dropped: int = 0
+    started: int = 0
 
     def point(self, vus: int) -> dict[str, Any]:
         """One time-series point: counts in this second, workflow p95 in ms, VUs allocated."""
         return {
             "t": self.t,
+            "started": self.started,
             "iterations": self.workflow.count,
             "iteration_failures": self.workflow.failures,
             "requests": sum(a.count for a in self.steps.values()),
@@ -44,6 +46,7 @@ class Second:
             "workflow": self.workflow.encode(),
             "steps": {k: v.encode() for k, v in self.steps.items()},
             "dropped": self.dropped,
+            "started": self.started,
         }
 
     @classmethod
@@ -53,6 +56,7 @@ class Second:
             workflow=Aggregate.decode(data["workflow"]),
             steps={k: Aggregate.decode(v) for k, v in data["steps"].items()},
             dropped=int(data["dropped"]),
+            started=int(data["started"]),
         )
 
     def __iadd__(self, other: Second) -> Second:
@@ -63,6 +67,7 @@ class Second:
                 mine = self.steps[name] = Aggregate()
             mine += agg
         self.dropped += other.dropped
+        self.started += other.started
         return self
 
 
@@ -79,8 +84,9 @@ class Metrics:
         self.interrupted = 0
         self.started = 0
         self.second = Second(0)
-        #: raw iteration durations (ms), kept only when asked (to verify merges), else None
-        self.samples: list[float] | None = None
+        #: every iteration's (duration ms, error or None), only when asked, else None: it
+        #: grows with the run (for tests that verify merges, and the SLO recorder)
+        self.samples: list[tuple[float, str | None]] | None = None
 
     def record_step(self, name: str, duration_ms: float, ok: bool, error: str | None) -> None:
         steps = self.second.steps
@@ -92,13 +98,17 @@ class Metrics:
     def record_iteration(self, duration_ms: float, ok: bool, error: str | None) -> None:
         self.second.workflow.record(duration_ms, ok, error)
         if self.samples is not None:
-            self.samples.append(duration_ms)
+            self.samples.append((duration_ms, error))
 
     def record_check(self, name: str, ok: bool) -> None:
         if ok:
             self.checks[name] += 1
         else:
             self.check_failures[name] += 1
+
+    def record_started(self) -> None:
+        self.started += 1
+        self.second.started += 1
 
     def record_dropped(self) -> None:
         self.dropped += 1

@@ -38,7 +38,7 @@ class LoadResult:
     aborted: str | None = None
     series: list[dict[str, Any]] = field(default_factory=list)
     shards: int = 1
-    samples: list[float] | None = None
+    samples: list[tuple[float, str | None]] | None = None
 
     @property
     def ok(self) -> bool:
@@ -102,7 +102,9 @@ class LoadResult:
             aborted=data["aborted"],
             series=data["series"],
             shards=data["shards"],
-            samples=data.get("samples"),
+            samples=None
+            if data.get("samples") is None
+            else [(float(d), e) for d, e in data["samples"]],
         )
 
     def write_json(self, path: Path) -> None:
@@ -122,7 +124,9 @@ def merge_shards(parts: list[LoadResult], *, plan: str) -> LoadResult:
     checks: Counter[str] = Counter()
     fails: Counter[str] = Counter()
     series: dict[int, dict[str, Any]] = {}
-    samples: list[float] | None = [] if all(p.samples is not None for p in parts) else None
+    samples: list[tuple[float, str | None]] | None = (
+        [] if all(p.samples is not None for p in parts) else None
+    )
     for part in parts:
         workflow += part.workflow
         for name, agg in part.steps.items():

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json as jsonlib
 import random
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Collection, Mapping
 from contextlib import asynccontextmanager
 from typing import Any, final
 
@@ -27,9 +28,10 @@ class Session:
     """One virtual user: keep-alive connections to the target, its random source, its data row.
 
     Every request is timed as a step named ``name`` (default ``"METHOD path"``); a status of
-    400 or more counts as a failed step (error kind ``"status N"``), a request with no answer
-    raises ``HttpError`` (and the iteration fails with its kind). ``data`` is the feeder's
-    row for the current iteration (None without a feeder).
+    400 or more (or outside ``expect``) counts as a failed step (error kind ``"status N"``)
+    and fails the iteration; a request with no answer raises ``HttpError`` (the iteration
+    fails with its kind). ``data`` is the feeder's row for the current iteration (None
+    without a feeder).
     """
 
     __slots__ = (
@@ -38,6 +40,7 @@ class Session:
         "_pool",
         "_think",
         "data",
+        "failure",
         "rng",
         "target",
         "timeout",
@@ -60,6 +63,8 @@ class Session:
         self.timeout = timeout
         self.rng = random.Random(None if seed is None else seed + vu)
         self.data: Any = None
+        #: the first failed step of the current iteration (it fails the iteration), or None
+        self.failure: str | None = None
         self._metrics = metrics
         self._think = think
         self._pool = Pool()
@@ -75,8 +80,13 @@ class Session:
         body: bytes | None = None,
         json: Any = None,
         timeout: float | None = None,
+        expect: Collection[int] | None = None,
     ) -> Response:
-        """Send one request to the target (``path`` after its base URL); raises HttpError."""
+        """Send one request to the target (``path`` after its base URL); raises HttpError.
+
+        A status in ``expect`` (default: any below 400) is a success; any other fails the
+        step and, once the workflow returns, the iteration.
+        """
         if json is not None:
             body = jsonlib.dumps(json).encode()
             headers = {**(headers or {}), "Content-Type": "application/json"}
@@ -94,10 +104,11 @@ class Session:
         except HttpError as exc:
             self._metrics.record_step(step, (_perf() - start) * 1000, False, exc.kind)
             raise
-        ok = response.status < 400
-        self._metrics.record_step(
-            step, (_perf() - start) * 1000, ok, None if ok else f"status {response.status}"
-        )
+        ok = response.status < 400 if expect is None else response.status in expect
+        error = None if ok else f"status {response.status}"
+        self._metrics.record_step(step, (_perf() - start) * 1000, ok, error)
+        if error is not None and self.failure is None:
+            self.failure = f"{step}: {error}"
         return response
 
     async def get(self, path: str, **kwargs: Any) -> Response:
@@ -111,6 +122,9 @@ class Session:
 
     async def delete(self, path: str, **kwargs: Any) -> Response:
         return await self.request("DELETE", path, **kwargs)
+
+    async def head(self, path: str, **kwargs: Any) -> Response:
+        return await self.request("HEAD", path, **kwargs)
 
     @asynccontextmanager
     async def step(self, name: str) -> AsyncIterator[None]:
@@ -169,8 +183,6 @@ class Session:
 
     async def think(self, seconds: float | None = None) -> None:
         """Pause for ``seconds``, or for a draw from the scenario's think-time distribution."""
-        import asyncio
-
         pause = self._think.draw(self.rng) if seconds is None else seconds
         if pause > 0:
             await asyncio.sleep(pause)

@@ -14,7 +14,7 @@ def progress_line(point: dict[str, Any], *, shards: int = 1) -> str:
     """One line a second: iterations and requests in that second, its p95, errors, drops."""
     where = f" over {shards} shards" if shards > 1 else ""
     return (
-        f"{point['t']:>5}s  {point['iterations']:>7} it/s  {point['requests']:>7} req/s  "
+        f"{point['t']:>5}s  {point['started']:>7} it/s  {point['requests']:>7} req/s  "
         f"p95 {point['p95_ms']:>9.1f} ms  errors {point['iteration_failures']:>5}  "
         f"dropped {point['dropped']:>5}  vus {point['vus']:>4}{where}"
     )
