@@ -89,11 +89,13 @@ class WebSocketFactory:
         extra = dict(headers or {})
         if token:
             extra["Authorization"] = f"Bearer {token}"
-        connection = connect(
-            self.base_url + path,
-            additional_headers=extra,
-            origin=origin,  # type: ignore[arg-type]
-            open_timeout=self.timeout,
+        connection = self._open.enter_context(
+            connect(
+                self.base_url + path,
+                additional_headers=extra,
+                origin=origin,  # type: ignore[arg-type]
+                open_timeout=self.timeout,
+            )
         )
         client = WebSocketClient(connection, self.timeout)
         self._open.callback(client.close)
