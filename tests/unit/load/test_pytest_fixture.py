@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+from interlock.pytest_plugin import SloRecorder
+
 from interlock.load import PerVUIterations, Session
 from interlock.load.pytest_fixture import load
-from interlock.pytest_plugin import SloRecorder
 from interlock.slo.record import Recorder
 from interlock.slo.report import build_report
 
