@@ -251,6 +251,20 @@ def test_reporting_an_ip_reaches_abuseipdb_once_and_is_audited(api, sims, db):
     assert all(f["cached"] for f in verdict["feeds"] if f["feed"] != "abuseipdb")
 
 
+def test_reporting_an_address_again_within_15_minutes_is_a_conflict_not_an_outage(api, sims):
+    """AbuseIPDB takes one report of an address per user per 15 minutes and answers a
+    second with 429; that is a conflict with what the caller asked, never a 503."""
+    ip = fresh_ip()
+    admin = api.as_role("admin")
+    body = {"categories": [18], "comment": "port scan"}
+    assert admin.post(f"/api/v1/security/ips/{ip}/report", json=body).status_code == 201
+    again = admin.post(f"/api/v1/security/ips/{ip}/report", json=body)
+    assert again.status_code == 409, again.text
+    assert again.json()["error"]["code"] == "already_reported"
+    # the feed stays healthy: the next report of another address goes through
+    assert admin.post(f"/api/v1/security/ips/{fresh_ip()}/report", json=body).status_code == 201
+
+
 def test_a_comment_the_audit_log_cannot_hold_is_refused_before_anything_is_reported(api, sims):
     ip = fresh_ip()
     response = api.as_role("admin").post(

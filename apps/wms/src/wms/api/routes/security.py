@@ -41,7 +41,8 @@ async def ip_verdict(
     "/ips/{ip}/report",
     response_model=IPReportOut,
     status_code=201,
-    responses={**ERRORS, 502: ERR, 503: ERR},
+    # 409: the address was already reported in the last 15 minutes (AbuseIPDB's rule)
+    responses={**ERRORS, 409: ERR, 502: ERR, 503: ERR},
 )
 async def report_ip(
     ip: IP,

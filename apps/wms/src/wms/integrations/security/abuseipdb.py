@@ -10,7 +10,7 @@ from typing import Any
 import requests
 
 from wms.integrations.keys import KeyRing
-from wms.integrations.resilience import Transient
+from wms.integrations.resilience import Permanent, Transient
 from wms.integrations.security.base import (
     Feed,
     FeedRateLimited,
@@ -58,6 +58,14 @@ class AbuseIPDB(Feed[requests.Session]):
                 response = http.request(method, self._base_url + path, **kwargs)
             except requests.RequestException as exc:
                 raise Transient(f"no answer ({type(exc).__name__})") from None
+            if response.status_code == 429 and _already_reported(response):
+                # one report of an address per user per 15 minutes: a conflict with what
+                # the caller asked, not a spent quota (AbuseIPDB's API docs, "REPORT Endpoint")
+                raise Permanent(
+                    "this address was already reported in the last 15 minutes",
+                    client_error="already_reported",
+                    client_status=409,
+                )
             if not response.ok:
                 raise _Refusal(response.status_code, response.headers.get("Retry-After"))
             try:
@@ -110,3 +118,12 @@ class AbuseIPDB(Feed[requests.Session]):
             ip=str(data.get("ipAddress", ip)),
             abuse_confidence_score=int(data.get("abuseConfidenceScore") or 0),
         )
+
+
+def _already_reported(response: requests.Response) -> bool:
+    """Whether a 429 is AbuseIPDB's "once in 15 minutes" refusal of a repeated report."""
+    try:
+        errors = response.json().get("errors") or []
+    except ValueError:
+        return False
+    return any("once in 15 minutes" in str(error.get("detail", "")) for error in errors)
