@@ -5,8 +5,9 @@ from __future__ import annotations
 from interlock.helpers.api import ApiClient
 from interlock.helpers.database import DatabaseHelper
 from interlock.helpers.events import EventListener, Subscription
-from interlock.helpers.lifecycle import ClientClosed, ClientState
 from interlock.helpers.websocket import WebSocketClient, WebSocketFactory
+from interlock.lifecycle import ClientClosed
+from interlock.lifecycle import State as ClientState
 
 __all__ = [
     "ApiClient",

@@ -8,8 +8,8 @@ from typing import Any
 
 import httpx
 
-from interlock.helpers.lifecycle import Lifecycle
 from interlock.helpers.transport import RecoveringTransport
+from interlock.lifecycle import Lifecycle
 
 __all__ = ["ApiClient", "TokenProvider"]
 

@@ -11,7 +11,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from interlock.helpers.deadline import poll
-from interlock.helpers.lifecycle import Lifecycle
+from interlock.lifecycle import Lifecycle
 
 __all__ = ["DatabaseHelper"]
 

@@ -13,7 +13,7 @@ from typing import Any
 import redis
 
 from interlock.helpers.deadline import WaitTimeout
-from interlock.helpers.lifecycle import Lifecycle
+from interlock.lifecycle import Lifecycle
 
 __all__ = ["EventListener", "Subscription"]
 

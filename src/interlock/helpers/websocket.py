@@ -13,7 +13,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from interlock.helpers.deadline import WaitTimeout
-from interlock.helpers.lifecycle import Lifecycle
+from interlock.lifecycle import Lifecycle
 
 __all__ = ["WebSocketClient", "WebSocketFactory"]
 

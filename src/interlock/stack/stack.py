@@ -9,7 +9,6 @@ process that built it ever tears it down: a forked child's ``close()`` does noth
 
 from __future__ import annotations
 
-import enum
 import json
 import os
 import sys
@@ -24,8 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from interlock.config import Config, ServiceSpec
-from interlock.errors import ConfigError, InterlockError
+from interlock.errors import ConfigError
 from interlock.faults import FaultServer
+from interlock.lifecycle import Lifecycle, State, StateError
 from interlock.ports import free_port, port_open
 from interlock.simulators import load_simulator, parse_fault_spec
 from interlock.stack import orphans
@@ -44,14 +44,9 @@ HEADROOM = 48 * 1024 * 1024
 Progress = Callable[[str], None]
 
 
-class StackState(enum.Enum):
-    UNOPENED = 1
-    OPENED = 2
-    CLOSED = 3
-
-
-class StackStateError(InterlockError):
-    """A Stack entered twice, or entered again after it was closed."""
+#: a Stack's states and the error for misuse are every resource's (interlock.lifecycle)
+StackState = State
+StackStateError = StateError
 
 
 def free_bytes(path: Path) -> int:
@@ -128,7 +123,7 @@ class Stack:
         self.processes: dict[str, ManagedProcess] = {}
         #: scratch folder of this stack (data directories), on tmpfs where there is room
         self.workdir: Path | None = None
-        self.state = StackState.UNOPENED
+        self._life = Lifecycle("this Stack")
         self._exit: ExitStack | None = None
         self._app_port = 0
         self._builder_pid: int | None = None
@@ -161,12 +156,13 @@ class Stack:
         raise StackStateError(f"{server} has no URL yet: the stack is {self.state.name.lower()}")
 
     # -- lifecycle --------------------------------------------------------------------
+    @property
+    def state(self) -> State:
+        """UNOPENED, then OPENED while up, then CLOSED for good (also after a failed start)."""
+        return self._life.state
+
     def __enter__(self) -> Stack:
-        if self.state is StackState.OPENED:
-            raise StackStateError("this Stack is already up: a Stack can be entered only once")
-        if self.state is StackState.CLOSED:
-            raise StackStateError("this Stack was closed: make a new Stack to start again")
-        self.state = StackState.OPENED
+        self._life.open()  # StateError when entered twice, ClientClosed once closed
         self._builder_pid = os.getpid()
         began = time.perf_counter()
         try:
@@ -174,7 +170,7 @@ class Stack:
                 self._start(stack)
                 self._exit = stack.pop_all()
         except BaseException:
-            self.state = StackState.CLOSED
+            self._life.close()
             raise
         self.progress(f"stack up in {time.perf_counter() - began:.2f} s")
         return self
@@ -182,7 +178,7 @@ class Stack:
     def __exit__(self, *exc: object) -> None:
         if self._builder_pid != os.getpid():
             return  # a forked child: the stack belongs to the process that built it
-        self.state = StackState.CLOSED
+        self._life.close()
         exit_stack, self._exit = self._exit, None
         if exit_stack is not None:
             exit_stack.close()

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from interlock.helpers.api import ApiClient
-from interlock.helpers.lifecycle import ClientClosed
+from interlock.lifecycle import ClientClosed
 
 
 class ClosingServer:

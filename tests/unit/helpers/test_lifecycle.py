@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from interlock.helpers import ClientClosed, EventListener, WebSocketFactory
-from interlock.helpers.lifecycle import ClientState, Lifecycle
+from interlock.lifecycle import Lifecycle
+from interlock.lifecycle import State as ClientState
 
 
 def test_a_lifecycle_opens_on_use_and_closes_for_good():

@@ -159,7 +159,7 @@ def test_entering_twice_or_after_close_raises_and_keeps_the_first_cleanup(tmp_pa
     with stack:
         workdir = stack.workdir
         assert workdir is not None
-        with pytest.raises(StackStateError, match="already up"):
+        with pytest.raises(StackStateError, match="already open"):
             stack.__enter__()
         assert workdir.is_dir()
     assert not workdir.exists()
