@@ -5,8 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
@@ -21,12 +20,26 @@ Predicate = Callable[[Any], bool]
 
 
 class Subscription:
-    """Messages from the subscribed channels since the subscription began."""
+    """Messages from the subscribed channels since the subscription began.
+
+    Subscribed as soon as it is made; as a ``with`` block it unsubscribes at the block's
+    end, and its listener unsubscribes whatever is left when it closes.
+    """
 
     def __init__(self, pubsub: redis.client.PubSub, timeout: float) -> None:
         self._pubsub = pubsub
         self.timeout = timeout
         self.received: list[Any] = []
+
+    def close(self) -> None:
+        """Unsubscribe; idempotent."""
+        self._pubsub.close()
+
+    def __enter__(self) -> Subscription:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def _drain(self, wait: float) -> None:
         message = self._pubsub.get_message(ignore_subscribe_messages=True, timeout=wait)
@@ -76,6 +89,7 @@ class EventListener:
         self.timeout = timeout
         self._client = redis.Redis.from_url(url, decode_responses=True)
         self._lifecycle = Lifecycle("the redis listener")
+        self._subscriptions: list[Subscription] = []
 
     @property
     def client(self) -> redis.Redis:
@@ -83,10 +97,16 @@ class EventListener:
         self._lifecycle.use()
         return self._client
 
-    @contextmanager
-    def subscribe(self, *channels: str) -> Iterator[Subscription]:
-        """Subscribe before acting, so no message can slip by; patterns use ``*``."""
+    def subscribe(self, *channels: str) -> Subscription:
+        """Subscribe now, before acting, so no message can slip by; patterns use ``*``.
+
+        Works as a statement (``sub = redis.subscribe("events")``) and as a ``with``
+        block. Raises WaitTimeout when Redis does not confirm every subscription in time:
+        a subscription that may not be listening would miss what it waits for.
+        """
         pubsub = self.client.pubsub()  # type: ignore[no-untyped-call]
+        subscription = Subscription(pubsub, self.timeout)
+        self._subscriptions.append(subscription)
         plain = [c for c in channels if "*" not in c]
         patterns = [c for c in channels if "*" in c]
         if plain:
@@ -99,14 +119,19 @@ class EventListener:
             message = pubsub.get_message(timeout=0.1)
             if message and message["type"] in ("subscribe", "psubscribe"):
                 confirmed += 1
-        try:
-            yield Subscription(pubsub, self.timeout)
-        finally:
-            pubsub.close()
+        if confirmed < len(channels):
+            subscription.close()
+            raise WaitTimeout(
+                f"Redis confirmed {confirmed} of {len(channels)} subscription(s) to "
+                f"{', '.join(channels)} within {self.timeout:g} s"
+            )
+        return subscription
 
     def close(self) -> None:
-        """Closes the client's connections; idempotent."""
+        """Unsubscribes what is left and closes the client's connections; idempotent."""
         if self._lifecycle.close():
+            for subscription in self._subscriptions:
+                subscription.close()
             self._client.close()
 
     def __enter__(self) -> EventListener:
