@@ -23,7 +23,8 @@ __all__ = ["STILL_RUNNING", "StillRunning"]
 
 @final
 class StillRunning:
-    """Names each test that has been running longer than ``after`` seconds, every ``after``."""
+    """Names each test that has been running longer than ``after`` seconds: every ``after``
+    seconds for its first minute, then once a minute (a long fuzzing run is not a flood)."""
 
     NAME = "interlock-still-running"
 
@@ -31,7 +32,8 @@ class StillRunning:
         self.after = after
         self._fd = fd
         self._running: dict[str, float] = {}
-        self._told: dict[str, int] = {}
+        #: seconds of running each test was last named at
+        self._told: dict[str, float] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=self.NAME, daemon=True)
@@ -53,12 +55,11 @@ class StillRunning:
             lines = []
             with self._lock:
                 for nodeid, began in self._running.items():
-                    periods = int((now - began) // self.after)
-                    if periods > self._told[nodeid]:
-                        self._told[nodeid] = periods
-                        lines.append(
-                            f"\ninterlock: still running: {nodeid} ({periods * self.after:g} s)\n"
-                        )
+                    told = self._told[nodeid]
+                    due = told + (self.after if told < 60 else 60)
+                    if now - began >= due:
+                        self._told[nodeid] = due
+                        lines.append(f"\ninterlock: still running: {nodeid} ({due:g} s)\n")
             for line in lines:
                 with contextlib.suppress(OSError):
                     os.write(self._fd, line.encode())
