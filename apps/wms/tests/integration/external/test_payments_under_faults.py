@@ -15,6 +15,8 @@ pytestmark = pytest.mark.external
 CUSTOMERS, INVOICES_EACH = 10, 20  # 200 payments
 
 
+# 200 payments, a third of them retried: long by nature, about 30 s on an idle machine
+@pytest.mark.integration_timeout(180_000)
 def test_200_payments_under_30_percent_connection_drops_charge_once_each(api, sims):
     admin, billing = api.as_role("admin"), api.as_role("billing")
     invoices: list[str] = []
