@@ -33,9 +33,11 @@ pytest_plugins = [
     "interlock.plugin.faults",
     "interlock.plugin.slo",
     "interlock.plugin.progress",
+    "interlock.plugin.evidence",
     "interlock.report.terminal",
     "interlock.report.jsonfile",
     "interlock.report.junit",
+    "interlock.report.html",
 ]
 
 

@@ -1,0 +1,90 @@
+"""report.html as a reader sees it, in headless Chromium: SLO table, charts, a failure's log."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, Request, sync_playwright
+
+#: Debian's chromium (Playwright's own browser download is not used)
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+PYPROJECT = """
+[tool.interlock]
+faults = false
+postgres = false
+redis = false
+
+[tool.interlock.app]
+command = ["{python}", "-m", "http.server", "{port}", "--bind", "127.0.0.1"]
+health = "/"
+"""
+
+SUITE = """
+import httpx
+
+def test_onboarding_and_billing(slo, stack):
+    for ms in (12.0, 15.0, 30.0):
+        slo.add("onboarding", duration_ms=ms, ok=True)
+    slo.add("billing", duration_ms=4000.0, ok=True)
+
+def test_the_deliberate_failure(stack):
+    httpx.get(stack.app_url + "/deliberately-missing-page")
+    assert False, "the page was missing"
+"""
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def test_report_shows_the_slo_table_a_chart_per_workflow_and_the_failures_log(
+    pytester: pytest.Pytester, browser: Browser
+) -> None:
+    pytester.makepyprojecttoml(PYPROJECT)
+    pytester.makepyfile(test_suite=SUITE)
+    run_dir = pytester.path / "runs" / "the-run"
+    result = pytester.runpytest(f"--interlock-run-dir={run_dir}")
+    result.assert_outcomes(passed=1, failed=1)
+    report = run_dir / "report.html"
+    assert report.is_file()
+
+    page = browser.new_page()
+    outside: list[str] = []
+
+    def note(request: Request) -> None:
+        if not request.url.startswith(("file:", "data:")):
+            outside.append(request.url)
+
+    page.on("request", note)
+    page.goto(report.as_uri())
+    rows = page.locator("table#slo tbody tr")
+    assert rows.count() == 2
+    billing = page.locator('table#slo tr[data-workflow="billing"]')
+    assert "FAIL" in billing.inner_text()
+    assert "p(95)<2000" in billing.inner_text()
+    assert "PASS" in page.locator('table#slo tr[data-workflow="onboarding"]').inner_text()
+    charts = page.locator("#charts figure.chart")
+    assert sorted(charts.nth(i).get_attribute("data-workflow") or "" for i in range(2)) == [
+        "billing",
+        "onboarding",
+    ]
+    assert charts.count() == 2
+    assert page.locator('#charts figure[data-workflow="onboarding"] svg circle').count() == 3
+    failures = page.locator("#failures article.failure")
+    assert failures.count() == 1
+    failure = failures.first.inner_text()
+    assert "test_the_deliberate_failure" in failure
+    assert "interlock log: app.log" in failure
+    assert "GET /deliberately-missing-page" in failure
+    assert "the page was missing" in failure
+    assert page.locator("#summary").inner_text().startswith("FAIL")
+    assert outside == []
