@@ -17,6 +17,7 @@ from interlock.cli._common import Parser
 from interlock.cli.doctor import add_doctor_parser
 from interlock.cli.env import add_env_parser
 from interlock.cli.faults import add_faults_parser
+from interlock.cli.report import add_report_parser
 from interlock.cli.run import add_run_parser
 from interlock.cli.sims import add_sims_parser
 from interlock.config import DEFAULT_SUITES, Config, load_config
@@ -67,6 +68,7 @@ def build_parser(suites: dict[str, str] | None = None) -> argparse.ArgumentParse
     add_doctor_parser(commands)
     add_load_parser(commands)
     add_monitor_parser(commands)
+    add_report_parser(commands)
     return parser
 
 

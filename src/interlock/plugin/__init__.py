@@ -34,6 +34,7 @@ pytest_plugins = [
     "interlock.plugin.slo",
     "interlock.plugin.progress",
     "interlock.plugin.evidence",
+    "interlock.plugin.shard",
     "interlock.report.terminal",
     "interlock.report.jsonfile",
     "interlock.report.junit",

@@ -1,0 +1,88 @@
+"""``interlock report merge RUN... | html RUN``: combine CI shards' run folders; render a page."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from interlock.cli._common import short
+from interlock.config import Config
+from interlock.errors import UsageError
+from interlock.report.html import write_html
+from interlock.report.merge import check_runs, merge_runs
+from interlock.report.outcomes import TESTS_FILE, read_outcomes
+from interlock.runs import mark_run_dir, new_run_dir
+
+__all__ = ["add_report_parser", "cmd_merge"]
+
+
+def cmd_merge(args: argparse.Namespace, config: Config) -> int:
+    """Exit 0 when the merged run passed (every test, every SLO), 1 when it did not."""
+    runs: list[Path] = args.runs
+    check_runs(runs)
+    out: Path | None = args.out
+    if out is not None and out.exists() and any(out.iterdir()):
+        raise UsageError(f"--out {out}: not empty", hint="name a new folder")
+    # the inputs are checked by merge_runs before it writes; an output folder made for a
+    # merge that then refuses is removed, so a bad input leaves nothing behind
+    made = out if out is not None else new_run_dir(config.artifacts, create=False)
+    mark_run_dir(made)
+    try:
+        page = merge_runs(runs, made)
+    except UsageError:
+        for child in made.iterdir():
+            child.unlink()
+        made.rmdir()
+        raise
+    print(f"merged {len(runs)} runs into {short(made)}; report: {short(page)}")
+    return 0 if _passed(made) else 1
+
+
+def _passed(run: Path) -> bool:
+    slo_path = run / "slo.json"
+    slo_ok = True
+    if slo_path.is_file():
+        slo_ok = bool(json.loads(slo_path.read_text(encoding="utf-8")).get("ok", False))
+    outcomes = read_outcomes(run / TESTS_FILE)
+    return slo_ok and not any(o.outcome in ("failed", "error") for o in outcomes)
+
+
+def cmd_html(args: argparse.Namespace, config: Config) -> int:
+    run: Path = args.run
+    if not run.is_dir():
+        raise UsageError(f"{run}: not a folder")
+    print(short(write_html(run)))
+    return 0
+
+
+def add_report_parser(commands: Any) -> None:
+    report = commands.add_parser(
+        "report",
+        help="merge the run folders of CI shards; render a run's report.html",
+        description="Work on run folders after the fact.",
+    )
+    report.set_defaults(handler=None, usage_of=report)
+    actions = report.add_subparsers(dest="action", metavar="ACTION", parser_class=type(report))
+    merge = actions.add_parser(
+        "merge",
+        help="combine shards' JUnit, SLO aggregates (exactly) and tests into one run",
+        description="Combine the run folders of 'interlock run --shard I/N' into one: "
+        "junit.xml, slo.json (aggregates merged exactly, verdicts judged again), tests.json "
+        "and report.html.\n\nExit status: 0 the merged run passed; 1 a test failed or an "
+        "SLO was breached; 2 bad input (nothing is written).",
+        epilog="example:\n  interlock report merge shard-1/ shard-2/ --out merged/",
+    )
+    merge.add_argument("runs", nargs="+", type=Path, metavar="RUN", help="a shard's run folder")
+    merge.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="where the merged run goes (default: a new run folder in the artifacts folder)",
+    )
+    merge.set_defaults(handler=cmd_merge)
+    html = actions.add_parser("html", help="(re)write a run folder's report.html")
+    html.add_argument("run", type=Path, metavar="RUN", help="a run folder")
+    html.set_defaults(handler=cmd_html)
