@@ -35,6 +35,7 @@ pytest_plugins = [
     "interlock.plugin.progress",
     "interlock.plugin.evidence",
     "interlock.plugin.shard",
+    "interlock.plugin.repeat",
     "interlock.report.terminal",
     "interlock.report.jsonfile",
     "interlock.report.junit",
