@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from interlock.cli._common import Parser
+from interlock.cli.baseline import add_baseline_parser
 from interlock.cli.doctor import add_doctor_parser
 from interlock.cli.env import add_env_parser
 from interlock.cli.faults import add_faults_parser
@@ -69,6 +70,7 @@ def build_parser(suites: dict[str, str] | None = None) -> argparse.ArgumentParse
     add_load_parser(commands)
     add_monitor_parser(commands)
     add_report_parser(commands)
+    add_baseline_parser(commands)
     return parser
 
 

@@ -36,6 +36,7 @@ pytest_plugins = [
     "interlock.plugin.evidence",
     "interlock.plugin.shard",
     "interlock.plugin.repeat",
+    "interlock.plugin.baseline",
     "interlock.report.terminal",
     "interlock.report.jsonfile",
     "interlock.report.junit",
