@@ -85,13 +85,17 @@ class Repeater:
             raise session.Interrupted(f"{session.testsfailed} errors during collection")
         if session.config.option.collectonly:
             return True
-        order = [
-            item
-            for r in range(self.rounds)
-            for item in round_order(session.items, self.run.seed, r)
-        ]
+        order: list[pytest.Item] = []
+        for r in range(self.rounds):
+            this_round = round_order(session.items, self.run.seed, r)
+            if order and len(this_round) > 1 and this_round[0] is order[-1]:
+                # an item must not be its own next item: pytest would keep its setup up
+                this_round[0], this_round[1] = this_round[1], this_round[0]
+            order += this_round
         for i, item in enumerate(order):
             nextitem = order[i + 1] if i + 1 < len(order) else None
+            if nextitem is item:  # a session of one test: a full teardown between rounds
+                nextitem = None
             item.config.hook.pytest_runtest_protocol(item=item, nextitem=nextitem)
             if session.shouldfail:
                 raise session.Failed(session.shouldfail)

@@ -71,3 +71,18 @@ def test_repeat_refuses_zero_rounds(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--repeat", "0")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*interlock: --repeat 0: expected 1 or more rounds*"])
+
+
+@pytest.mark.parametrize("count", [1, 2])
+def test_a_round_may_start_with_the_test_the_last_one_ended_with(
+    pytester: pytest.Pytester, count: int
+) -> None:
+    """Parametrized tests run again in a fresh setup, whichever order the rounds draw."""
+    pytester.makepyprojecttoml(PYPROJECT)
+    pytester.makepyfile(
+        f"import pytest\n\n@pytest.mark.parametrize('i', range({count}))\n"
+        "def test_param(i):\n    assert i in range(2)\n"
+    )
+    for seed in range(6):  # with two tests, about half the seeds repeat one across rounds
+        result = pytester.runpytest("--repeat", "3", "--interlock-seed", str(seed))
+        result.assert_outcomes(passed=3 * count)
