@@ -1,4 +1,9 @@
-"""``interlock report merge RUN... | html RUN``: combine CI shards' run folders; render a page."""
+"""``interlock report merge RUN... | html RUN``: combine CI shards' run folders; render a page.
+
+Also the reporting options of ``interlock run`` (``--shard``, ``--repeat``,
+``--fail-on-regression``). The writers import pytest: they are imported when a command
+needs them, so that ``interlock`` itself starts without it.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +15,6 @@ from typing import Any
 from interlock.cli._common import short
 from interlock.config import Config
 from interlock.errors import UsageError
-from interlock.report.html import write_html
-from interlock.report.merge import check_runs, merge_runs
-from interlock.report.outcomes import TESTS_FILE, read_outcomes
 from interlock.runs import mark_run_dir, new_run_dir
 
 __all__ = ["add_report_parser", "cmd_merge"]
@@ -20,6 +22,8 @@ __all__ = ["add_report_parser", "cmd_merge"]
 
 def cmd_merge(args: argparse.Namespace, config: Config) -> int:
     """Exit 0 when the merged run passed (every test, every SLO), 1 when it did not."""
+    from interlock.report.merge import check_runs, merge_runs
+
     runs: list[Path] = args.runs
     check_runs(runs)
     out: Path | None = args.out
@@ -41,6 +45,8 @@ def cmd_merge(args: argparse.Namespace, config: Config) -> int:
 
 
 def _passed(run: Path) -> bool:
+    from interlock.report.outcomes import TESTS_FILE, read_outcomes
+
     slo_path = run / "slo.json"
     slo_ok = True
     if slo_path.is_file():
@@ -50,6 +56,8 @@ def _passed(run: Path) -> bool:
 
 
 def cmd_html(args: argparse.Namespace, config: Config) -> int:
+    from interlock.report.html import write_html
+
     run: Path = args.run
     if not run.is_dir():
         raise UsageError(f"{run}: not a folder")
@@ -86,3 +94,50 @@ def add_report_parser(commands: Any) -> None:
     html = actions.add_parser("html", help="(re)write a run folder's report.html")
     html.add_argument("run", type=Path, metavar="RUN", help="a run folder")
     html.set_defaults(handler=cmd_html)
+
+
+def _shard(text: str) -> str:
+    """Checked by the parser, so a bad value is refused before a run folder is made."""
+    from interlock.plugin.shard import parse_shard  # pytest loads only in the child
+
+    try:
+        parse_shard(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix(f"--shard {text!r}: ")) from None
+    return text
+
+
+def _rounds(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of rounds (1 or more), got {text!r}")
+    return int(text)
+
+
+def add_run_report_options(run: argparse.ArgumentParser) -> None:
+    """The reporting options of ``interlock run``, handed on to pytest as they are."""
+    run.add_argument(
+        "--shard", type=_shard, metavar="I/N", help="run only shard I of N (CI matrix)"
+    )
+    run.add_argument(
+        "--repeat",
+        type=_rounds,
+        metavar="N",
+        help="run every test N times in new orders and report the flaky ones",
+    )
+    run.add_argument(
+        "--fail-on-regression",
+        action="store_true",
+        help="exit 1 when a workflow regressed against the baseline (interlock baseline save)",
+    )
+
+
+def run_report_args(args: argparse.Namespace) -> list[str]:
+    """pytest's options for the reporting options of ``interlock run``."""
+    passed: list[str] = []
+    if args.shard is not None:
+        passed += ["--shard", args.shard]
+    if args.repeat is not None:
+        passed += ["--repeat", str(args.repeat)]
+    if args.fail_on_regression:
+        passed.append("--fail-on-regression")
+    return passed

@@ -24,6 +24,7 @@ from interlock.cli._common import (
     require_project,
     short,
 )
+from interlock.cli.report import add_run_report_options, run_report_args
 from interlock.config import Config, override_thresholds
 from interlock.errors import DependencyError, UsageError
 from interlock.runs import new_run_dir
@@ -87,6 +88,7 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
     for flag, key in THRESHOLD_OPTIONS.items():
         if getattr(args, key) is not None:
             command += [flag, f"{getattr(config.thresholds, key):g}"]
+    command += run_report_args(args)
     command += args.pytest_args
     print(f"interlock run {suite.name}: artifacts in {short(run_dir)}", flush=True)
     code, signalled = _run_child(command)
@@ -223,6 +225,7 @@ def add_run_parser(commands: Any, suites: dict[str, str]) -> None:
         "(default 60000; $INTEGRATION_TIMEOUT)",
     )
     add_stack_options(run)
+    add_run_report_options(run)
     run.set_defaults(handler=cmd_run)
 
 
