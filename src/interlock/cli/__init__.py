@@ -20,6 +20,7 @@ from interlock.cli.env import add_env_parser
 from interlock.cli.faults import add_faults_parser
 from interlock.cli.report import add_report_parser
 from interlock.cli.run import add_run_parser
+from interlock.cli.runs import add_runs_parser
 from interlock.cli.sims import add_sims_parser
 from interlock.config import DEFAULT_SUITES, Config, load_config
 from interlock.errors import ConfigError, InterlockError
@@ -71,6 +72,7 @@ def build_parser(suites: dict[str, str] | None = None) -> argparse.ArgumentParse
     add_monitor_parser(commands)
     add_report_parser(commands)
     add_baseline_parser(commands)
+    add_runs_parser(commands)
     return parser
 
 
