@@ -1,6 +1,6 @@
 """``interlock report merge RUN... | html RUN``: combine CI shards' run folders; render a page.
 
-Also the reporting options of ``interlock run`` (``--shard``, ``--repeat``,
+Also the reporting options of ``interlock run`` (``--shard``, ``--repeat``, ``--coverage``,
 ``--fail-on-regression``). The writers import pytest: they are imported when a command
 needs them, so that ``interlock`` itself starts without it.
 """
@@ -125,6 +125,12 @@ def add_run_report_options(run: argparse.ArgumentParser) -> None:
         help="run every test N times in new orders and report the flaky ones",
     )
     run.add_argument(
+        "--coverage",
+        action="store_true",
+        help="measure the app and its services with coverage.py; exit 1 below "
+        "COVERAGE_THRESHOLD (85%%)",
+    )
+    run.add_argument(
         "--fail-on-regression",
         action="store_true",
         help="exit 1 when a workflow regressed against the baseline (interlock baseline save)",
@@ -140,4 +146,6 @@ def run_report_args(args: argparse.Namespace) -> list[str]:
         passed += ["--repeat", str(args.repeat)]
     if args.fail_on_regression:
         passed.append("--fail-on-regression")
+    if args.coverage:
+        passed.append("--coverage")
     return passed

@@ -37,6 +37,7 @@ pytest_plugins = [
     "interlock.plugin.shard",
     "interlock.plugin.repeat",
     "interlock.plugin.baseline",
+    "interlock.plugin.coverage",
     "interlock.report.terminal",
     "interlock.report.jsonfile",
     "interlock.report.junit",

@@ -183,6 +183,7 @@ def render_run(run_dir: Path) -> str:
         "</div>",
         _extra_section(run_dir, "regressions.json", "Against the baseline", "lines"),
         _extra_section(run_dir, "flaky.json", "Flaky tests", "lines"),
+        _extra_section(run_dir, "coverage.json", "Coverage of the system under test", "lines"),
         f'<h2>Failures ({len(failures)})</h2><section id="failures">',
         "".join(_failure(o) for o in failures) or "<p>None.</p>",
         "</section><h2>Artifacts</h2>",
@@ -221,7 +222,7 @@ class HtmlWriter:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         self.outcomes.add(report)
 
-    @pytest.hookimpl(wrapper=True)
+    @pytest.hookimpl(wrapper=True, tryfirst=True)  # outermost: after coverage is combined too
     def pytest_sessionfinish(self, session: pytest.Session) -> Generator[None, None, None]:
         yield  # the SLO gate and every other writer first: the page shows their files
         if not self.run.run_dir.is_dir():
