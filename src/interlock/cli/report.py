@@ -131,6 +131,11 @@ def add_run_report_options(run: argparse.ArgumentParser) -> None:
         "COVERAGE_THRESHOLD (85%%)",
     )
     run.add_argument(
+        "--api-coverage",
+        action="store_true",
+        help="list which of the app's OpenAPI operations and responses the suites exercised",
+    )
+    run.add_argument(
         "--fail-on-regression",
         action="store_true",
         help="exit 1 when a workflow regressed against the baseline (interlock baseline save)",
@@ -148,4 +153,6 @@ def run_report_args(args: argparse.Namespace) -> list[str]:
         passed.append("--fail-on-regression")
     if args.coverage:
         passed.append("--coverage")
+    if args.api_coverage:
+        passed.append("--api-coverage")
     return passed

@@ -38,6 +38,7 @@ pytest_plugins = [
     "interlock.plugin.repeat",
     "interlock.plugin.baseline",
     "interlock.plugin.coverage",
+    "interlock.plugin.apicoverage",
     "interlock.report.terminal",
     "interlock.report.jsonfile",
     "interlock.report.junit",

@@ -184,6 +184,7 @@ def render_run(run_dir: Path) -> str:
         _extra_section(run_dir, "regressions.json", "Against the baseline", "lines"),
         _extra_section(run_dir, "flaky.json", "Flaky tests", "lines"),
         _extra_section(run_dir, "coverage.json", "Coverage of the system under test", "lines"),
+        _extra_section(run_dir, "api-coverage.json", "API coverage, by operation", "lines"),
         f'<h2>Failures ({len(failures)})</h2><section id="failures">',
         "".join(_failure(o) for o in failures) or "<p>None.</p>",
         "</section><h2>Artifacts</h2>",
