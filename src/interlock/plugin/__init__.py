@@ -39,6 +39,7 @@ pytest_plugins = [
     "interlock.plugin.baseline",
     "interlock.plugin.coverage",
     "interlock.plugin.apicoverage",
+    "interlock.plugin.impact",
     "interlock.report.terminal",
     "interlock.report.jsonfile",
     "interlock.report.junit",

@@ -181,6 +181,7 @@ def render_run(run_dir: Path) -> str:
         '<h2>Latency over recent runs</h2><div id="charts">',
         _charts(slo, _history(run_dir)),
         "</div>",
+        _extra_section(run_dir, "impact.json", "Business impact of the breaches", "lines"),
         _extra_section(run_dir, "regressions.json", "Against the baseline", "lines"),
         _extra_section(run_dir, "flaky.json", "Flaky tests", "lines"),
         _extra_section(run_dir, "coverage.json", "Coverage of the system under test", "lines"),
