@@ -136,6 +136,11 @@ def add_run_report_options(run: argparse.ArgumentParser) -> None:
         help="list which of the app's OpenAPI operations and responses the suites exercised",
     )
     run.add_argument(
+        "--profile",
+        action="store_true",
+        help="sample the app and its services with py-spy; flame graphs in the run folder",
+    )
+    run.add_argument(
         "--fail-on-regression",
         action="store_true",
         help="exit 1 when a workflow regressed against the baseline (interlock baseline save)",
@@ -155,4 +160,6 @@ def run_report_args(args: argparse.Namespace) -> list[str]:
         passed.append("--coverage")
     if args.api_coverage:
         passed.append("--api-coverage")
+    if args.profile:
+        passed.append("--profile")
     return passed

@@ -40,6 +40,7 @@ pytest_plugins = [
     "interlock.plugin.coverage",
     "interlock.plugin.apicoverage",
     "interlock.plugin.impact",
+    "interlock.plugin.profile",
     "interlock.report.terminal",
     "interlock.report.jsonfile",
     "interlock.report.junit",

@@ -135,7 +135,13 @@ def _artifact_links(run_dir: Path) -> str:
     for name in ("junit.xml", "slo.json", TESTS_FILE, "flaky.json", "regressions.json"):
         if (run_dir / name).is_file():
             links.append(f'<li><a href="{name}">{name}</a></li>')
-    for pattern in ("coverage/html/index.html", "coverage.xml", "profiles/*.svg", "load*.json"):
+    for pattern in (
+        "coverage/html/index.html",
+        "coverage.xml",
+        "profiles/*.svg",
+        "*/profiles/*.svg",
+        "load*.json",
+    ):
         for path in sorted(run_dir.glob(pattern)):
             rel = path.relative_to(run_dir).as_posix()
             links.append(f'<li><a href="{escape(rel)}">{escape(rel)}</a></li>')
