@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Request, sync_playwright
+
+from interlock.report.html import write_html
 
 #: Debian's chromium (Playwright's own browser download is not used)
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -88,3 +92,36 @@ def test_report_shows_the_slo_table_a_chart_per_workflow_and_the_failures_log(
     assert "the page was missing" in failure
     assert page.locator("#summary").inner_text().startswith("FAIL")
     assert outside == []
+
+
+def test_a_load_runs_figures_and_seconds_are_shown(tmp_path: Path, browser: Browser) -> None:
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    figures = {
+        "count": 120,
+        "failures": 0,
+        "rate": 1.0,
+        "med": 12.5,
+        "p95": 30.0,
+        "p99": 41.0,
+        "max": 55.0,
+    }
+    load = {
+        "scenario": "checkout",
+        "executor": "constant-arrival-rate",
+        "elapsed_s": 3.0,
+        "ok": True,
+        "iterations": {"started": 120, "dropped": 0},
+        "workflow": figures,
+        "steps": {"GET /cart": figures, "POST /pay": {**figures, "rate": 0.5}},
+        "series": [{"t": t, "p95_ms": 20.0 + t} for t in range(3)],
+    }
+    (run_dir / "load.json").write_text(json.dumps(load))
+    page = browser.new_page()
+    page.goto(write_html(run_dir).as_uri())
+    section = page.locator("#load article.load")
+    assert section.count() == 1
+    assert "checkout" in section.locator("h3").inner_text()
+    assert page.locator("#load tr[data-step]").count() == 3
+    assert "50.0%" in page.locator('#load tr[data-step="POST /pay"]').inner_text()
+    assert page.locator("#load figure.load-chart svg circle").count() == 3
