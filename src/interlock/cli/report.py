@@ -34,7 +34,12 @@ def cmd_merge(args: argparse.Namespace, config: Config) -> int:
     made = out if out is not None else new_run_dir(config.artifacts, create=False)
     mark_run_dir(made)
     try:
-        page = merge_runs(runs, made)
+        page = merge_runs(
+            runs,
+            made,
+            coverage_threshold=config.thresholds.coverage_threshold,
+            root=config.root,
+        )
     except UsageError:
         for child in made.iterdir():
             child.unlink()
@@ -48,11 +53,14 @@ def _passed(run: Path) -> bool:
     from interlock.report.outcomes import TESTS_FILE, read_outcomes
 
     slo_path = run / "slo.json"
-    slo_ok = True
+    gates_ok = True
     if slo_path.is_file():
-        slo_ok = bool(json.loads(slo_path.read_text(encoding="utf-8")).get("ok", False))
+        gates_ok = bool(json.loads(slo_path.read_text(encoding="utf-8")).get("ok", False))
+    coverage_path = run / "coverage.json"
+    if coverage_path.is_file():
+        gates_ok = gates_ok and bool(json.loads(coverage_path.read_text(encoding="utf-8"))["ok"])
     outcomes = read_outcomes(run / TESTS_FILE)
-    return slo_ok and not any(o.outcome in ("failed", "error") for o in outcomes)
+    return gates_ok and not any(o.outcome in ("failed", "error") for o in outcomes)
 
 
 def cmd_html(args: argparse.Namespace, config: Config) -> int:
@@ -77,9 +85,10 @@ def add_report_parser(commands: Any) -> None:
         "merge",
         help="combine shards' JUnit, SLO aggregates (exactly) and tests into one run",
         description="Combine the run folders of 'interlock run --shard I/N' into one: "
-        "junit.xml, slo.json (aggregates merged exactly, verdicts judged again), tests.json "
-        "and report.html.\n\nExit status: 0 the merged run passed; 1 a test failed or an "
-        "SLO was breached; 2 bad input (nothing is written).",
+        "junit.xml, slo.json (aggregates merged exactly, verdicts judged again), tests.json, "
+        "coverage (judged at COVERAGE_THRESHOLD) and report.html.\n\nExit status: 0 the "
+        "merged run passed; 1 a test failed, an SLO was breached or coverage is below the "
+        "threshold; 2 bad input (nothing is written).",
         epilog="example:\n  interlock report merge shard-1/ shard-2/ --out merged/",
     )
     merge.add_argument("runs", nargs="+", type=Path, metavar="RUN", help="a shard's run folder")

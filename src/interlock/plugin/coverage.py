@@ -49,7 +49,7 @@ class CoverageGate:
         if not self.controller:
             return
         threshold = self.run.config.thresholds.coverage_threshold
-        self.result = combine(self.run.ensure_run_dir(), threshold)
+        self.result = combine(self.run.ensure_run_dir(), threshold, self.run.config.root)
         if not self.result.ok and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 

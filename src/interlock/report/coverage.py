@@ -10,9 +10,11 @@ verdict) in the run folder. No data at all is a failed verdict, never a pass.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
+import shutil
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -21,7 +23,7 @@ from typing import Final, final
 import interlock
 from interlock.errors import DependencyError
 
-__all__ = ["COVERAGE_FILE", "CoverageResult", "combine", "coverage_env"]
+__all__ = ["COVERAGE_FILE", "CoverageResult", "combine", "coverage_env", "merge_coverage"]
 
 COVERAGE_FILE: Final = "coverage.json"
 _DIR: Final = "coverage"
@@ -68,12 +70,21 @@ def coverage_env(run_dir: Path, source: Sequence[str] = ()) -> dict[str, str]:
         raise DependencyError(
             "--coverage needs coverage.py", hint="pip install 'interlock[report]'"
         ) from None
-    folder = run_dir / _DIR
+    return {"COVERAGE_PROCESS_START": str(_write_rc(run_dir / _DIR, source))}
+
+
+def _write_rc(folder: Path, source: Sequence[str] = ()) -> Path:
+    """The coverage configuration of a run folder's ``coverage/``.
+
+    File names are kept relative to the measured process's working directory (the
+    project root), so the data of CI shards run in different checkouts combine.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     lines = [
         "[run]",
         "parallel = True",
         "sigterm = True",
+        "relative_files = True",
         f"data_file = {folder / '.coverage'}",
         f"omit = {Path(interlock.__file__).parent}/*",
     ]
@@ -83,11 +94,28 @@ def coverage_env(run_dir: Path, source: Sequence[str] = ()) -> dict[str, str]:
     tmp = rc.with_name(f".{_RC}.{os.getpid()}")
     tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
     os.replace(tmp, rc)
-    return {"COVERAGE_PROCESS_START": str(rc)}
+    return rc
 
 
-def combine(run_dir: Path, threshold: float) -> CoverageResult:
-    """Merge the data files under ``run_dir/coverage``; write XML, HTML and coverage.json."""
+def merge_coverage(runs: Sequence[Path], out: Path, threshold: float, root: Path) -> bool:
+    """Combine the coverage of the run folders ``runs`` into ``out``; False when none had any."""
+    found = [run / _DIR / ".coverage" for run in runs if (run / _DIR / ".coverage").is_file()]
+    if not found:
+        return False
+    folder = out / _DIR
+    _write_rc(folder)
+    for index, data in enumerate(found):
+        shutil.copyfile(data, folder / f".coverage.shard{index}")
+    combine(out, threshold, root)
+    return True
+
+
+def combine(run_dir: Path, threshold: float, root: Path) -> CoverageResult:
+    """Merge the data files under ``run_dir/coverage``; write XML, HTML and coverage.json.
+
+    ``root`` is the project root, the measured processes' working directory, from which
+    the relative file names in the data are read.
+    """
     import coverage
 
     folder = run_dir / _DIR
@@ -95,14 +123,17 @@ def combine(run_dir: Path, threshold: float) -> CoverageResult:
     total: float | None = None
     files = 0
     if data_files:
-        cov = coverage.Coverage(config_file=str(folder / _RC), data_file=str(folder / ".coverage"))
-        cov.combine(data_files)
-        cov.save()
-        files = len(cov.get_data().measured_files())
-        if files:
-            total = float(cov.report(file=io.StringIO()))
-            cov.xml_report(outfile=str(run_dir / "coverage.xml"))
-            cov.html_report(directory=str(folder / "html"))
+        with contextlib.chdir(root):
+            cov = coverage.Coverage(
+                config_file=str(folder / _RC), data_file=str(folder / ".coverage")
+            )
+            cov.combine(data_files)
+            cov.save()
+            files = len(cov.get_data().measured_files())
+            if files:
+                total = float(cov.report(file=io.StringIO()))
+                cov.xml_report(outfile=str(run_dir / "coverage.xml"))
+                cov.html_report(directory=str(folder / "html"))
     result = CoverageResult(total=total, threshold=threshold, files=files)
     document = {**asdict(result), "ok": result.ok, "summary": result.describe(), "lines": []}
     (run_dir / COVERAGE_FILE).write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")

@@ -99,8 +99,13 @@ def _append_verdicts(report: SloReport, path: Path) -> None:
     junit.pytest_interlock_report(report, path.parent, cast("pytest.Config", stand_in))
 
 
-def merge_runs(runs: Sequence[Path], out: Path) -> Path:
+def merge_runs(
+    runs: Sequence[Path], out: Path, *, coverage_threshold: float = 85, root: Path | None = None
+) -> Path:
     """Merge the run folders ``runs`` into ``out`` (which must exist); returns report.html.
+
+    Coverage data of the shards (``--coverage``) is combined too, judged at
+    ``coverage_threshold`` and reported from ``root`` (the project root).
 
     Everything is read and checked before anything is written, so a bad input leaves
     ``out`` as it was. Raises UsageError naming the first unreadable file.
@@ -135,5 +140,9 @@ def merge_runs(runs: Sequence[Path], out: Path) -> Path:
         if documents:
             _append_verdicts(report, out / "junit.xml")
     write_outcomes(outcomes, out / TESTS_FILE)
+    if any((run / "coverage" / ".coverage").is_file() for run in runs):
+        from interlock.report.coverage import merge_coverage
+
+        merge_coverage(runs, out, coverage_threshold, root or Path.cwd())
     (out / "merged-from").write_text("".join(f"{run}\n" for run in runs), encoding="utf-8")
     return write_html(out)

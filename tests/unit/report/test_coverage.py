@@ -83,7 +83,7 @@ def test_the_apps_process_is_measured_and_a_run_below_the_threshold_fails(
     summary = json.loads((run_dir / "coverage.json").read_text())
     assert 40 < summary["total"] < 85
     files = [c.get("filename") for c in ET.parse(run_dir / "coverage.xml").iter("class")]
-    assert files == ["app.py"]
+    assert files == ["server/app.py"]
     assert (run_dir / "coverage" / "html" / "index.html").is_file()
     assert "Coverage of the system under test" in (run_dir / "report.html").read_text()
 
@@ -109,3 +109,43 @@ def test_no_coverage_data_is_a_failure_not_a_pass(pytester: pytest.Pytester) -> 
     result = pytester.runpytest(f"--interlock-run-dir={pytester.path / 'run'}", "--coverage")
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.stdout.fnmatch_lines(["coverage: no data: *"])
+
+
+TWO_TESTS = """
+import httpx
+
+def test_used(stack):
+    assert httpx.get(stack.app_url + "/used").text == "used"
+
+def test_other(stack):
+    assert httpx.get(stack.app_url + "/other").text == "abcde"
+"""
+
+
+def test_shards_in_two_checkouts_combine_into_the_unsharded_coverage(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    totals = {}
+    for name, shard in (("whole", ()), ("one", ("--shard", "1/2")), ("two", ("--shard", "2/2"))):
+        checkout = pytester.mkdir(name)
+        (checkout / "pyproject.toml").write_text(PYPROJECT)
+        (checkout / "server").mkdir()
+        (checkout / "server" / "app.py").write_text(APP)
+        (checkout / "test_app.py").write_text(TWO_TESTS)
+        monkeypatch.chdir(checkout)
+        result = pytester.runpytest(
+            str(checkout), f"--interlock-run-dir={checkout / 'run'}", "--coverage", *shard
+        )
+        result.assert_outcomes(passed=1 if shard else 2)
+        totals[name] = json.loads((checkout / "run" / "coverage.json").read_text())["total"]
+    monkeypatch.chdir(pytester.path / "one")
+    from interlock.cli import main
+
+    merged = pytester.path / "merged"
+    runs = [str(pytester.path / n / "run") for n in ("one", "two")]
+    main(["report", "merge", *runs, "--out", str(merged)])
+    combined = json.loads((merged / "coverage.json").read_text())
+    assert combined["total"] == pytest.approx(totals["whole"])
+    assert combined["total"] > max(totals["one"], totals["two"])
+    files = [c.get("filename") for c in ET.parse(merged / "coverage.xml").iter("class")]
+    assert files == ["server/app.py"]
