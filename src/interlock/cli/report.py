@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -34,17 +35,17 @@ def cmd_merge(args: argparse.Namespace, config: Config) -> int:
     made = out if out is not None else new_run_dir(config.artifacts, create=False)
     mark_run_dir(made)
     try:
-        page = merge_runs(
+        page, notes = merge_runs(
             runs,
             made,
             coverage_threshold=config.thresholds.coverage_threshold,
             root=config.root,
         )
     except UsageError:
-        for child in made.iterdir():
-            child.unlink()
-        made.rmdir()
+        shutil.rmtree(made)  # made (and marked) above, by this command
         raise
+    for note in notes:
+        print(note)
     print(f"merged {len(runs)} runs into {short(made)}; report: {short(page)}")
     return 0 if _passed(made) else 1
 

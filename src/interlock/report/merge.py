@@ -21,6 +21,7 @@ from interlock.errors import ConfigError, UsageError
 from interlock.report import junit
 from interlock.report.html import write_html
 from interlock.report.jsonfile import write_json
+from interlock.report.mergeload import merge_load
 from interlock.report.outcomes import TESTS_FILE, Outcome, read_outcomes, write_outcomes
 from interlock.slo.aggregate import Aggregate
 from interlock.slo.report import SloReport, WorkflowResult
@@ -42,8 +43,12 @@ def check_runs(runs: Sequence[Path]) -> None:
     for run in runs:
         if not run.is_dir():
             raise UsageError(f"{run}: not a folder")
-        if not any((run / name).is_file() for name in ("slo.json", "junit.xml", TESTS_FILE)):
-            raise UsageError(f"{run}: holds no slo.json, junit.xml or {TESTS_FILE} to merge")
+        if not any(
+            (run / name).is_file() for name in ("slo.json", "junit.xml", TESTS_FILE, "load.json")
+        ):
+            raise UsageError(
+                f"{run}: holds no slo.json, junit.xml, {TESTS_FILE} or load.json to merge"
+            )
 
 
 def merge_slo(documents: Sequence[dict[str, object]]) -> SloReport:
@@ -101,8 +106,10 @@ def _append_verdicts(report: SloReport, path: Path) -> None:
 
 def merge_runs(
     runs: Sequence[Path], out: Path, *, coverage_threshold: float = 85, root: Path | None = None
-) -> Path:
-    """Merge the run folders ``runs`` into ``out`` (which must exist); returns report.html.
+) -> tuple[Path, list[str]]:
+    """Merge the run folders ``runs`` into ``out`` (which must exist).
+
+    Returns report.html and lines saying what could not be merged exactly.
 
     Coverage data of the shards (``--coverage``) is combined too, judged at
     ``coverage_threshold`` and reported from ``root`` (the project root).
@@ -133,6 +140,10 @@ def merge_runs(
             ET.parse(path)
         except ET.ParseError as exc:
             raise UsageError(f"{path}: not JUnit XML: {exc}") from None
+    try:  # first of the writes: it is the last check that can refuse the inputs
+        notes = [note for note in (merge_load(runs, out),) if note]
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     if documents:
         write_json(report, out / "slo.json")
     if junits:
@@ -145,4 +156,4 @@ def merge_runs(
 
         merge_coverage(runs, out, coverage_threshold, root or Path.cwd())
     (out / "merged-from").write_text("".join(f"{run}\n" for run in runs), encoding="utf-8")
-    return write_html(out)
+    return write_html(out), notes
