@@ -20,6 +20,7 @@ PYPROJECT = """
 faults = false
 postgres = false
 redis = false
+simulators = ["twilio"]
 
 [tool.interlock.app]
 command = ["{python}", "-m", "http.server", "{port}", "--bind", "127.0.0.1"]
@@ -36,6 +37,7 @@ def test_onboarding_and_billing(slo, stack):
 
 def test_the_deliberate_failure(stack):
     httpx.get(stack.app_url + "/deliberately-missing-page")
+    httpx.get(stack.simulators["twilio"] + "/2010-04-01/Accounts/AC0/Messages.json")
     assert False, "the page was missing"
 """
 
@@ -90,6 +92,8 @@ def test_report_shows_the_slo_table_a_chart_per_workflow_and_the_failures_log(
     assert "interlock log: app.log" in failure
     assert "GET /deliberately-missing-page" in failure
     assert "the page was missing" in failure
+    assert "interlock simulator: twilio" in failure
+    assert "GET /2010-04-01/Accounts/AC0/Messages.json -> " in failure
     assert page.locator("#summary").inner_text().startswith("FAIL")
     assert outside == []
 
