@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
 from interlock.cli import main
-from interlock.plugin.shard import assign, parse_shard
+from interlock.plugin.shard import assign, parse_shard, past_durations
+from interlock.report.outcomes import Outcome, write_outcomes
+from interlock.runs import mark_run_dir
 
 PYPROJECT = """
 [tool.interlock]
@@ -132,3 +135,31 @@ def test_a_bad_shard_option_is_one_usage_line(pytester: pytest.Pytester) -> None
     result = pytester.runpytest("--shard", "3/2")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*interlock: --shard '3/2': I must be between 1 and N*"])
+
+
+def test_durations_come_from_the_newest_marked_run_unless_a_file_is_named(tmp_path: Path) -> None:
+    artifacts = tmp_path / "runs"
+    for name, seconds in (("old", 1.0), ("new", 7.0)):
+        run = artifacts / name
+        mark_run_dir(run)
+        write_outcomes(
+            [Outcome(nodeid="t::a", outcome="passed", duration_s=seconds)], run / "tests.json"
+        )
+    os.utime(artifacts / "old" / ".interlock-run", (1, 1))
+    assert past_durations(None, artifacts) == {"t::a": 7.0}
+    assert past_durations(artifacts / "old" / "tests.json", artifacts) == {"t::a": 1.0}
+    (tmp_path / "bad.json").write_text("{}")
+    with pytest.raises(ValueError, match=r"not an Interlock tests\.json"):
+        past_durations(tmp_path / "bad.json", artifacts)
+
+
+def test_report_html_renders_a_run_folder_again(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "pyproject.toml").write_text(PYPROJECT)
+    run = tmp_path / "run"
+    run.mkdir()
+    write_outcomes([Outcome(nodeid="t::a", outcome="failed", longrepr="boom")], run / "tests.json")
+    assert main(["--project", str(tmp_path), "report", "html", str(run)]) == 0
+    assert "boom" in (run / "report.html").read_text()
+    assert main(["--project", str(tmp_path), "report", "html", str(tmp_path / "nope")]) == 2
