@@ -34,6 +34,7 @@ pytest_plugins = [
     "interlock.plugin.slo",
     "interlock.plugin.progress",
     "interlock.plugin.evidence",
+    "interlock.plugin.faultlog",
     "interlock.plugin.shard",
     "interlock.plugin.repeat",
     "interlock.plugin.baseline",

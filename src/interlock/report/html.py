@@ -20,6 +20,7 @@ from typing import Any, Final, final
 import pytest
 
 from interlock.plugin.run import RunContext, run_context
+from interlock.report.html_faults import faults_section
 from interlock.report.html_load import load_section
 from interlock.report.outcomes import TESTS_FILE, Outcome, Outcomes, read_outcomes, write_outcomes
 from interlock.report.svg import line_chart
@@ -189,6 +190,7 @@ def render_run(run_dir: Path) -> str:
         _charts(slo, _history(run_dir)),
         "</div>",
         load_section(run_dir),
+        faults_section(run_dir),
         _extra_section(run_dir, "impact.json", "Business impact of the breaches", "lines"),
         _extra_section(run_dir, "regressions.json", "Against the baseline", "lines"),
         _extra_section(run_dir, "flaky.json", "Flaky tests", "lines"),

@@ -35,6 +35,11 @@ def test_onboarding_and_billing(slo, stack):
         slo.add("onboarding", duration_ms=ms, ok=True)
     slo.add("billing", duration_ms=4000.0, ok=True)
 
+def test_sms_under_a_fault(stack, sims):
+    with sims["twilio"].failing(status=503):
+        for _ in range(2):
+            httpx.get(stack.simulators["twilio"] + "/2010-04-01/Accounts/AC0/Messages.json")
+
 def test_the_deliberate_failure(stack):
     httpx.get(stack.app_url + "/deliberately-missing-page")
     httpx.get(stack.simulators["twilio"] + "/2010-04-01/Accounts/AC0/Messages.json")
@@ -59,7 +64,7 @@ def test_report_shows_the_slo_table_a_chart_per_workflow_and_the_failures_log(
     pytester.makepyfile(test_suite=SUITE)
     run_dir = pytester.path / "runs" / "the-run"
     result = pytester.runpytest(f"--interlock-run-dir={run_dir}")
-    result.assert_outcomes(passed=1, failed=1)
+    result.assert_outcomes(passed=2, failed=1)
     report = run_dir / "report.html"
     assert report.is_file()
 
@@ -95,6 +100,9 @@ def test_report_shows_the_slo_table_a_chart_per_workflow_and_the_failures_log(
     assert "interlock simulator: twilio" in failure
     assert "GET /2010-04-01/Accounts/AC0/Messages.json -> " in failure
     assert page.locator("#summary").inner_text().startswith("FAIL")
+    fired = page.locator('#faults svg rect.fault[data-service="twilio"]')
+    assert fired.count() == 1
+    assert "test_sms_under_a_fault" in page.locator("#faults table").inner_text()
     assert outside == []
 
 
