@@ -64,13 +64,21 @@ def _log_sizes(log_dir: Path) -> dict[str, int]:
     return sizes
 
 
+def _journal(http: httpx.Client, url: str) -> list[Any] | None:
+    try:
+        entries = http.get(f"{url}/__interlock/journal").json()
+    except (httpx.HTTPError, ValueError):
+        return None
+    return entries if isinstance(entries, list) else None
+
+
 def _simulator_calls(simulators: dict[str, str], since: float) -> dict[str, str]:
     """Calls each simulator received since ``since`` (epoch s), one line each."""
     calls: dict[str, str] = {}
-    for name, url in sorted(simulators.items()):
-        try:
-            entries = httpx.get(f"{url}/__interlock/journal", timeout=2.0).json()
-        except (httpx.HTTPError, ValueError):
+    with httpx.Client(timeout=2.0) as http:  # one client: each costs an SSL context
+        journals = {name: _journal(http, url) for name, url in sorted(simulators.items())}
+    for name, entries in journals.items():
+        if entries is None:
             calls[name] = "(the simulator did not answer: its journal is unknown)"
             continue
         recent = [e for e in entries if isinstance(e, dict) and e.get("time", 0) >= since]

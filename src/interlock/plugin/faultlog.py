@@ -35,6 +35,8 @@ class FaultLog:
         self.run = run
         self._seen: dict[str, int] = {}
         self._file: IO[str] | None = None
+        # one client for the run: a new one per call costs an SSL context each time
+        self._http: httpx.Client | None = None
 
     def _write(self, entry: dict[str, Any]) -> None:
         if self._file is None:
@@ -60,8 +62,10 @@ class FaultLog:
         for name, url in sorted(simulators.items()):
             since = self._seen.get(name, 0)
             try:
-                entries = httpx.get(
-                    f"{url}/__interlock/journal", params={"since": since}, timeout=2.0
+                if self._http is None:
+                    self._http = httpx.Client(timeout=2.0)
+                entries = self._http.get(
+                    f"{url}/__interlock/journal", params={"since": since}
                 ).json()
             except (httpx.HTTPError, ValueError):
                 continue  # a simulator stopped by the test: its faults are unknown
@@ -84,6 +88,9 @@ class FaultLog:
                 )
 
     def close(self) -> None:
+        if self._http is not None:
+            self._http.close()
+            self._http = None
         if self._file is not None:
             self._file.close()
             self._file = None
