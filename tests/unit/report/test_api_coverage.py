@@ -71,7 +71,8 @@ def test_every_operation_is_listed_with_its_calls_and_exercised_responses(
     (pytester.path / "server" / "app.py").write_text(APP)
     pytester.makepyfile(test_items=SUITE)
     run_dir = pytester.path / "run"
-    result = pytester.runpytest(f"--interlock-run-dir={run_dir}", "--api-coverage")
+    # in a process of its own: the recorder wraps httpx for the whole session
+    result = pytester.runpytest_subprocess(f"--interlock-run-dir={run_dir}", "--api-coverage")
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(
         [
