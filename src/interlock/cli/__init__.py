@@ -17,10 +17,13 @@ from types import FrameType
 from typing import NoReturn
 
 from interlock.cli._common import Parser
+from interlock.cli.baseline import add_baseline_parser
 from interlock.cli.doctor import add_doctor_parser
 from interlock.cli.env import add_env_parser
 from interlock.cli.faults import add_faults_parser
+from interlock.cli.report import add_report_parser
 from interlock.cli.run import add_run_parser
+from interlock.cli.runs import add_runs_parser
 from interlock.cli.sims import add_sims_parser
 from interlock.config import DEFAULT_SUITES, Config, load_config
 from interlock.errors import ConfigError, InterlockError
@@ -72,6 +75,9 @@ def build_parser(suites: dict[str, str] | None = None) -> argparse.ArgumentParse
     add_load_parser(commands)
     add_monitor_parser(commands)
     commands.choices["monitor"].set_defaults(handler=run_monitor)
+    add_report_parser(commands)
+    add_baseline_parser(commands)
+    add_runs_parser(commands)
     return parser
 
 

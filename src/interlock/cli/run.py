@@ -25,6 +25,7 @@ from interlock.cli._common import (
     require_project,
     short,
 )
+from interlock.cli.report import add_run_report_options, run_report_args
 from interlock.config import Config, override_thresholds
 from interlock.errors import DependencyError, UsageError
 from interlock.runs import MARKER, new_run_dir
@@ -38,7 +39,7 @@ THRESHOLD_OPTIONS = {
     "--integration-timeout": "integration_timeout",
 }
 #: what a run folder holds when the run got that far
-ARTIFACTS = ("junit.xml", "slo.json", "logs")
+ARTIFACTS = ("report.html", "junit.xml", "slo.json", "logs")
 
 # pytest's exit codes (pytest.ExitCode), without importing pytest in this process
 _OK, _FAILED, _INTERRUPTED, _INTERNAL, _USAGE, _NO_TESTS = range(6)
@@ -88,6 +89,7 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
     for flag, key in THRESHOLD_OPTIONS.items():
         if getattr(args, key) is not None:
             command += [flag, f"{getattr(config.thresholds, key):g}"]
+    command += run_report_args(args)
     command += args.pytest_args
     print(f"interlock run {suite.name}: artifacts in {short(run_dir)}", flush=True)
     code, signalled = _run_child(command)
@@ -227,6 +229,7 @@ def add_run_parser(commands: Any, suites: dict[str, str]) -> None:
         "(default 60000; $INTEGRATION_TIMEOUT)",
     )
     add_stack_options(run)
+    add_run_report_options(run)
     run.set_defaults(handler=cmd_run)
 
 

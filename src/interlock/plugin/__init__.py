@@ -33,9 +33,19 @@ pytest_plugins = [
     "interlock.plugin.faults",
     "interlock.plugin.slo",
     "interlock.plugin.progress",
+    "interlock.plugin.evidence",
+    "interlock.plugin.faultlog",
+    "interlock.plugin.shard",
+    "interlock.plugin.repeat",
+    "interlock.plugin.baseline",
+    "interlock.plugin.coverage",
+    "interlock.plugin.apicoverage",
+    "interlock.plugin.impact",
+    "interlock.plugin.profile",
     "interlock.report.terminal",
     "interlock.report.jsonfile",
     "interlock.report.junit",
+    "interlock.report.html",
 ]
 
 

@@ -1,0 +1,175 @@
+"""``interlock report merge RUN... | html RUN``: combine CI shards' run folders; render a page.
+
+Also the reporting options of ``interlock run`` (``--shard``, ``--repeat``, ``--coverage``,
+``--fail-on-regression``). The writers import pytest: they are imported when a command
+needs them, so that ``interlock`` itself starts without it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+from interlock.cli._common import short
+from interlock.config import Config
+from interlock.errors import UsageError
+from interlock.runs import mark_run_dir, new_run_dir
+
+__all__ = ["add_report_parser", "cmd_merge"]
+
+
+def cmd_merge(args: argparse.Namespace, config: Config) -> int:
+    """Exit 0 when the merged run passed (every test, every SLO), 1 when it did not."""
+    from interlock.report.merge import check_runs, merge_runs
+
+    runs: list[Path] = args.runs
+    check_runs(runs)
+    out: Path | None = args.out
+    if out is not None and out.exists() and any(out.iterdir()):
+        raise UsageError(f"--out {out}: not empty", hint="name a new folder")
+    # the inputs are checked by merge_runs before it writes; an output folder made for a
+    # merge that then refuses is removed, so a bad input leaves nothing behind
+    made = out if out is not None else new_run_dir(config.artifacts, create=False)
+    mark_run_dir(made)
+    try:
+        page, notes = merge_runs(
+            runs,
+            made,
+            coverage_threshold=config.thresholds.coverage_threshold,
+            root=config.root,
+        )
+    except UsageError:
+        shutil.rmtree(made)  # made (and marked) above, by this command
+        raise
+    for note in notes:
+        print(note)
+    print(f"merged {len(runs)} runs into {short(made)}; report: {short(page)}")
+    return 0 if _passed(made) else 1
+
+
+def _passed(run: Path) -> bool:
+    from interlock.report.outcomes import TESTS_FILE, read_outcomes
+
+    slo_path = run / "slo.json"
+    gates_ok = True
+    if slo_path.is_file():
+        gates_ok = bool(json.loads(slo_path.read_text(encoding="utf-8")).get("ok", False))
+    coverage_path = run / "coverage.json"
+    if coverage_path.is_file():
+        gates_ok = gates_ok and bool(json.loads(coverage_path.read_text(encoding="utf-8"))["ok"])
+    outcomes = read_outcomes(run / TESTS_FILE)
+    return gates_ok and not any(o.outcome in ("failed", "error") for o in outcomes)
+
+
+def cmd_html(args: argparse.Namespace, config: Config) -> int:
+    from interlock.report.html import write_html
+
+    run: Path = args.run
+    if not run.is_dir():
+        raise UsageError(f"{run}: not a folder")
+    print(short(write_html(run)))
+    return 0
+
+
+def add_report_parser(commands: Any) -> None:
+    report = commands.add_parser(
+        "report",
+        help="merge the run folders of CI shards; render a run's report.html",
+        description="Work on run folders after the fact.",
+    )
+    report.set_defaults(handler=None, usage_of=report)
+    actions = report.add_subparsers(dest="action", metavar="ACTION", parser_class=type(report))
+    merge = actions.add_parser(
+        "merge",
+        help="combine shards' JUnit, SLO aggregates (exactly) and tests into one run",
+        description="Combine the run folders of 'interlock run --shard I/N' into one: "
+        "junit.xml, slo.json (aggregates merged exactly, verdicts judged again), tests.json, "
+        "coverage (judged at COVERAGE_THRESHOLD) and report.html.\n\nExit status: 0 the "
+        "merged run passed; 1 a test failed, an SLO was breached or coverage is below the "
+        "threshold; 2 bad input (nothing is written).",
+        epilog="example:\n  interlock report merge shard-1/ shard-2/ --out merged/",
+    )
+    merge.add_argument("runs", nargs="+", type=Path, metavar="RUN", help="a shard's run folder")
+    merge.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="where the merged run goes (default: a new run folder in the artifacts folder)",
+    )
+    merge.set_defaults(handler=cmd_merge)
+    html = actions.add_parser("html", help="(re)write a run folder's report.html")
+    html.add_argument("run", type=Path, metavar="RUN", help="a run folder")
+    html.set_defaults(handler=cmd_html)
+
+
+def _shard(text: str) -> str:
+    """Checked by the parser, so a bad value is refused before a run folder is made."""
+    from interlock.plugin.shard import parse_shard  # pytest loads only in the child
+
+    try:
+        parse_shard(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix(f"--shard {text!r}: ")) from None
+    return text
+
+
+def _rounds(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of rounds (1 or more), got {text!r}")
+    return int(text)
+
+
+def add_run_report_options(run: argparse.ArgumentParser) -> None:
+    """The reporting options of ``interlock run``, handed on to pytest as they are."""
+    run.add_argument(
+        "--shard", type=_shard, metavar="I/N", help="run only shard I of N (CI matrix)"
+    )
+    run.add_argument(
+        "--repeat",
+        type=_rounds,
+        metavar="N",
+        help="run every test N times in new orders and report the flaky ones",
+    )
+    run.add_argument(
+        "--coverage",
+        action="store_true",
+        help="measure the app and its services with coverage.py; exit 1 below "
+        "COVERAGE_THRESHOLD (85%%)",
+    )
+    run.add_argument(
+        "--api-coverage",
+        action="store_true",
+        help="list which of the app's OpenAPI operations and responses the suites exercised",
+    )
+    run.add_argument(
+        "--profile",
+        action="store_true",
+        help="sample the app and its services with py-spy; flame graphs in the run folder",
+    )
+    run.add_argument(
+        "--fail-on-regression",
+        action="store_true",
+        help="exit 1 when a workflow regressed against the baseline (interlock baseline save)",
+    )
+
+
+def run_report_args(args: argparse.Namespace) -> list[str]:
+    """pytest's options for the reporting options of ``interlock run``."""
+    passed: list[str] = []
+    if args.shard is not None:
+        passed += ["--shard", args.shard]
+    if args.repeat is not None:
+        passed += ["--repeat", str(args.repeat)]
+    if args.fail_on_regression:
+        passed.append("--fail-on-regression")
+    if args.coverage:
+        passed.append("--coverage")
+    if args.api_coverage:
+        passed.append("--api-coverage")
+    if args.profile:
+        passed.append("--profile")
+    return passed

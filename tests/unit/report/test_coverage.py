@@ -1,0 +1,151 @@
+"""--coverage measures the app's own process, writes XML and HTML, and gates the threshold."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+
+import pytest
+
+PYPROJECT = """
+[tool.interlock]
+faults = false
+postgres = false
+redis = false
+
+[tool.interlock.app]
+command = ["{python}", "server/app.py", "{port}"]
+health = "/"
+"""
+
+#: an app with a branch the suite never takes
+APP = """
+import sys
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+
+class Handler(BaseHTTPRequestHandler):
+    def do_GET(self):
+        if self.path == "/":
+            body = b"up"
+        elif self.path == "/used":
+            body = b"used"
+        else:
+            body = never_called_a()
+            body += never_called_b()
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def never_called_a():
+    parts = [b"a", b"b"]
+    return b"".join(parts)
+
+
+def never_called_b():
+    extra = b"c"
+    extra += b"d"
+    extra += b"e"
+    return extra
+
+
+HTTPServer(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
+"""
+
+SUITE = """
+import httpx
+
+def test_used(stack):
+    assert httpx.get(stack.app_url + "/used").text == "used"
+"""
+
+
+def _project(pytester: pytest.Pytester) -> None:
+    pytester.makepyprojecttoml(PYPROJECT)
+    pytester.mkdir("server")
+    (pytester.path / "server" / "app.py").write_text(APP)
+    pytester.makepyfile(test_app=SUITE)
+
+
+def test_the_apps_process_is_measured_and_a_run_below_the_threshold_fails(
+    pytester: pytest.Pytester,
+) -> None:
+    _project(pytester)
+    run_dir = pytester.path / "run"
+    source = str(pytester.path / "server")
+    result = pytester.runpytest(
+        f"--interlock-run-dir={run_dir}", "--coverage", "--coverage-source", source
+    )
+    result.assert_outcomes(passed=1)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED  # below 85 %
+    result.stdout.fnmatch_lines(["coverage: *% of lines in 1 files (threshold 85%): FAIL"])
+    summary = json.loads((run_dir / "coverage.json").read_text())
+    assert 40 < summary["total"] < 85
+    files = [c.get("filename") for c in ET.parse(run_dir / "coverage.xml").iter("class")]
+    assert files == ["server/app.py"]
+    assert (run_dir / "coverage" / "html" / "index.html").is_file()
+    assert "Coverage of the system under test" in (run_dir / "report.html").read_text()
+
+
+def test_a_run_at_or_above_the_threshold_passes(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _project(pytester)
+    monkeypatch.setenv("COVERAGE_THRESHOLD", "40")
+    result = pytester.runpytest(
+        f"--interlock-run-dir={pytester.path / 'run'}",
+        "--coverage",
+        "--coverage-source",
+        str(pytester.path / "server"),
+    )
+    assert result.ret == pytest.ExitCode.OK
+    result.stdout.fnmatch_lines(["coverage: *(threshold 40%): PASS"])
+
+
+def test_no_coverage_data_is_a_failure_not_a_pass(pytester: pytest.Pytester) -> None:
+    pytester.makepyprojecttoml(PYPROJECT)
+    pytester.makepyfile("def test_nothing_started():\n    pass\n")
+    result = pytester.runpytest(f"--interlock-run-dir={pytester.path / 'run'}", "--coverage")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(["coverage: no data: *"])
+
+
+TWO_TESTS = """
+import httpx
+
+def test_used(stack):
+    assert httpx.get(stack.app_url + "/used").text == "used"
+
+def test_other(stack):
+    assert httpx.get(stack.app_url + "/other").text == "abcde"
+"""
+
+
+def test_shards_in_two_checkouts_combine_into_the_unsharded_coverage(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    totals = {}
+    for name, shard in (("whole", ()), ("one", ("--shard", "1/2")), ("two", ("--shard", "2/2"))):
+        checkout = pytester.mkdir(name)
+        (checkout / "pyproject.toml").write_text(PYPROJECT)
+        (checkout / "server").mkdir()
+        (checkout / "server" / "app.py").write_text(APP)
+        (checkout / "test_app.py").write_text(TWO_TESTS)
+        monkeypatch.chdir(checkout)
+        result = pytester.runpytest(
+            str(checkout), f"--interlock-run-dir={checkout / 'run'}", "--coverage", *shard
+        )
+        result.assert_outcomes(passed=1 if shard else 2)
+        totals[name] = json.loads((checkout / "run" / "coverage.json").read_text())["total"]
+    monkeypatch.chdir(pytester.path / "one")
+    from interlock.cli import main
+
+    merged = pytester.path / "merged"
+    runs = [str(pytester.path / n / "run") for n in ("one", "two")]
+    main(["report", "merge", *runs, "--out", str(merged)])
+    combined = json.loads((merged / "coverage.json").read_text())
+    assert combined["total"] == pytest.approx(totals["whole"])
+    assert combined["total"] > max(totals["one"], totals["two"])
+    files = [c.get("filename") for c in ET.parse(merged / "coverage.xml").iter("class")]
+    assert files == ["server/app.py"]

@@ -1,0 +1,57 @@
+"""A weighted workflow's breach is stated with what it puts at risk."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from interlock.plugin.impact import parse_weights
+
+PYPROJECT = """
+[tool.interlock]
+faults = false
+postgres = false
+redis = false
+
+[tool.pytest.ini_options]
+interlock_impact = ["billing = 1200 USD/h", "search = 50 USD/h", "healthy = 10 USD/h"]
+"""
+
+SUITE = """
+def test_records(slo):
+    for i in range(10):
+        slo.add("billing", duration_ms=10.0, ok=i >= 2)  # 20 % fail
+        slo.add("search", duration_ms=5000.0, ok=True)   # p95 over 2000 ms
+        slo.add("healthy", duration_ms=5.0, ok=True)
+"""
+
+
+def test_each_weighted_breach_states_its_impact(pytester: pytest.Pytester) -> None:
+    pytester.makepyprojecttoml(PYPROJECT)
+    pytester.makepyfile(test_records=SUITE)
+    run_dir = pytester.path / "run"
+    result = pytester.runpytest(f"--interlock-run-dir={run_dir}")
+    result.stdout.fnmatch_lines(
+        [
+            "impact: billing: 20.0% of runs fail: about 240.00 USD/h at risk (of 1200 USD/h)",
+            "impact: search: p(95)<2000 (was 5000 ms): up to 50.00 USD/h at risk while it lasts",
+        ]
+    )
+    lines = json.loads((run_dir / "impact.json").read_text())["lines"]
+    assert len(lines) == 2  # the healthy workflow has no impact line
+    assert "Business impact of the breaches" in (run_dir / "report.html").read_text()
+
+
+def test_a_malformed_weight_is_one_usage_line(pytester: pytest.Pytester) -> None:
+    pytester.makepyprojecttoml(PYPROJECT.replace("1200 USD/h", "lots"))
+    pytester.makepyfile("def test_x(): pass")
+    result = pytester.runpytest()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*interlock: interlock_impact 'billing = lots': expected*"])
+
+
+def test_weights_parse_with_and_without_a_unit() -> None:
+    weights = parse_weights(["a = 1200 USD/h", "b=3.5/h"])
+    assert (weights["a"].amount, weights["a"].unit) == (1200, "USD")
+    assert (weights["b"].amount, weights["b"].unit) == (3.5, "")

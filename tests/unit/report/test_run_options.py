@@ -1,0 +1,50 @@
+"""``interlock run`` hands --shard, --repeat and --fail-on-regression to pytest."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from tests.unit.test_cli import assert_one_line_error, interlock
+
+PROJECT = """\
+[tool.interlock]
+tests = "tests"
+artifacts = "runs"
+postgres = false
+redis = false
+"""
+
+
+def _project(tmp_path: Path) -> Path:
+    (tmp_path / "pyproject.toml").write_text(PROJECT)
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_few.py").write_text(
+        "import pytest\n\n@pytest.mark.parametrize('i', range(4))\ndef test_few(i):\n    pass\n"
+    )
+    return tmp_path
+
+
+def test_run_shard_and_repeat_reach_pytest(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    result = interlock("run", "--shard", "1/2", "--repeat", "2", cwd=root)
+    assert result.returncode == 0, result.stdout + result.stderr
+    (run,) = (root / "runs").iterdir()
+    ran = [t["nodeid"] for t in json.loads((run / "tests.json").read_text())["tests"]]
+    assert len(ran) == 4  # 2 of the 4 tests, twice
+    assert len(set(ran)) == 2
+    assert json.loads((run / "flaky.json").read_text())["flaky"] == []
+    assert (run / "report.html").is_file()
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [(("--shard", "3/2"), "I must be between 1 and N"), (("--repeat", "0"), "1 or more")],
+)
+def test_a_bad_value_is_one_line_and_makes_no_run_folder(
+    tmp_path: Path, args: tuple[str, ...], fragment: str
+) -> None:
+    root = _project(tmp_path)
+    assert_one_line_error(interlock("run", *args, cwd=root), fragment)
+    assert not (root / "runs").exists()

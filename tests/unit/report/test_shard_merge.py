@@ -1,0 +1,165 @@
+"""--shard I/N splits a run deterministically; `interlock report merge` rejoins it exactly."""
+
+from __future__ import annotations
+
+import json
+import os
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from interlock.cli import main
+from interlock.plugin.shard import assign, parse_shard, past_durations
+from interlock.report.outcomes import Outcome, write_outcomes
+from interlock.runs import mark_run_dir
+
+PYPROJECT = """
+[tool.interlock]
+faults = false
+postgres = false
+redis = false
+"""
+
+#: nine tests, each recording a distinct set of samples of two workflows
+SUITE = """
+import pytest
+
+@pytest.mark.parametrize("i", range(9))
+def test_records(slo, i):
+    for k in range(5):
+        slo.add("checkout", duration_ms=10.0 + 37.0 * i + 3.3 * k, ok=(i, k) != (4, 2))
+    slo.add("search", duration_ms=100.0 + i * i, ok=True)
+"""
+
+
+def _checkout(pytester: pytest.Pytester, name: str) -> Path:
+    folder = pytester.path / name
+    folder.mkdir()
+    (folder / "pyproject.toml").write_text(PYPROJECT, encoding="utf-8")
+    (folder / "test_suite.py").write_text(SUITE, encoding="utf-8")
+    return folder
+
+
+def _run(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, folder: Path, *args: str
+) -> Path:
+    run_dir = folder / "runs" / "run"
+    monkeypatch.chdir(folder)
+    result = pytester.runpytest(
+        str(folder), f"--interlock-run-dir={run_dir}", f"--junitxml={run_dir / 'junit.xml'}", *args
+    )
+    assert result.ret == 0, result.stdout.str()
+    return run_dir
+
+
+def _nodeids(run_dir: Path) -> list[str]:
+    return [t["nodeid"] for t in json.loads((run_dir / "tests.json").read_text())["tests"]]
+
+
+def test_two_shards_in_two_checkouts_merge_into_the_unsharded_figures(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    whole = _run(pytester, monkeypatch, _checkout(pytester, "whole"))
+    one = _run(pytester, monkeypatch, _checkout(pytester, "one"), "--shard", "1/2")
+    two = _run(pytester, monkeypatch, _checkout(pytester, "two"), "--shard", "2/2")
+    ids_one, ids_two = _nodeids(one), _nodeids(two)
+    assert ids_one
+    assert ids_two
+    assert not set(ids_one) & set(ids_two)
+    assert sorted(ids_one + ids_two) == sorted(_nodeids(whole))
+
+    merged = pytester.path / "merged"
+    monkeypatch.chdir(pytester.path)
+    code = main(
+        [
+            "--project",
+            str(pytester.path / "one"),
+            "report",
+            "merge",
+            str(one),
+            str(two),
+            "--out",
+            str(merged),
+        ]
+    )
+    assert code == 0
+    got = json.loads((merged / "slo.json").read_text())
+    want = json.loads((whole / "slo.json").read_text())
+    assert got == want  # figures, verdicts and the exact aggregates
+    cases = ET.parse(merged / "junit.xml").getroot().iter("testcase")
+    names = sorted(c.get("name", "") for c in cases)
+    assert names.count("checkout") == 1  # one merged verdict, not one per shard
+    assert sum(n.startswith("test_records") for n in names) == 9
+    assert (merged / "report.html").is_file()
+
+
+def test_merge_of_a_folder_without_results_says_so_and_writes_nothing(
+    pytester: pytest.Pytester, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytester.makepyprojecttoml(PYPROJECT)
+    empty = pytester.mkdir("empty")
+    out = pytester.path / "out"
+    code = main(["--project", str(pytester.path), "report", "merge", str(empty), "--out", str(out)])
+    assert code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert "holds no slo.json" in err[0]
+    assert not out.exists()
+
+
+def test_a_shard_split_is_deterministic_balanced_by_durations_and_complete() -> None:
+    ids = [f"t{i}" for i in range(10)]
+    # t8 and t9 never ran before: they count as the mean of the known (2 s)
+    durations = {"t0": 9.0, **{f"t{i}": 1.0 for i in range(1, 8)}}
+    first = assign(ids, 3, durations)
+    assert first == assign(list(reversed(ids)), 3, dict(durations))[::-1]
+    assert set(first) == {1, 2, 3}
+    assert first.count(first[0]) == 1  # the 9 s test has a shard to itself
+    load = dict.fromkeys((1, 2, 3), 0.0)
+    for nodeid, shard in zip(ids, first, strict=True):
+        load[shard] += durations.get(nodeid, 2.0)
+    others = sorted(v for s, v in load.items() if s != first[0])
+    assert others[1] - others[0] <= 1.0
+
+
+@pytest.mark.parametrize("text", ["0/2", "3/2", "1-2", "a/b", ""])
+def test_a_bad_shard_is_refused(text: str) -> None:
+    with pytest.raises(ValueError, match="--shard"):
+        parse_shard(text)
+
+
+def test_a_bad_shard_option_is_one_usage_line(pytester: pytest.Pytester) -> None:
+    pytester.makepyprojecttoml(PYPROJECT)
+    pytester.makepyfile("def test_x(): pass")
+    result = pytester.runpytest("--shard", "3/2")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*interlock: --shard '3/2': I must be between 1 and N*"])
+
+
+def test_durations_come_from_the_newest_marked_run_unless_a_file_is_named(tmp_path: Path) -> None:
+    artifacts = tmp_path / "runs"
+    for name, seconds in (("old", 1.0), ("new", 7.0)):
+        run = artifacts / name
+        mark_run_dir(run)
+        write_outcomes(
+            [Outcome(nodeid="t::a", outcome="passed", duration_s=seconds)], run / "tests.json"
+        )
+    os.utime(artifacts / "old" / ".interlock-run", (1, 1))
+    assert past_durations(None, artifacts) == {"t::a": 7.0}
+    assert past_durations(artifacts / "old" / "tests.json", artifacts) == {"t::a": 1.0}
+    (tmp_path / "bad.json").write_text("{}")
+    with pytest.raises(ValueError, match=r"not an Interlock tests\.json"):
+        past_durations(tmp_path / "bad.json", artifacts)
+
+
+def test_report_html_renders_a_run_folder_again(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "pyproject.toml").write_text(PYPROJECT)
+    run = tmp_path / "run"
+    run.mkdir()
+    write_outcomes([Outcome(nodeid="t::a", outcome="failed", longrepr="boom")], run / "tests.json")
+    assert main(["--project", str(tmp_path), "report", "html", str(run)]) == 0
+    assert "boom" in (run / "report.html").read_text()
+    assert main(["--project", str(tmp_path), "report", "html", str(tmp_path / "nope")]) == 2
