@@ -18,6 +18,7 @@ from typing import Any, final
 
 from aiohttp import web
 
+from interlock.aio import AppServer
 from interlock.errors import DependencyError
 from interlock.monitor.metrics import CONTENT_TYPE, exposition
 from interlock.monitor.runner import Monitor
@@ -44,13 +45,13 @@ class DashboardServer:
         self.host = host
         self.port = port
         self.url = ""
-        self._runner: web.AppRunner | None = None
+        self._server: AppServer | None = None
         self._clients: set[asyncio.Event] = set()
         self._stopped = False
         monitor.listeners.append(self._changed)
 
     async def __aenter__(self) -> DashboardServer:
-        if self._runner is not None:
+        if self._server is not None:
             raise RuntimeError("the dashboard server is already running")
         app = web.Application()
         app.router.add_get("/", self._index)
@@ -58,25 +59,17 @@ class DashboardServer:
         app.router.add_get("/api/state", self._state)
         app.router.add_get("/events", self._events)
         app.router.add_get("/metrics", self._metrics)
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.2)
-        await runner.setup()
+        server = AppServer(app, host=self.host, port=self.port, shutdown_timeout=0.2)
         try:
-            site = web.TCPSite(runner, self.host, self.port)
-            await site.start()
+            await server.start()
         except OSError as exc:
-            await runner.cleanup()
             raise DependencyError(
                 f"cannot serve the dashboard on {self.host}:{self.port}: {exc.strerror or exc}",
                 hint="choose another --port, or 0 for any free one",
             ) from None
-        except BaseException:
-            await runner.cleanup()
-            raise
-        self._runner = runner
-        server = site._server
-        assert isinstance(server, asyncio.base_events.Server)
-        self.port = server.sockets[0].getsockname()[1]
-        self.url = f"http://{self.host}:{self.port}/"
+        self._server = server
+        self.port = server.port
+        self.url = server.url + "/"
         return self
 
     async def __aexit__(
@@ -88,8 +81,8 @@ class DashboardServer:
         self._stopped = True
         for client in self._clients:
             client.set()
-        if self._runner is not None:
-            await self._runner.cleanup()
+        if self._server is not None:
+            await self._server.stop()
 
     def _changed(self, kind: str, payload: Any) -> None:
         if kind == "stopped":
