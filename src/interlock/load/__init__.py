@@ -14,7 +14,6 @@ or in code with ``LoadRun(scenario, executor, target=...).run()``.
 
 from __future__ import annotations
 
-from interlock.load.aggregate import Aggregate
 from interlock.load.engine import LoadRun
 from interlock.load.executors import (
     EXECUTORS,
@@ -33,6 +32,7 @@ from interlock.load.scenario import Scenario, load_scenario
 from interlock.load.session import CheckFailed, Session
 from interlock.load.think import Think
 from interlock.load.thresholds import LoadThreshold, parse_load_thresholds
+from interlock.slo.aggregate import Aggregate
 
 __all__ = [
     "EXECUTORS",

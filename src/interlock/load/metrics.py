@@ -11,7 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from interlock.load.aggregate import Aggregate
+from interlock.slo.aggregate import Aggregate
 
 __all__ = ["Metrics", "Second"]
 
@@ -85,7 +85,7 @@ class Metrics:
         self.started = 0
         self.second = Second(0)
         #: every iteration's (duration ms, error or None), only when asked, else None: it
-        #: grows with the run (for tests that verify merges, and the SLO recorder)
+        #: grows with the run (for tests that verify merges against every sample)
         self.samples: list[tuple[float, str | None]] | None = None
 
     def record_step(self, name: str, duration_ms: float, ok: bool, error: str | None) -> None:

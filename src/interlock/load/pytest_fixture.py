@@ -9,32 +9,32 @@
                           thresholds=["p(95)<500"])
         assert result.ok, result.thresholds
 
-Each run's workflow figures go to the session's SLO recorder under the workflow's name
-(``name=`` or the function's), with its whole-run thresholds declared there too, so the
-run's SLO table and gate include them.
+Each run's workflow aggregate is merged into the session's SLO recorder under the
+workflow's name (``name=`` or the function's), with its whole-run thresholds declared
+there too, so the run's SLO table and gate include every iteration; no per-iteration
+sample list is kept for it.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol, final
+from typing import Protocol, final
 
 from interlock.load.engine import LoadRun, event_loop_factory, signals_stop
 from interlock.load.executors import Executor
 from interlock.load.result import LoadResult
 from interlock.load.scenario import Scenario, Workflow
 from interlock.load.thresholds import parse_load_thresholds
+from interlock.slo.aggregate import Aggregate
 
-__all__ = ["LoadFixture", "load"]
+__all__ = ["LoadFixture", "SloSink"]
 
 
 class SloSink(Protocol):
-    """What the fixture feeds: the ``slo`` fixture's recorder (``add`` and ``declare``)."""
+    """What the fixture feeds: the session's SLO recorder (``merge`` and ``declare``)."""
 
-    def add(
-        self, name: str, *, start: float, duration_ms: float, ok: bool, error: str | None = None
-    ) -> None: ...
+    def merge(self, name: str, figures: Aggregate) -> None: ...
 
     def declare(self, name: str, *rules: str) -> None: ...
 
@@ -57,12 +57,15 @@ class LoadFixture:
         thresholds: Sequence[str] | Mapping[str, Sequence[str]] = (),
         abort_on_fail: bool = False,
         target: str | None = None,
+        slo: bool = True,
     ) -> LoadResult:
         """Run ``workflow`` (an ``async def (session)``, or a Scenario) under ``executor``.
 
         ``thresholds``: rules on the workflow, or ``{name: rules}`` for steps too. Raises
         UsageError on bad parameters, DependencyError when the target refuses; a breached
-        threshold is in the result (``result.ok``), and in the SLO gate.
+        threshold is in the result (``result.ok``), and in the SLO gate. ``slo=False``
+        keeps the run out of the SLO gate (a run meant to be pushed past its SLO, such
+        as a capacity search).
         """
         scenario = self._scenario(workflow, name)
         rules = thresholds if isinstance(thresholds, Mapping) else {scenario.name: thresholds}
@@ -74,15 +77,14 @@ class LoadFixture:
             executor,
             target=target or scenario.target or self.base_url,
             thresholds=parsed,
-            # the SLO recorder still takes samples; it will take the aggregate itself
-            keep_samples=self._slo is not None,
         )
         result = run.run()
         self.results.append(result)
-        self._report(
-            result,
-            [t.rule.expression for t in parsed if not t.window and t.target == scenario.name],
-        )
+        if slo:
+            self._report(
+                result,
+                [t.rule.expression for t in parsed if not t.window and t.target == scenario.name],
+            )
         return result
 
     def run_together(
@@ -102,7 +104,6 @@ class LoadFixture:
                 thresholds=parse_load_thresholds(
                     {name: (thresholds or {}).get(name, ())}, abort_on_fail=abort_on_fail
                 ),
-                keep_samples=self._slo is not None,
             )
             for name, (workflow, executor) in streams.items()
         }
@@ -127,24 +128,8 @@ class LoadFixture:
         return Scenario(name=name or str(getattr(workflow, "__name__", "load")), workflow=workflow)
 
     def _report(self, result: LoadResult, rules: list[str]) -> None:
-        if self._slo is None or result.samples is None:
+        if self._slo is None:
             return
         if rules:
             self._slo.declare(result.scenario, *rules)
-        for duration, error in result.samples:
-            self._slo.add(
-                result.scenario,
-                start=result.started_at,
-                duration_ms=duration,
-                ok=error is None,
-                error=error,
-            )
-
-
-def load(stack: Any, slo: Any) -> LoadFixture:
-    """The ``load`` fixture's body: a LoadFixture aimed at the stack's app, feeding ``slo``.
-
-    Register with ``pytest.fixture(load)`` (function scope): ``stack`` and ``slo`` are
-    Interlock's fixtures of those names.
-    """
-    return LoadFixture(base_url=getattr(stack, "app_url", None), slo=slo)
+        self._slo.merge(result.scenario, result.workflow)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from interlock.load.aggregate import Aggregate
+from interlock.slo.aggregate import Aggregate
 
 __all__ = ["LoadResult"]
 

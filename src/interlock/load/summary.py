@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from interlock.load.aggregate import Aggregate
 from interlock.load.result import LoadResult
+from interlock.slo.aggregate import Aggregate
 
 __all__ = ["progress_line", "summary"]
 

@@ -14,8 +14,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from interlock.errors import ConfigError, UsageError
-from interlock.load.aggregate import Aggregate
 from interlock.load.metrics import Second
+from interlock.slo.aggregate import Aggregate
 from interlock.slo.thresholds import Threshold, parse_threshold
 
 __all__ = ["Judge", "LoadThreshold", "ThresholdState", "parse_load_thresholds"]

@@ -32,6 +32,7 @@ pytest_plugins = [
     "interlock.plugin.stack",
     "interlock.plugin.faults",
     "interlock.plugin.slo",
+    "interlock.plugin.load",
     "interlock.plugin.progress",
     "interlock.plugin.evidence",
     "interlock.plugin.faultlog",

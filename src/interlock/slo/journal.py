@@ -1,10 +1,11 @@
 """What a process records, streamed to the run folder as it goes, and gathered at the end.
 
-Each process (the pytest controller, each xdist worker) appends one JSON line per run
-and per declaration to ``<folder>/<who>.jsonl``, flushed at once: a process killed
-mid-run loses nothing it had recorded. When it ends cleanly it writes its tally to
-``<who>.json`` and removes the lines. ``collect`` merges what it finds: a tally where
-there is one, else the replayed lines (a torn last line, cut by the kill, is skipped).
+Each process (the pytest controller, each xdist worker) appends one JSON line per run,
+per merged aggregate and per declaration to ``<folder>/<who>.jsonl``, flushed at once:
+a process killed mid-run loses nothing it had recorded. When it ends cleanly it writes
+its tally to ``<who>.json`` and removes the lines. ``collect`` merges what it finds: a
+tally where there is one, else the replayed lines (a torn last line, cut by the kill,
+is skipped).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import IO, final
 
 from interlock.errors import ConfigError
+from interlock.slo.aggregate import Aggregate
 from interlock.slo.tally import Tally
 from interlock.slo.thresholds import Threshold, parse_threshold
 
@@ -35,6 +37,9 @@ class Journal:
 
     def run(self, name: str, duration_ms: float, *, ok: bool, error: str | None) -> None:
         self._append({"run": name, "ms": duration_ms, "ok": ok, "error": error})
+
+    def merge(self, name: str, figures: Aggregate) -> None:
+        self._append({"merge": name, "aggregate": figures.to_dict()})
 
     def declare(self, name: str, rules: tuple[Threshold, ...]) -> None:
         self._append({"declare": name, "rules": [r.expression for r in rules]})
@@ -85,6 +90,8 @@ def replay(path: Path) -> Tally:
                     ok=bool(entry["ok"]),
                     error=entry["error"],
                 )
+            elif "merge" in entry:
+                tally.merge(str(entry["merge"]), Aggregate.from_dict(entry["aggregate"]))
             else:
                 rules = tuple(parse_threshold(r) for r in entry["rules"])
                 tally.declare(str(entry["declare"]), rules)

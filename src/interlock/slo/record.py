@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import final
 
+from interlock.slo.aggregate import Aggregate
 from interlock.slo.journal import Journal
 from interlock.slo.tally import Tally
 from interlock.slo.thresholds import parse_thresholds
@@ -46,6 +47,14 @@ class Recorder:
             self.tally.record(name, duration_ms, ok=ok, error=error)
             if self.journal is not None:
                 self.journal.run(name, duration_ms, ok=ok, error=error)
+
+    def merge(self, name: str, figures: Aggregate) -> None:
+        """Many runs of ``name`` at once, as an aggregate (e.g. a load run's workflow):
+        exactly as if each had been added; ``figures`` is copied, not kept."""
+        with self._lock:
+            self.tally.merge(name, figures)
+            if self.journal is not None:
+                self.journal.merge(name, figures)
 
     def declare(self, name: str, *rules: str) -> None:
         """Hold ``name`` to thresholds (k6 style, e.g. ``p(95)<1500``, ``rate>=0.99``).

@@ -25,13 +25,16 @@ class Tally:
     def record(self, name: str, duration_ms: float, *, ok: bool, error: str | None) -> None:
         self.figures.setdefault(name, Aggregate()).record(duration_ms, ok=ok, error=error)
 
+    def merge(self, name: str, figures: Aggregate) -> None:
+        self.figures.setdefault(name, Aggregate()).__iadd__(figures)
+
     def declare(self, name: str, rules: tuple[Threshold, ...]) -> None:
         known = self.declared.get(name, ())
         self.declared[name] = known + tuple(r for r in dict.fromkeys(rules) if r not in known)
 
     def __iadd__(self, other: Tally) -> Tally:
         for name, figures in other.figures.items():
-            self.figures.setdefault(name, Aggregate()).__iadd__(figures)
+            self.merge(name, figures)
         for name, rules in other.declared.items():
             self.declare(name, rules)
         return self

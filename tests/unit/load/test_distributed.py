@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from interlock.load import ConstantArrivalRate, parse_load_thresholds
-from interlock.load.aggregate import Aggregate
 from interlock.load.distributed import run_distributed
+from interlock.slo.aggregate import Aggregate
 
 from .conftest import Target
 

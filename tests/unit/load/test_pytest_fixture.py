@@ -1,13 +1,9 @@
-"""The ``load`` fixture's body: runs against the stack's app and feeds the SLO recorder."""
+"""The ``load`` fixture's body: runs against a real target and feeds the SLO recorder."""
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
-from interlock.pytest_plugin import SloRecorder
-
 from interlock.load import PerVUIterations, Session
-from interlock.load.pytest_fixture import load
+from interlock.load.pytest_fixture import LoadFixture
 from interlock.slo.record import Recorder
 from interlock.slo.report import build_report
 
@@ -19,21 +15,35 @@ async def checkout(s: Session) -> None:
     await s.get("/status/503" if s.vu == 1 else "/")
 
 
-def test_a_load_run_feeds_every_iteration_to_the_slo_report(target: Target) -> None:
+def test_a_load_run_feeds_its_aggregate_to_the_slo_report(target: Target) -> None:
     recorder = Recorder()
-    fixture = load(SimpleNamespace(app_url=target.url), SloRecorder(recorder))
+    fixture = LoadFixture(base_url=target.url, slo=recorder)
 
     result = fixture.run(checkout, PerVUIterations(vus=2, iterations=5), thresholds=["p(95)<5000"])
 
     assert result.workflow.count == 10
-    assert [s.name for s in recorder.samples] == ["checkout"] * 10
-    assert recorder.thresholds["checkout"] == ("p(95)<5000",)
-    report = build_report(recorder, success_rate_pct=95, latency_ms=2000)
+    assert result.samples is None  # the recorder takes the aggregate, not a sample list
+    assert recorder.tally.figures["checkout"] == result.workflow
+    assert [r.expression for r in recorder.tally.declared["checkout"]] == ["p(95)<5000"]
+    report = build_report(recorder.tally, defaults=())
     (stats,) = report.workflows
-    assert stats.runs == 10
-    assert stats.max == result.workflow.max
+    assert stats.figures.runs == 10
+    assert stats.figures.max_ms == result.workflow.max
     # VU 1's five iterations met a 503: failed steps, so failed workflows, in both reports
     assert result.steps["GET /status/503"].failures == 5
     assert result.workflow.failures == 5
-    assert stats.failures == 5
-    assert stats.errors == ("GET /status/503: status 503",)
+    assert stats.figures.failures == 5
+    assert dict(stats.figures.errors) == {"GET /status/503: status 503": 5}
+
+
+def test_a_run_kept_out_of_the_slo_gate_records_nothing_there(target: Target) -> None:
+    recorder = Recorder()
+    fixture = LoadFixture(base_url=target.url, slo=recorder)
+
+    result = fixture.run(
+        checkout, PerVUIterations(vus=1, iterations=2), thresholds=["p(95)<5000"], slo=False
+    )
+
+    assert result.workflow.count == 2
+    assert not recorder.tally.figures
+    assert not recorder.tally.declared

@@ -64,3 +64,43 @@ def test_distinct_errors_beyond_the_limit_are_counted_together():
     assert len(figures.errors) == MAX_ERROR_KINDS + 1
     assert figures.errors[OTHER_ERRORS] == 5
     assert sum(figures.errors.values()) == figures.failures
+
+
+def test_the_load_engines_figures_by_threshold_name():
+    figures = recorded([10.0, 20.0, 30.0, 40.0], failed_every=4)
+    assert figures.count == figures.runs == 4
+    assert (figures.figure("min"), figures.figure("max")) == (10.0, 40.0)
+    assert figures.figure("avg") == pytest.approx(25.0)
+    assert figures.figure("rate") == 0.75
+    assert figures.figure("count") == 4.0
+    assert figures.figure("med") == figures.med == figures.percentile(50)
+    assert figures.figure("p", 99) == figures.percentile(99)
+    with pytest.raises(ValueError, match="percentile"):
+        figures.figure("p")
+    with pytest.raises(ValueError, match="unknown figure 'mean'"):
+        figures.figure("mean")
+
+
+def test_encode_is_the_json_form_and_a_summary_survives_it():
+    rng = random.Random(1)
+    figures = recorded([rng.uniform(1, 900) for _ in range(20_000)], failed_every=5000)
+    back = Aggregate.decode(json.loads(json.dumps(figures.encode())))
+    assert figures.encode() == figures.to_dict()
+    assert back == figures
+    assert back.summary() == figures.summary()
+    assert set(figures.summary()) == {
+        "count", "failures", "rate", "avg", "min", "med", "p90", "p95", "p99", "max", "errors"
+    }  # fmt: skip
+
+
+def test_an_empty_aggregate_has_no_success_no_figures_and_round_trips():
+    empty = Aggregate()
+    assert (empty.rate, empty.percentile(95), empty.min, empty.max, empty.avg) == (0, 0, 0, 0, 0)
+    assert Aggregate.decode(empty.encode()) == empty
+    merged = empty + recorded([5.0])
+    assert (merged.min, merged.max) == (5.0, 5.0)  # the empty side's zeros are not a run
+
+
+def test_a_negative_duration_counts_as_zero():
+    figures = recorded([-3.0, 2.0])
+    assert (figures.min, figures.max, figures.runs) == (0.0, 2.0, 2)

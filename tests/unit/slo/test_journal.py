@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from interlock.slo.aggregate import Aggregate
 from interlock.slo.journal import Journal, collect
 from interlock.slo.record import Recorder
 
@@ -70,3 +71,21 @@ def test_declaring_a_bad_threshold_fails_at_once():
 
     with pytest.raises(ConfigError):
         Recorder().declare("w", "p(95)<<3")
+
+
+def test_a_merged_aggregate_is_journaled_at_once_and_counts_as_its_runs(tmp_path):
+    figures = Aggregate()
+    for i in range(100):
+        figures.record(float(i), ok=i % 25 != 0, error="HTTP 503")
+    recorder = Recorder(Journal(tmp_path, "gw0"))
+    recorder.add("checkout", 500.0, ok=True)
+    recorder.merge("checkout", figures)
+    recorder.journal.close()  # no finish(): as if the process had been killed here
+    replayed = collect(tmp_path).figures["checkout"]
+    recorder.finish()
+    compacted = collect(tmp_path).figures["checkout"]
+    expected = Aggregate()
+    expected.record(500.0, ok=True)
+    expected += figures
+    assert replayed == compacted == expected
+    assert (replayed.runs, replayed.failures, replayed.max_ms) == (101, 4, 500.0)

@@ -11,7 +11,6 @@ import pytest
 from tests.integration.helpers.operations import new_customer
 
 from interlock.load import ConstantArrivalRate, Session
-from interlock.load.pytest_fixture import LoadFixture
 from interlock.load.summary import summary
 
 pytestmark = pytest.mark.performance
@@ -22,7 +21,7 @@ SLO = ["p(95)<2000", "rate>=0.99", "p(99)<3000 over 10s"]
 
 
 @pytest.mark.integration_timeout(180_000)  # a minute of load, plus set-up
-def test_three_streams_hold_their_slos_for_a_minute(stack, api, slo, interlock_auth):
+def test_three_streams_hold_their_slos_for_a_minute(load, api, interlock_auth):
     person = new_customer(api)
     customer = person.record["id"]
     dispatcher = dict(interlock_auth("dispatcher"))
@@ -40,7 +39,7 @@ def test_three_streams_hold_their_slos_for_a_minute(stack, api, slo, interlock_a
     def steady() -> ConstantArrivalRate:
         return ConstantArrivalRate(rate=RATE, duration=DURATION, pre_allocated_vus=5, max_vus=50)
 
-    results = LoadFixture(base_url=stack.app_url, slo=slo).run_together(
+    results = load.run_together(
         {
             "load: customer look-up": (look_up_customer, steady()),
             "load: invoice list": (list_invoices, steady()),
