@@ -7,7 +7,12 @@
     stack      the stack (start failures, watched processes) and api, db, redis, ws, sims
     faults     the faults fixture
     slo        the slo fixture and the gate that judges the run in the controller
+    load       the load fixture: load runs against the stack, their figures to the gate
     progress   a line naming a test that runs long
+    evidence, faultlog
+               what a failure's report shows: log lines, simulator calls, faults fired
+    shard, repeat, baseline, coverage, apicoverage, impact, profile
+               the options of the reports (see interlock.report)
     hookspec   pytest_interlock_report, implemented by the writers in interlock.report
 
 A project teaches ``api.as_role(...)`` to log in by defining ``interlock_auth``
