@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Request
 from redis.asyncio import Redis
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from wms.db.models import User
 from wms.domain.billing import Billing
 from wms.domain.customers import Onboarding
 from wms.domain.notifications import Notifier
@@ -18,10 +21,10 @@ from wms.domain.security import SecurityMonitor
 from wms.errors import Forbidden, Unauthorized
 from wms.integrations.keys import KeyRing
 from wms.integrations.resilience import ExternalService
-from wms.security import Principal, verify_token
+from wms.security import ROLES, Principal, verify_token
 from wms.settings import Settings
 
-__all__ = ["Services", "principal_from_token", "require", "services"]
+__all__ = ["Services", "authenticate", "principal_from_token", "require", "services"]
 
 
 @dataclass(kw_only=True)
@@ -48,6 +51,7 @@ def services(request: Request) -> Services:
 
 
 def principal_from_token(token: str, settings: Settings) -> Principal:
+    """The token's claims, verified (signature, algorithm, exp, iss, aud); see authenticate."""
     return verify_token(
         token,
         secret=settings.jwt_secret.get_secret_value(),
@@ -56,16 +60,47 @@ def principal_from_token(token: str, settings: Settings) -> Principal:
     )
 
 
+async def authenticate(token: str, svc: Services) -> Principal:
+    """Who the token speaks for, as the database says now.
+
+    A valid signature is not enough: the user must still exist and the token's version
+    must be the user's current one (logout, a password or role change and deletion raise
+    it), and the role and customer are the stored ones, not the token's. Raises
+    Unauthorized otherwise.
+    """
+    claimed = principal_from_token(token, svc.settings)
+    async with svc.sessions() as session:
+        row = (
+            await session.execute(
+                select(User.role, User.customer_id, User.token_version).where(
+                    User.id == claimed.user_id
+                )
+            )
+        ).first()
+    if row is None or row.token_version != claimed.token_version:
+        raise Unauthorized("token revoked", code="token_revoked")
+    return dataclasses.replace(claimed, role=row.role, customer_id=row.customer_id)
+
+
 def require(*roles: str) -> Callable[[Request], Coroutine[Any, Any, Principal]]:
-    """A dependency that authenticates the bearer token and checks the caller's role."""
+    """A dependency that authenticates the bearer token and checks the caller's role.
+
+    Every endpoint names the roles it admits: ``require()`` without any raises TypeError
+    when the route is declared, so that no endpoint is open to every role by omission.
+    """
+    if not roles:
+        raise TypeError("require() needs the roles it admits: an endpoint has no default rule")
+    unknown = set(roles) - set(ROLES)
+    if unknown:
+        raise TypeError(f"require(): unknown roles {sorted(unknown)}")
 
     async def dependency(request: Request) -> Principal:
         header = request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise Unauthorized("missing bearer token", code="missing_token")
-        principal = principal_from_token(token.strip(), services(request).settings)
-        if roles and principal.role not in roles:
+        principal = await authenticate(token.strip(), services(request))
+        if principal.role not in roles:
             raise Forbidden(f"role {principal.role!r} may not do this")
         return principal
 
