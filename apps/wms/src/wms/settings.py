@@ -46,6 +46,11 @@ class Settings(BaseSettings):
     jwt_issuer: str = "wms"
     jwt_audience: str = "wms-api"
     token_ttl_seconds: int = 3600
+    #: failed logins allowed per account and per client address within the window;
+    #: past either, logins are refused with 429 until the window ends
+    login_failures_per_account: int = Field(default=5, ge=1)
+    login_failures_per_client: int = Field(default=20, ge=1)
+    login_window_seconds: float = Field(default=300.0, gt=0)
     bootstrap_admin_email: str | None = None
     bootstrap_admin_password: SecretStr | None = None
     #: where providers reach this WMS (e.g. https://wms.example.com): Twilio reports each

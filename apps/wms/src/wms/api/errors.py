@@ -66,9 +66,12 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 400:
             # the framework's "error parsing the body": the same answer as any invalid body
             return error_response(422, "malformed_body", str(exc.detail))
-        code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(
-            exc.status_code, "http_error"
-        )
+        code = {
+            404: "not_found",
+            405: "method_not_allowed",
+            413: "payload_too_large",
+            429: "too_many_requests",
+        }.get(exc.status_code, "http_error")
         headers = dict(getattr(exc, "headers", None) or {})
         if exc.status_code == 405:
             headers["Allow"] = ", ".join(_allowed_methods(request))

@@ -5,13 +5,15 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import Field
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
+from starlette.exceptions import HTTPException
 
 from wms.api.deps import Services, require, services
 from wms.api.passwords import check_password, new_password_hash
+from wms.api.throttle import LoginThrottle
 from wms.db.models import AuditEntry, Customer, User
 from wms.domain.schemas import (
     TEXT,
@@ -25,6 +27,7 @@ from wms.domain.schemas import (
     UserOut,
 )
 from wms.errors import Conflict, NotFound, Unauthorized
+from wms.events import emit
 from wms.security import ROLES, Principal, issue_token
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
@@ -48,17 +51,34 @@ class UserUpdate(Strict):
     role: StaffRole
 
 
-@router.post("/auth/token", response_model=TokenResponse, responses=ERRORS)
+@router.post(
+    "/auth/token", response_model=TokenResponse, responses={**ERRORS, 429: {"model": ErrorResponse}}
+)
 async def token(
-    body: TokenRequest, response: Response, svc: Services = Depends(services)
+    body: TokenRequest, request: Request, response: Response, svc: Services = Depends(services)
 ) -> TokenResponse:
+    client = request.client.host if request.client else "unknown"
+    throttle = LoginThrottle(
+        svc.redis,
+        per_account=svc.settings.login_failures_per_account,
+        per_client=svc.settings.login_failures_per_client,
+        window_s=svc.settings.login_window_seconds,
+    )
+    try:
+        await throttle.check(body.email, client)
+    except HTTPException:
+        await _security_event(svc, "security.login_throttled", email=body.email, client=client)
+        raise
     async with svc.sessions() as session:
         user = await session.scalar(select(User).where(User.email == body.email))
     ok = await check_password(body.password, user.password_hash if user else None)
-    async with svc.sessions() as session, session.begin():
-        session.add(
-            AuditEntry(actor=body.email, action="login" if ok else "login_failed", details={})
-        )
+    if ok:
+        await throttle.succeeded(body.email)
+        async with svc.sessions() as session, session.begin():
+            session.add(AuditEntry(actor=body.email, action="login", details={}))
+    else:
+        await throttle.failed(body.email, client)
+        await _security_event(svc, "security.login_failed", email=body.email, client=client)
     # one answer for an unknown e-mail and a wrong password: no account enumeration
     if not ok or user is None:
         raise Unauthorized("wrong e-mail or password", code="bad_credentials")
@@ -186,6 +206,18 @@ async def create_customer_user(
         role="customer",
         customer_id=customer_id,
     )
+
+
+async def _security_event(svc: Services, type_: str, *, email: str, client: str) -> None:
+    """A refusal worth an operator's attention: audited, and published on the security
+    channel through the outbox."""
+    details = {"email": email, "client": client}
+    async with svc.sessions() as session, session.begin():
+        session.add(
+            AuditEntry(actor=email, action=type_.removeprefix("security."), details=details)
+        )
+        await emit(session, "security", type_, details)
+    svc.wake_relay()
 
 
 async def _revoke(
