@@ -14,11 +14,65 @@ import jwt
 
 from wms.errors import Unauthorized
 
-__all__ = ["ROLES", "Principal", "hash_password", "issue_token", "verify_password", "verify_token"]
+__all__ = [
+    "COMMON_PASSWORDS",
+    "ROLES",
+    "Principal",
+    "hash_password",
+    "issue_token",
+    "verify_password",
+    "verify_token",
+]
 
 ROLES = ("admin", "dispatcher", "driver", "billing", "customer")
 ALGORITHM = "HS256"
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
+#: the most common passwords of the public breach lists, as written there (the API schema
+#: states the same list, so a client can check before it asks): refused for any account
+COMMON_PASSWORDS = frozenset(
+    {
+        "123456",
+        "12345678",
+        "123456789",
+        "1234567890",
+        "password",
+        "password1",
+        "password123",
+        "passw0rd",
+        "qwerty",
+        "qwerty123",
+        "Qwerty123",
+        "Password1",
+        "Password123",
+        "qwertyuiop",
+        "11111111",
+        "00000000",
+        "12341234",
+        "abc12345",
+        "abcd1234",
+        "iloveyou",
+        "admin123",
+        "administrator",
+        "welcome1",
+        "letmein1",
+        "sunshine",
+        "princess",
+        "football",
+        "baseball",
+        "trustno1",
+        "superman",
+        "1q2w3e4r",
+        "1qaz2wsx",
+        "zaq12wsx",
+        "changeme",
+        "starwars",
+        "whatever",
+        "dragon123",
+        "monkey123",
+        "master123",
+    }
+)
+
 #: how far in the future a token's iat may be (clock skew between API processes), seconds
 _LEEWAY = 60
 #: a token longer than this is refused before it is parsed, characters

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from wms.errors import InvalidInput
-from wms.security import hash_password, verify_password
+from wms.security import COMMON_PASSWORDS, hash_password, verify_password
 
 __all__ = ["check_password", "new_password_hash"]
 
@@ -16,48 +16,6 @@ CONCURRENT_HASHES = 1
 _slots = asyncio.Semaphore(CONCURRENT_HASHES)
 # verified against when the e-mail is unknown, so its answer takes as long as a known one's
 _DUMMY_HASH = hash_password("no user has this password; it only costs time")
-
-#: the most common passwords of the public breach lists: refused for any account
-COMMON_PASSWORDS = frozenset(
-    {
-        "123456",
-        "12345678",
-        "123456789",
-        "1234567890",
-        "password",
-        "password1",
-        "password123",
-        "passw0rd",
-        "qwerty",
-        "qwerty123",
-        "qwertyuiop",
-        "11111111",
-        "00000000",
-        "12341234",
-        "abc12345",
-        "abcd1234",
-        "iloveyou",
-        "admin123",
-        "administrator",
-        "welcome1",
-        "letmein1",
-        "sunshine",
-        "princess",
-        "football",
-        "baseball",
-        "trustno1",
-        "superman",
-        "1q2w3e4r",
-        "1qaz2wsx",
-        "zaq12wsx",
-        "changeme",
-        "starwars",
-        "whatever",
-        "dragon123",
-        "monkey123",
-        "master123",
-    }
-)
 
 
 async def check_password(password: str, stored: str | None) -> bool:
@@ -70,7 +28,7 @@ async def check_password(password: str, stored: str | None) -> bool:
 
 async def new_password_hash(password: str) -> str:
     """The stored form of a new password. Raises InvalidInput for a common one."""
-    if password.lower() in COMMON_PASSWORDS:
+    if password in COMMON_PASSWORDS:
         raise InvalidInput("this password is among the most common ones", code="weak_password")
     async with _slots:
         return await asyncio.to_thread(hash_password, password)

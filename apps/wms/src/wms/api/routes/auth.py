@@ -16,6 +16,7 @@ from wms.api.passwords import check_password, new_password_hash
 from wms.api.throttle import LoginThrottle
 from wms.db.models import AuditEntry, Customer, User
 from wms.domain.schemas import (
+    NOT_COMMON,
     TEXT,
     CustomerUserCreate,
     ErrorResponse,
@@ -44,7 +45,9 @@ NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 class PasswordChange(Strict):
     current_password: str = Field(min_length=1, max_length=200, pattern=TEXT)
-    new_password: str = Field(min_length=8, max_length=200, pattern=TEXT)
+    new_password: str = Field(
+        min_length=8, max_length=200, pattern=TEXT, json_schema_extra=NOT_COMMON
+    )
 
 
 class UserUpdate(Strict):
