@@ -42,6 +42,7 @@ from wms.domain.billing_schemas import (
     SubscriptionOut,
 )
 from wms.domain.notifications import Message, Notifier
+from wms.domain.settlement import mismatch, pays_in_full
 from wms.errors import Conflict, NotFound
 from wms.events import emit
 from wms.integrations.payments import Payments
@@ -510,7 +511,11 @@ class Billing:
             payment = await _locked(session, Payment, metadata.get("payment_id"))
             intent = str(obj.get("id"))
             kind = event.get("type")
-            if kind == "payment_intent.succeeded":
+            if kind == "payment_intent.succeeded" and not pays_in_full(obj, invoice):
+                # a charge for another amount settles nothing: it is someone's mistake or
+                # an attack, and an operator must see it
+                await emit(session, "security", "security.payment_mismatch", mismatch(obj, invoice))
+            elif kind == "payment_intent.succeeded":
                 if payment is not None:
                     payment.status, payment.payment_intent_id, payment.error = (
                         "succeeded",
