@@ -14,6 +14,7 @@ from sqlalchemy import select
 from wms import __version__
 from wms.api.deps import Services
 from wms.api.errors import install_error_handlers
+from wms.api.headers import SecurityHeaders
 from wms.api.limits import RequestLimits
 from wms.api.logs import redact_server_logs
 from wms.api.routes import (
@@ -155,6 +156,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
 
     app.add_middleware(RequestLimits, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)  # outermost: the limits' refusals carry them too
 
     app.include_router(health.router)
     app.include_router(auth.router)
