@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import json
+import logging
+import uuid
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
@@ -24,7 +28,16 @@ from wms.integrations.resilience import ExternalService
 from wms.security import ROLES, Principal, verify_token
 from wms.settings import Settings
 
-__all__ = ["Services", "authenticate", "principal_from_token", "require", "services"]
+__all__ = [
+    "Services",
+    "authenticate",
+    "forget_standing",
+    "principal_from_token",
+    "require",
+    "services",
+]
+
+log = logging.getLogger("wms.auth")
 
 
 @dataclass(kw_only=True)
@@ -60,8 +73,56 @@ def principal_from_token(token: str, settings: Settings) -> Principal:
     )
 
 
+#: seconds a user's (role, customer, token version) is kept in Redis. Revocation deletes
+#: it at once; the bound only matters if that delete is lost (Redis unreachable then)
+AUTH_CACHE_SECONDS = 60
+_AUTH_KEY = "wms:auth:"
+
+
+@dataclass(frozen=True)
+class _Standing:
+    role: str
+    customer_id: uuid.UUID | None
+    token_version: int
+
+
+async def _standing(svc: Services, user_id: uuid.UUID) -> _Standing | None:
+    """The user's current role, customer and token version: from Redis (shared by every
+    API process, and answering while PostgreSQL is slow) or else from the database."""
+    key = _AUTH_KEY + str(user_id)
+    try:
+        cached = await svc.redis.get(key)
+    except Exception as exc:  # Redis down: the database alone decides
+        log.warning("auth cache unavailable: %s", exc)
+        cached = None
+    if cached is not None:
+        role, customer, version = json.loads(cached)
+        return _Standing(role, uuid.UUID(customer) if customer else None, int(version))
+    async with svc.sessions() as session:
+        row = (
+            await session.execute(
+                select(User.role, User.customer_id, User.token_version).where(User.id == user_id)
+            )
+        ).first()
+    if row is None:
+        return None
+    found = _Standing(row.role, row.customer_id, row.token_version)
+    value = json.dumps([found.role, str(found.customer_id or ""), found.token_version])
+    with contextlib.suppress(Exception):
+        await svc.redis.set(key, value, ex=AUTH_CACHE_SECONDS)
+    return found
+
+
+async def forget_standing(svc: Services, user_id: uuid.UUID) -> None:
+    """Drop the user's cached standing; call after committing a change to it."""
+    try:
+        await svc.redis.delete(_AUTH_KEY + str(user_id))
+    except Exception as exc:
+        log.error("revocation of %s not propagated to the auth cache: %s", user_id, exc)
+
+
 async def authenticate(token: str, svc: Services) -> Principal:
-    """Who the token speaks for, as the database says now.
+    """Who the token speaks for, as WMS knows them now.
 
     A valid signature is not enough: the user must still exist and the token's version
     must be the user's current one (logout, a password or role change and deletion raise
@@ -69,17 +130,10 @@ async def authenticate(token: str, svc: Services) -> Principal:
     Unauthorized otherwise.
     """
     claimed = principal_from_token(token, svc.settings)
-    async with svc.sessions() as session:
-        row = (
-            await session.execute(
-                select(User.role, User.customer_id, User.token_version).where(
-                    User.id == claimed.user_id
-                )
-            )
-        ).first()
-    if row is None or row.token_version != claimed.token_version:
+    standing = await _standing(svc, claimed.user_id)
+    if standing is None or standing.token_version != claimed.token_version:
         raise Unauthorized("token revoked", code="token_revoked")
-    return dataclasses.replace(claimed, role=row.role, customer_id=row.customer_id)
+    return dataclasses.replace(claimed, role=standing.role, customer_id=standing.customer_id)
 
 
 def require(*roles: str) -> Callable[[Request], Coroutine[Any, Any, Principal]]:

@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from wms.api.security_events import REFUSALS, report_refusal
 from wms.errors import WMSError
 
 __all__ = ["error_response", "install_error_handlers"]
@@ -45,6 +46,11 @@ def _allowed_methods(request: Request) -> list[str]:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(WMSError)
     async def wms_error(request: Request, exc: WMSError) -> JSONResponse:
+        if exc.code in REFUSALS:
+            client = request.client.host if request.client else "unknown"
+            report_refusal(
+                request.app.state.services, exc.code, client=client, path=request.url.path
+            )
         if exc.status >= 500:
             log.warning("%s %s failed: %s", request.method, request.url.path, exc.message)
         return JSONResponse(exc.body(), status_code=exc.status)

@@ -133,11 +133,14 @@ router = APIRouter()
 @router.websocket("/ws")
 async def websocket_endpoint(socket: WebSocket) -> None:
     from wms.api.deps import authenticate
+    from wms.api.security_events import report_refusal
 
     services = socket.app.state.services
     origin = socket.headers.get("origin")
+    address = socket.client.host if socket.client else "unknown"
     if origin is not None and origin not in services.settings.ws_allowed_origins:
         await socket.close(code=1008, reason="origin not allowed")
+        report_refusal(services, "websocket_origin", client=address, path="/ws")
         return
     token = (
         socket.query_params.get("token")
@@ -147,6 +150,7 @@ async def websocket_endpoint(socket: WebSocket) -> None:
         principal = await authenticate(token, services)
     except Unauthorized:
         await socket.close(code=1008, reason="invalid or missing token")
+        report_refusal(services, "websocket_token", client=address, path="/ws")
         return
     await socket.accept()
     hub: Hub = socket.app.state.hub

@@ -11,8 +11,9 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException
 
-from wms.api.deps import Services, require, services
+from wms.api.deps import Services, forget_standing, require, services
 from wms.api.passwords import check_password, new_password_hash
+from wms.api.security_events import security_event
 from wms.api.throttle import LoginThrottle
 from wms.db.models import AuditEntry, Customer, User
 from wms.domain.schemas import (
@@ -28,7 +29,6 @@ from wms.domain.schemas import (
     UserOut,
 )
 from wms.errors import Conflict, NotFound, Unauthorized
-from wms.events import emit
 from wms.security import ROLES, Principal, issue_token
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
@@ -167,6 +167,7 @@ async def update_user(
                 details={"user_id": str(user_id), "role": body.role},
             )
         )
+    await forget_standing(svc, user_id)
     return UserOut(id=user.id, email=user.email, role=user.role, customer_id=user.customer_id)
 
 
@@ -185,6 +186,7 @@ async def delete_user(
         session.add(
             AuditEntry(actor=admin.email, action="user_deleted", details={"user_id": str(user_id)})
         )
+    await forget_standing(svc, user_id)
     return Response(status_code=204)
 
 
@@ -212,15 +214,7 @@ async def create_customer_user(
 
 
 async def _security_event(svc: Services, type_: str, *, email: str, client: str) -> None:
-    """A refusal worth an operator's attention: audited, and published on the security
-    channel through the outbox."""
-    details = {"email": email, "client": client}
-    async with svc.sessions() as session, session.begin():
-        session.add(
-            AuditEntry(actor=email, action=type_.removeprefix("security."), details=details)
-        )
-        await emit(session, "security", type_, details)
-    svc.wake_relay()
+    await security_event(svc, type_, actor=email, details={"email": email, "client": client})
 
 
 async def _revoke(
@@ -232,6 +226,7 @@ async def _revoke(
     async with svc.sessions() as session, session.begin():
         await session.execute(update(User).where(User.id == user_id).values(**values))
         session.add(AuditEntry(actor=actor, action=action, details={}))
+    await forget_standing(svc, user_id)
 
 
 async def _create_user(
