@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     login_failures_per_account: int = Field(default=5, ge=1)
     login_failures_per_client: int = Field(default=20, ge=1)
     login_window_seconds: float = Field(default=300.0, gt=0)
+    #: client addresses without a per-client limit (e.g. a gateway all users come through)
+    login_unthrottled_clients: list[str] = Field(default_factory=list)
     bootstrap_admin_email: str | None = None
     bootstrap_admin_password: SecretStr | None = None
     #: where providers reach this WMS (e.g. https://wms.example.com): Twilio reports each

@@ -17,18 +17,31 @@ _PREFIX = "wms:login-failures:"
 
 class LoginThrottle:
     """Failed logins counted in a fixed window: at most ``per_account`` against one
-    e-mail and ``per_client`` from one address within ``window_s`` seconds."""
+    e-mail and ``per_client`` from one address within ``window_s`` seconds. Addresses in
+    ``unthrottled_clients`` (a trusted gateway, a test runner) have no client limit; their
+    accounts keep theirs."""
 
-    def __init__(self, redis: Redis, *, per_account: int, per_client: int, window_s: float):
+    def __init__(
+        self,
+        redis: Redis,
+        *,
+        per_account: int,
+        per_client: int,
+        window_s: float,
+        unthrottled_clients: frozenset[str] = frozenset(),
+    ):
         self.redis = redis
         self.limits = {"account": per_account, "client": per_client}
         self.window_ms = max(1, int(window_s * 1000))
+        self.unthrottled_clients = unthrottled_clients
 
-    @staticmethod
-    def _keys(email: str, client: str) -> dict[str, str]:
+    def _keys(self, email: str, client: str) -> dict[str, str]:
         # hashed: the keys hold no e-mail address in the clear
         account = hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
-        return {"account": _PREFIX + "a:" + account, "client": _PREFIX + "c:" + client}
+        keys = {"account": _PREFIX + "a:" + account}
+        if client and client not in self.unthrottled_clients:
+            keys["client"] = _PREFIX + "c:" + client
+        return keys
 
     async def check(self, email: str, client: str) -> None:
         """Raises HTTPException 429 (with Retry-After, seconds) when either limit is spent."""

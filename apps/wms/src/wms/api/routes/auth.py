@@ -66,6 +66,7 @@ async def token(
         per_account=svc.settings.login_failures_per_account,
         per_client=svc.settings.login_failures_per_client,
         window_s=svc.settings.login_window_seconds,
+        unthrottled_clients=frozenset(svc.settings.login_unthrottled_clients),
     )
     try:
         await throttle.check(body.email, client)
