@@ -78,6 +78,7 @@ _TOP_KEYS = {
     "load",
     "monitor",
     "report",
+    "security",
     *THRESHOLD_ENV.values(),
 }
 _SERVICE_KEYS = {"command", "health", "env", "ready_timeout", "cwd"}
@@ -174,6 +175,7 @@ def _build(
         load=as_table("[tool.interlock.load]", table.get("load", {})),
         monitor=as_table("[tool.interlock.monitor]", table.get("monitor", {})),
         report=as_table("[tool.interlock.report]", table.get("report", {})),
+        security=as_table("[tool.interlock.security]", table.get("security", {})),
     )
 
 

@@ -140,6 +140,8 @@ class Config:
     load: Mapping[str, Any] = field(default_factory=dict)
     monitor: Mapping[str, Any] = field(default_factory=dict)
     report: Mapping[str, Any] = field(default_factory=dict)
+    #: ``[tool.interlock.security]``: the project's auth, read by :mod:`interlock.security`
+    security: Mapping[str, Any] = field(default_factory=dict)
 
     def with_overrides(self, **changes: Any) -> Config:
         return replace(self, **changes)

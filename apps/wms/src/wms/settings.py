@@ -2,12 +2,29 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Mapping
 from functools import lru_cache
+from typing import Any
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["Settings", "get_settings"]
+__all__ = ["MIN_SECRET_LENGTH", "Settings", "SettingsError", "get_settings"]
+
+#: shortest signing or encryption secret WMS starts with, characters (256 bits of hex)
+MIN_SECRET_LENGTH = 32
+# secrets that were ever shipped as defaults or in examples: anyone can forge with them
+_KNOWN_SECRETS = frozenset(
+    {
+        "change-me-in-production-0123456789",
+        "changeme",
+        "change-me",
+        "secret",
+        "your-secret-key",
+        "supersecret",
+    }
+)
 
 
 class Settings(BaseSettings):
@@ -21,10 +38,21 @@ class Settings(BaseSettings):
     #: how long start-up waits for PostgreSQL and Redis to accept connections
     dependency_wait_seconds: float = 20.0
 
-    jwt_secret: SecretStr = SecretStr("change-me-in-production-0123456789")
+    #: signs access tokens (HS256); required, no default: a known one lets anyone forge an admin
+    jwt_secret: SecretStr
+    #: encrypts the providers' API keys at rest; required and distinct from jwt_secret, so
+    #: a leaked signing key does not open the stored keys (and vice versa)
+    encryption_key: SecretStr
     jwt_issuer: str = "wms"
     jwt_audience: str = "wms-api"
     token_ttl_seconds: int = 3600
+    #: failed logins allowed per account and per client address within the window;
+    #: past either, logins are refused with 429 until the window ends
+    login_failures_per_account: int = Field(default=5, ge=1)
+    login_failures_per_client: int = Field(default=20, ge=1)
+    login_window_seconds: float = Field(default=300.0, gt=0)
+    #: client addresses without a per-client limit (e.g. a gateway all users come through)
+    login_unthrottled_clients: list[str] = Field(default_factory=list)
     bootstrap_admin_email: str | None = None
     bootstrap_admin_password: SecretStr | None = None
     #: where providers reach this WMS (e.g. https://wms.example.com): Twilio reports each
@@ -104,7 +132,51 @@ class Settings(BaseSettings):
     #: seconds a feed's answer about an IP is reused; the feeds' quotas are tight
     security_verdict_ttl_seconds: float = Field(default=3600.0, gt=0)
 
+    @field_validator("jwt_secret", "encryption_key")
+    @classmethod
+    def _strong(cls, value: SecretStr) -> SecretStr:
+        secret = value.get_secret_value()
+        if len(secret) < MIN_SECRET_LENGTH:
+            raise ValueError(f"must be at least {MIN_SECRET_LENGTH} characters")
+        if secret.lower() in _KNOWN_SECRETS:
+            raise ValueError("is a publicly known value")
+        return value
+
+    def model_post_init(self, context: object, /) -> None:
+        if self.jwt_secret.get_secret_value() == self.encryption_key.get_secret_value():
+            raise ValueError("WMS_ENCRYPTION_KEY must differ from WMS_JWT_SECRET")
+
+
+class SettingsError(SystemExit):
+    """WMS cannot start with these settings: exit code 2, ``message`` is one line saying why."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(2)
+        self.message = message
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings()
+    """The settings from the environment.
+
+    Raises SettingsError (a SystemExit with code 2 whose message is one line naming the
+    variables at fault) on a missing, short or publicly known secret or any invalid value.
+    """
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(_problem(error) for error in exc.errors())
+    except ValueError as exc:
+        problems = str(exc)
+    message = f"wms: refusing to start: {problems}"
+    # the process ends here: this line is all an operator sees, so it goes out first
+    print(message, file=sys.stderr)
+    raise SettingsError(message)
+
+
+def _problem(error: Mapping[str, Any]) -> str:
+    reason = str(error["msg"]).removeprefix("Value error, ")
+    if not error["loc"]:
+        return reason
+    name = "WMS_" + "_".join(str(part) for part in error["loc"]).upper()
+    return f"{name} is not set" if error["type"] == "missing" else f"{name} {reason}"

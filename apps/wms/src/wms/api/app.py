@@ -5,14 +5,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from sqlalchemy import select
 
 from wms import __version__
 from wms.api.deps import Services
-from wms.api.errors import error_response, install_error_handlers
+from wms.api.errors import install_error_handlers
+from wms.api.headers import SecurityHeaders
+from wms.api.limits import RequestLimits
+from wms.api.logs import redact_server_logs
 from wms.api.routes import (
     auth,
     billing,
@@ -62,6 +65,7 @@ async def _bootstrap_admin(svc: Services) -> None:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    redact_server_logs()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -122,16 +126,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
 
-    @app.middleware("http")
-    async def limit_body(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > settings.max_body_bytes):
-            return error_response(
-                413, "payload_too_large", f"request body over {settings.max_body_bytes} bytes"
-            )
-        return await call_next(request)
+    app.add_middleware(RequestLimits, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)  # outermost: the limits' refusals carry them too
 
     app.include_router(health.router)
     app.include_router(auth.router)

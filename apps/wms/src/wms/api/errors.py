@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from wms.api.security_events import REFUSALS, report_refusal
 from wms.errors import WMSError
 
 __all__ = ["error_response", "install_error_handlers"]
@@ -45,6 +46,11 @@ def _allowed_methods(request: Request) -> list[str]:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(WMSError)
     async def wms_error(request: Request, exc: WMSError) -> JSONResponse:
+        if exc.code in REFUSALS:
+            client = request.client.host if request.client else "unknown"
+            report_refusal(
+                request.app.state.services, exc.code, client=client, path=request.url.path
+            )
         if exc.status >= 500:
             log.warning("%s %s failed: %s", request.method, request.url.path, exc.message)
         return JSONResponse(exc.body(), status_code=exc.status)
@@ -66,9 +72,12 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 400:
             # the framework's "error parsing the body": the same answer as any invalid body
             return error_response(422, "malformed_body", str(exc.detail))
-        code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(
-            exc.status_code, "http_error"
-        )
+        code = {
+            404: "not_found",
+            405: "method_not_allowed",
+            413: "payload_too_large",
+            429: "too_many_requests",
+        }.get(exc.status_code, "http_error")
         headers = dict(getattr(exc, "headers", None) or {})
         if exc.status_code == 405:
             headers["Allow"] = ", ".join(_allowed_methods(request))

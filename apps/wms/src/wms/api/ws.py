@@ -10,7 +10,9 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,19 +23,47 @@ from wms.errors import Unauthorized
 from wms.events import CHANNEL_PREFIX
 from wms.security import Principal
 
-__all__ = ["CHANNEL_ROLES", "Hub", "router"]
+__all__ = ["CHANNELS", "CHANNEL_ROLES", "SCOPES", "Hub", "router"]
+
+CHANNELS = ("customers", "notifications", "pickups", "routes", "vehicles", "billing", "security")
 
 log = logging.getLogger("wms.ws")
 
-#: which roles may subscribe to which channel; customers see only their own events
+Visibility = Callable[[Principal, dict[str, Any]], bool]
+
+
+def _everything(principal: Principal, data: dict[str, Any]) -> bool:
+    return True
+
+
+def _own_customer(principal: Principal, data: dict[str, Any]) -> bool:
+    return principal.customer_id is not None and str(principal.customer_id) == str(
+        data.get("customer_id")
+    )
+
+
+def _own_route(principal: Principal, data: dict[str, Any]) -> bool:
+    return str(principal.user_id) == str(data.get("driver_id"))
+
+
+#: (role, channel) -> which of the channel's events that role hears. A pair without a
+#: rule is closed: the role may not subscribe, and hears nothing.
+SCOPES: dict[tuple[str, str], Visibility] = {
+    **{("admin", c): _everything for c in CHANNELS},
+    **{("dispatcher", c): _everything for c in CHANNELS if c != "security"},
+    ("billing", "customers"): _everything,
+    ("billing", "billing"): _everything,
+    ("customer", "customers"): _own_customer,
+    ("customer", "notifications"): _own_customer,
+    ("customer", "pickups"): _own_customer,
+    ("customer", "billing"): _own_customer,
+    # a driver's stops come with their routes; the pickups channel names every customer
+    ("driver", "routes"): _own_route,
+    ("driver", "vehicles"): _everything,
+}
+#: which roles may subscribe to which channel (derived from SCOPES)
 CHANNEL_ROLES: dict[str, frozenset[str]] = {
-    "customers": frozenset({"admin", "dispatcher", "billing", "customer"}),
-    "notifications": frozenset({"admin", "dispatcher", "customer"}),
-    "pickups": frozenset({"admin", "dispatcher", "driver", "customer"}),
-    "routes": frozenset({"admin", "dispatcher", "driver"}),
-    "vehicles": frozenset({"admin", "dispatcher", "driver"}),
-    "billing": frozenset({"admin", "billing", "customer"}),
-    "security": frozenset({"admin"}),
+    c: frozenset(role for role, channel in SCOPES if channel == c) for c in CHANNELS
 }
 
 
@@ -93,12 +123,8 @@ class Hub:
 
 
 def _visible(principal: Principal, channel: str, data: dict[str, Any]) -> bool:
-    """Customers hear only of their own affairs, drivers only of their own routes."""
-    if principal.role == "customer":
-        return str(principal.customer_id) == str(data.get("customer_id"))
-    if principal.role == "driver" and channel == "routes":
-        return str(principal.user_id) == str(data.get("driver_id"))
-    return True
+    rule = SCOPES.get((principal.role, channel))
+    return rule is not None and rule(principal, data)
 
 
 router = APIRouter()
@@ -106,32 +132,39 @@ router = APIRouter()
 
 @router.websocket("/ws")
 async def websocket_endpoint(socket: WebSocket) -> None:
-    from wms.api.deps import principal_from_token
+    from wms.api.deps import authenticate
+    from wms.api.security_events import report_refusal
 
     services = socket.app.state.services
     origin = socket.headers.get("origin")
+    address = socket.client.host if socket.client else "unknown"
     if origin is not None and origin not in services.settings.ws_allowed_origins:
         await socket.close(code=1008, reason="origin not allowed")
+        report_refusal(services, "websocket_origin", client=address, path="/ws")
         return
     token = (
         socket.query_params.get("token")
         or socket.headers.get("authorization", "").removeprefix("Bearer ").strip()
     )
     try:
-        principal = principal_from_token(token, services.settings)
+        principal = await authenticate(token, services)
     except Unauthorized:
         await socket.close(code=1008, reason="invalid or missing token")
+        report_refusal(services, "websocket_token", client=address, path="/ws")
         return
     await socket.accept()
     hub: Hub = socket.app.state.hub
     client = Client(socket=socket, principal=principal)
     hub.clients.add(client)
     sender = asyncio.create_task(_pump(client))
+    expiry = asyncio.create_task(_close_at_expiry(socket, principal))
     try:
         while True:
             try:
                 request = json.loads(await socket.receive_text())
                 action, channels = request["action"], list(request["channels"])
+                if not all(isinstance(c, str) for c in channels):
+                    raise TypeError("channel names are strings")
             except (ValueError, KeyError, TypeError):
                 await socket.send_json(
                     {
@@ -156,6 +189,16 @@ async def websocket_endpoint(socket: WebSocket) -> None:
     finally:
         hub.clients.discard(client)
         sender.cancel()
+        expiry.cancel()
+
+
+async def _close_at_expiry(socket: WebSocket, principal: Principal) -> None:
+    """A session ends with its token: the socket closes when the token expires."""
+    if principal.expires_at is None:
+        return
+    await asyncio.sleep(max(0.0, principal.expires_at - time.time()))
+    with contextlib.suppress(Exception):
+        await socket.close(code=1008, reason="token expired")
 
 
 async def _pump(client: Client) -> None:

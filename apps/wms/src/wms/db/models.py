@@ -92,6 +92,8 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(32))
     customer_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("customers.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    #: a token carries the version it was issued under; raising it revokes them all
+    token_version: Mapped[int] = mapped_column(Integer, server_default="0", default=0)
 
 
 class Notification(Base):

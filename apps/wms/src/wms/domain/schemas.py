@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic import Strict as StrictType
+
+from wms.security import COMMON_PASSWORDS
 
 Role = Literal["admin", "dispatcher", "driver", "billing", "customer"]
 StaffRole = Literal["admin", "dispatcher", "driver", "billing"]
@@ -76,6 +78,10 @@ Day = Annotated[date, StrictType(False), BeforeValidator(_iso_day)]
 Moment = Annotated[AwareDatetime, StrictType(False), BeforeValidator(_iso_moment)]
 
 
+#: a new password is none of the most common ones (stated in the API schema too)
+NOT_COMMON: dict[str, Any] = {"not": {"enum": sorted(COMMON_PASSWORDS)}}
+
+
 class Strict(BaseModel):
     """Base of every request body: unknown fields and coerced types are refused (422)."""
 
@@ -98,13 +104,13 @@ class UserCreate(Strict):
     """A staff account; customers get theirs through /customers/{id}/users."""
 
     email: EmailStr
-    password: str = Field(min_length=8, max_length=200, pattern=TEXT)
+    password: str = Field(min_length=8, max_length=200, pattern=TEXT, json_schema_extra=NOT_COMMON)
     role: StaffRole
 
 
 class CustomerUserCreate(Strict):
     email: EmailStr
-    password: str = Field(min_length=8, max_length=200, pattern=TEXT)
+    password: str = Field(min_length=8, max_length=200, pattern=TEXT, json_schema_extra=NOT_COMMON)
 
 
 class UserOut(BaseModel):

@@ -252,7 +252,7 @@ def key_rings(settings: Settings, sessions: async_sessionmaker[AsyncSession]) ->
             rings[service] = KeyRing(
                 service,
                 sessions=sessions,
-                app_secret=settings.jwt_secret.get_secret_value(),
+                app_secret=settings.encryption_key.get_secret_value(),
                 bootstrap=bootstrap,
                 overlap=timedelta(seconds=settings.key_rotation_overlap_seconds),
             )

@@ -23,7 +23,7 @@ from wms.domain.billing.schemas import (
     WebhookAck,
 )
 from wms.domain.schemas import ErrorResponse
-from wms.security import Principal
+from wms.security import ROLES, Principal
 
 router = APIRouter(prefix="/api/v1", tags=["billing"])
 ERR = {"model": ErrorResponse}
@@ -41,7 +41,7 @@ async def create_plan(
 
 @router.get("/plans", response_model=list[PlanOut], responses=ERRORS)
 async def list_plans(
-    svc: Services = Depends(services), _: Principal = Depends(require())
+    svc: Services = Depends(services), _: Principal = Depends(require(*ROLES))
 ) -> list[PlanOut]:
     return await svc.billing.list_plans()
 

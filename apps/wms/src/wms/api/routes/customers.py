@@ -51,6 +51,7 @@ async def onboard_customer(
 async def read_customer(
     customer_id: uuid.UUID,
     svc: Services = Depends(services),
-    principal: Principal = Depends(require()),
+    # drivers see the stops of their routes, never the customer's record
+    principal: Principal = Depends(require("admin", "dispatcher", "billing", "customer")),
 ) -> CustomerOut:
     return await get_customer(svc.sessions, customer_id, principal)

@@ -40,6 +40,7 @@ from wms.domain.billing.schemas import (
     SubscriptionCreate,
     SubscriptionOut,
 )
+from wms.domain.billing.settlement import mismatch, pays_in_full
 from wms.domain.billing.views import invoice_out
 from wms.domain.customers.notifications import Message, Notifier
 from wms.errors import Conflict, NotFound
@@ -452,7 +453,11 @@ class Billing:
             payment = await _locked(session, Payment, metadata.get("payment_id"))
             intent = str(obj.get("id"))
             kind = event.get("type")
-            if kind == "payment_intent.succeeded":
+            if kind == "payment_intent.succeeded" and not pays_in_full(obj, invoice):
+                # a charge for another amount settles nothing: it is someone's mistake or
+                # an attack, and an operator must see it
+                await emit(session, "security", "security.payment_mismatch", mismatch(obj, invoice))
+            elif kind == "payment_intent.succeeded":
                 if payment is not None:
                     payment.status, payment.payment_intent_id, payment.error = (
                         "succeeded",

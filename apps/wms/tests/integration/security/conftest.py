@@ -1,0 +1,52 @@
+"""The security suite's callers: every role, a customer with a login, and another customer."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+
+import pytest
+from tests.integration.helpers.factories import customer_payload
+from tests.integration.security.callers import CUSTOMER_PASSWORD, Callers, bearer, login
+
+from interlock.helpers.api import ApiClient
+from interlock.security import ANONYMOUS
+from interlock.stack import Stack
+
+
+@pytest.fixture(scope="session")
+def session_api(
+    stack: Stack, interlock_auth: Callable[[str], Mapping[str, str]]
+) -> Iterator[ApiClient]:
+    assert stack.app_url is not None
+    client = ApiClient(stack.app_url, timeout=30, auth=interlock_auth)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def callers(session_api: ApiClient, interlock_auth: Callable[[str], Mapping[str, str]]) -> Callers:
+    admin = session_api.as_role("admin")
+    own = admin.post("/api/v1/customers", json=customer_payload())
+    other = admin.post("/api/v1/customers", json=customer_payload())
+    assert own.status_code == other.status_code == 201, own.text + other.text
+    email = f"login-{secrets.token_hex(4)}@example.com"
+    user = admin.post(
+        f"/api/v1/customers/{own.json()['id']}/users",
+        json={"email": email, "password": CUSTOMER_PASSWORD},
+    )
+    assert user.status_code == 201, user.text
+    headers: dict[str, Mapping[str, str]] = {
+        role: interlock_auth(role) for role in ("admin", "dispatcher", "driver", "billing")
+    }
+    headers["customer"] = bearer(login(session_api, email, CUSTOMER_PASSWORD))
+    headers[ANONYMOUS] = {}
+    return Callers(
+        headers=headers,
+        places={
+            "own_customer": own.json()["id"],
+            "other_customer": other.json()["id"],
+            "missing": str(uuid.uuid4()),
+        },
+    )

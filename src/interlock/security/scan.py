@@ -1,0 +1,115 @@
+"""A scan of a run's logs and artifacts for credentials that must never be written down.
+
+What it finds: JWTs, credentials in URL query strings (``?token=``, ``api_key=``, ...),
+PEM private keys, Stripe secret keys, payment card numbers (Luhn-valid, of the major
+brands) and any value the caller names (the project's own secrets and passwords).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import final
+
+__all__ = ["Leak", "scan_for_secrets", "scan_text"]
+
+#: shortest named value worth looking for: shorter ones match by accident
+MIN_KNOWN_LENGTH = 8
+#: files bigger than this are read in their first part only, bytes
+MAX_FILE_BYTES = 64 * 1024 * 1024
+
+_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("jwt", re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")),
+    (
+        "credential-in-url",
+        re.compile(
+            r"[?&](?:token|access_token|api_key|apikey|key|password|secret)=[^&\s\"'<>]{8,}",
+            re.IGNORECASE,
+        ),
+    ),
+    ("private-key", re.compile(r"-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----")),
+    ("stripe-secret-key", re.compile(r"\b(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{8,}")),
+)
+# Visa, Mastercard, Amex and Discover numbers, digits possibly grouped by spaces or dashes
+_CARD = re.compile(r"(?<![\d.])(?:4|5[1-5]|3[47]|6011)(?:[ -]?\d){11,15}(?![\d.])")
+
+
+@final
+@dataclass(frozen=True, kw_only=True)
+class Leak:
+    """One finding: ``where`` (file path, or a label), 1-based ``line``, ``kind`` of
+    secret and ``excerpt`` (its first characters only, so the report leaks nothing)."""
+
+    where: str
+    line: int
+    kind: str
+    excerpt: str
+
+    def __str__(self) -> str:
+        return f"{self.where}:{self.line}: {self.kind} {self.excerpt}"
+
+
+def _luhn(digits: str) -> bool:
+    total = 0
+    for index, char in enumerate(reversed(digits)):
+        value = int(char)
+        if index % 2:
+            value = value * 2 - 9 if value > 4 else value * 2
+        total += value
+    return total % 10 == 0
+
+
+def _redact(secret: str) -> str:
+    return secret[:4] + "..."
+
+
+def scan_text(text: str, where: str, *, known: Iterable[str] = ()) -> list[Leak]:
+    """The leaks in ``text`` (reported as coming from ``where``); ``known`` are values that
+    must not appear anywhere (shorter than MIN_KNOWN_LENGTH characters are ignored)."""
+    values = sorted({v for v in known if len(v) >= MIN_KNOWN_LENGTH}, key=len, reverse=True)
+    leaks: list[Leak] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        for kind, pattern in _PATTERNS:
+            leaks.extend(
+                Leak(where=where, line=number, kind=kind, excerpt=_redact(m.group()))
+                for m in pattern.finditer(line)
+            )
+        for match in _CARD.finditer(line):
+            digits = re.sub(r"[ -]", "", match.group())
+            if 13 <= len(digits) <= 19 and _luhn(digits):
+                leaks.append(Leak(where=where, line=number, kind="card-number", excerpt="****"))
+        leaks.extend(
+            Leak(where=where, line=number, kind="known-secret", excerpt=_redact(value))
+            for value in values
+            if value in line
+        )
+    return leaks
+
+
+def _files(paths: Iterable[Path]) -> Iterator[Path]:
+    for path in paths:
+        if path.is_dir():
+            yield from sorted(p for p in path.rglob("*") if p.is_file())
+        elif path.is_file():
+            yield path
+
+
+def scan_for_secrets(paths: Iterable[Path], *, known: Iterable[str] = ()) -> list[Leak]:
+    """Every leak in the files under ``paths`` (files or folders, searched recursively;
+    binary content is read as text with replacement characters).
+
+    Raises FileNotFoundError when a path does not exist: a scan of nothing must not pass.
+    """
+    paths = list(paths)
+    for path in paths:
+        if not path.exists():
+            raise FileNotFoundError(f"nothing to scan at {path}")
+    values = list(known)
+    leaks: list[Leak] = []
+    for file in _files(paths):
+        with file.open("rb") as handle:
+            text = handle.read(MAX_FILE_BYTES).decode("utf-8", errors="replace")
+        leaks.extend(scan_text(text, str(file), known=values))
+    return leaks
