@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from interlock.cli import main
-from interlock.load.aggregate import Aggregate
 from interlock.load.result import LoadResult
+from interlock.slo.aggregate import Aggregate
 
 PROJECT = '[tool.interlock]\nartifacts = "runs"\npostgres = false\nredis = false\n'
 
