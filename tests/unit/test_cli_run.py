@@ -140,7 +140,7 @@ def test_threshold_options_reach_the_tests_where_a_user_types_them(tmp_path):
         (("--performance-threshold", "150"), "must be a percentage between 0 and 100"),
         (("--integration-timeout", "soon"), "must be a number, got 'soon'"),
         (("-n", "garbage"), "-n 'garbage': expected a number of workers"),
-        (("-n", "0"), "-n '0'"),
+        (("-n", "1.5"), "-n '1.5'"),
         (("--sim-fault", "stripe:status=500"), "not a configured simulator"),
     ],
 )
@@ -148,6 +148,15 @@ def test_bad_options_are_one_line_and_create_nothing(tmp_path, args, message):
     root = project(tmp_path, PASSING)
     assert_one_line_error(interlock("run", *args, cwd=root), message)
     assert not (root / "runs").exists()
+
+
+@pytest.mark.parametrize(("workers", "in_a_worker"), [("0", False), ("1", True)])
+def test_n_0_runs_serially_in_pytest_s_own_process(tmp_path, workers, in_a_worker):
+    check = f"assert ('PYTEST_XDIST_WORKER' in os.environ) is {in_a_worker}"
+    body = f"import os\n\ndef test_where():\n    {check}\n"
+    root = project(tmp_path, {"test_where.py": body})
+    result = interlock("run", "-n", workers, cwd=root)
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])

@@ -56,7 +56,9 @@ def cmd_env_up(args: argparse.Namespace, config: Config) -> int:
         if stop.is_set():  # a signal came during the start: nothing is announced
             return 130
         info = stack.describe()
-        state = cleanup.enter_context(published(config, info))
+        # the pids let an attached run (`interlock run --attach`) prove the env whole
+        pids = {name: process.pid for name, process in stack.processes.items()}
+        state = cleanup.enter_context(published(config, {**info, "pids": pids}))
         _announce(args, info, run_dir_logs=short(run_dir / "logs"), state=short(state))
         # a timed wait: a signal handler cannot wake an untimed Event.wait reliably
         while not stop.wait(1.0):

@@ -24,9 +24,11 @@ from interlock.cli._common import (
     require_project,
     short,
 )
+from interlock.cli.envstate import choose_env, live_envs, state_dir
 from interlock.config import Config, override_thresholds
 from interlock.errors import DependencyError, UsageError
 from interlock.runs import new_run_dir
+from interlock.stack.attach import attach_lock
 
 __all__ = ["add_run_parser", "cmd_run", "pytest_exit_status"]
 
@@ -56,6 +58,7 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
         if value is not None:
             config = override_thresholds(config, flag, **{key: value})
     workers = _workers(args.workers)
+    env_pid = _attach(args, config, workers)
     check_sim_faults(args.sim_fault, config.simulators)
     paths = suite.paths or (config.tests,)
     for path in paths:
@@ -80,6 +83,8 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
         command += ["-m", suite.marker]
     if workers:
         command += ["-n", workers]
+    if env_pid is not None:
+        command += [f"--interlock-attach={env_pid}"]
     for spec in args.sim_fault:
         command += ["--sim-fault", spec]
     if args.seed is not None:
@@ -119,13 +124,43 @@ def _workers(value: str | None) -> str | None:
     """``-n``: a positive count, ``auto`` or ``logical``; and pytest-xdist must be there."""
     if value is None:
         return None
-    if not (value in ("auto", "logical") or (value.isdigit() and int(value) > 0)):
-        raise UsageError(
-            f"-n {value!r}: expected a number of workers (1 or more), 'auto' or 'logical'"
-        )
+    if not (value in ("auto", "logical") or value.isdigit()):
+        raise UsageError(f"-n {value!r}: expected a number of workers, 'auto' or 'logical'")
+    if value.isdigit() and int(value) == 0:
+        return None  # serial, in pytest's own process: no xdist at all
     if importlib.util.find_spec("xdist") is None:
         raise DependencyError("-n needs pytest-xdist", hint="pip install pytest-xdist")
     return value
+
+
+def _attach(args: argparse.Namespace, config: Config, workers: str | None) -> int | None:
+    """The pid of the env ``--attach`` means (checked now, for a one-line error), or None."""
+    if args.attach is None:
+        envs = live_envs(config)
+        if envs:
+            print(
+                f"interlock: 'interlock env up' (pid {', '.join(map(str, envs))}) is up; "
+                "'interlock run --attach' would reuse it instead of starting a stack",
+                flush=True,
+            )
+        return None
+    if workers:
+        raise UsageError(
+            "--attach runs serially: the env has one database, which parallel workers would share",
+            hint="drop -n",
+        )
+    if args.sim_fault or args.seed is not None:
+        raise UsageError(
+            "--attach runs on the env as it was started: --sim-fault and --seed belong "
+            "to 'interlock env up'"
+        )
+    if args.attach != "any" and not args.attach.isdigit():
+        raise UsageError(f"--attach {args.attach!r}: expected the pid of an 'interlock env up'")
+    pid = int(choose_env(config, None if args.attach == "any" else int(args.attach))["pid"])
+    # the run's pytest takes the lock for good; trying it here too makes a run that is
+    # refused say so in one line, before pytest starts
+    with attach_lock(state_dir(config), pid):
+        return pid
 
 
 def _run_child(command: Sequence[str]) -> tuple[int, bool]:
@@ -190,7 +225,8 @@ def add_run_parser(commands: Any, suites: dict[str, str]) -> None:
         "  interlock run business -- -k onboarding -x       pytest's own options after --\n"
         "  interlock run --latency-threshold 1500 -n 2      stricter p95, two workers\n"
         "  interlock run external --sim-fault stripe:status=500\n"
-        "  interlock run --sim-fault twilio:latency=300,jitter_ms=50,rate=0.5 --seed 7",
+        "  interlock run --sim-fault twilio:latency=300,jitter_ms=50,rate=0.5 --seed 7\n"
+        "  interlock env up & interlock run business --attach   on a warm stack",
     )
     run.add_argument(
         "suite",
@@ -203,7 +239,7 @@ def add_run_parser(commands: Any, suites: dict[str, str]) -> None:
         "-n",
         "--workers",
         metavar="N",
-        help="run in N parallel workers with pytest-xdist ('auto': one per core)",
+        help="run in N parallel workers with pytest-xdist ('auto': one per core; 0: serial)",
     )
     run.add_argument(
         "--performance-threshold",
@@ -223,6 +259,14 @@ def add_run_parser(commands: Any, suites: dict[str, str]) -> None:
         dest="integration_timeout",
         help="time limit of one test and of each wait in it, ms "
         "(default 60000; $INTEGRATION_TIMEOUT)",
+    )
+    run.add_argument(
+        "--attach",
+        nargs="?",
+        const="any",
+        metavar="PID",
+        help="run on the stack a running 'interlock env up' keeps (PID: which one, when "
+        "several are up): its data is reset first, nothing is started or stopped; serial",
     )
     add_stack_options(run)
     run.set_defaults(handler=cmd_run)
