@@ -17,6 +17,7 @@ from tests.unit.test_cli import assert_one_line_error, env_up, first_line, inter
 from interlock.cli.envstate import live_envs, state_dir
 from interlock.config import load_config
 from interlock.errors import UsageError
+from interlock.stack import baseline
 from interlock.stack.attach import attach_lock
 
 PROJECT = """\
@@ -99,7 +100,7 @@ def test_an_attached_run_resets_the_env_and_never_stops_it(env):
         result = interlock("run", "--attach", cwd=root)
         assert result.returncode == 0, result.stdout + result.stderr
         assert "PostgreSQL: embedded" not in result.stdout  # nothing was started
-        assert f"attached to env {info['pid']}: 1 tables truncated" in result.stdout
+        assert f"attached to env {info['pid']}: 1 tables back as the env came up" in result.stdout
     assert info["pid"] in live_envs(load_config(root))  # the env is still up and published
     with psycopg.connect(info["postgres"]) as conn:
         assert conn.execute("SELECT count(*) FROM notes").fetchone() == (1,)
@@ -136,3 +137,41 @@ def test_attach_with_what_it_cannot_honour_is_one_line(env, args, fragment):
     root, _ = env
     attach = [] if any(a.startswith("--attach=") for a in args) else ["--attach"]
     assert_one_line_error(interlock("run", *attach, *args, cwd=root), fragment)
+
+
+def test_a_restore_puts_back_the_rows_of_the_snapshot_and_nothing_else(env):
+    """What the app wrote as it started (its first admin) survives; what tests wrote goes."""
+    _, info = env
+    with psycopg.connect(info["postgres"], autocommit=True) as conn:
+        conn.execute("DROP DATABASE IF EXISTS restored")
+        conn.execute("CREATE DATABASE restored")
+    url = info["postgres"].rsplit("/", 1)[0] + "/restored"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE alembic_version (version_num text)")
+        conn.execute("INSERT INTO alembic_version VALUES ('head1')")
+        # the child sorts before its parent: rows must still go back parents first
+        conn.execute("CREATE TABLE b_users (id serial PRIMARY KEY, email text)")
+        conn.execute(
+            "CREATE TABLE a_orders (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, "
+            "user_id int NOT NULL REFERENCES b_users (id))"
+        )
+        conn.execute("INSERT INTO b_users (email) VALUES ('admin@example.com')")
+        conn.execute("INSERT INTO a_orders (user_id) VALUES (1)")
+    assert baseline.snapshot(url) == 2
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("INSERT INTO b_users (email) VALUES ('test@example.com')")
+        conn.execute("INSERT INTO a_orders (user_id) VALUES (2)")
+        conn.execute("UPDATE b_users SET email = 'changed' WHERE id = 1")
+        conn.execute("UPDATE alembic_version SET version_num = 'head2'")
+    assert baseline.restore(url) == (2, True)
+    with psycopg.connect(url, autocommit=True) as conn:
+        assert conn.execute("SELECT id, email FROM b_users").fetchall() == [
+            (1, "admin@example.com")
+        ]
+        assert conn.execute("SELECT id, user_id FROM a_orders").fetchall() == [(1, 1)]
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("head2",)]
+        # the sequences carry on from the snapshot: no id of a kept row is handed out again
+        new = conn.execute("INSERT INTO b_users (email) VALUES ('x') RETURNING id").fetchone()
+        assert new == (2,)
+        order = conn.execute("INSERT INTO a_orders (user_id) VALUES (1) RETURNING id").fetchone()
+        assert order == (2,)

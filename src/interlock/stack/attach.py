@@ -5,8 +5,9 @@ state the env published (see ``interlock.cli.envstate``), proves that every proc
 env is still alive, holds the env's attach lock for the whole run (two runs writing into
 one database would each judge the other's rows), and resets the state before the tests:
 
-    PostgreSQL  every table of every non-system schema truncated (identities restarted),
-                except ``alembic_version``: the schema stays migrated
+    PostgreSQL  every table back to the rows it had when the env came up (see
+                ``interlock.stack.baseline``), except ``alembic_version``: the schema stays
+                migrated
     Redis       FLUSHDB of the env's database
     simulators  POST <url>/__interlock/reset each
     faults      POST <control>/reset: every proxy up, every toxic gone
@@ -28,11 +29,11 @@ from typing import Any, NoReturn
 
 from interlock.config import Config
 from interlock.errors import DependencyError, UsageError
+from interlock.stack import baseline
 from interlock.stack.process import ManagedProcess
 from interlock.stack.redaction import MASK, redact
 
 __all__ = [
-    "KEEP_TABLES",
     "AttachedFaults",
     "AttachedStack",
     "attach_lock",
@@ -40,11 +41,6 @@ __all__ = [
     "env_info",
     "reset_state",
 ]
-
-#: tables a reset keeps: migration bookkeeping, so the schema stays at its revision
-KEEP_TABLES = frozenset({"alembic_version"})
-#: how long the truncation waits for a lock the app holds (an open transaction), s
-LOCK_TIMEOUT_S = 10
 
 
 class AttachedFaults:
@@ -160,8 +156,10 @@ def reset_state(stack: AttachedStack, progress: Callable[[str], None]) -> None:
     began = time.perf_counter()
     done = []
     if stack.postgres_url:
-        tables = _truncate_all(stack.postgres_url)
-        done.append(f"{tables} tables truncated")
+        tables, restored = baseline.restore(stack.postgres_url)
+        done.append(
+            f"{tables} tables {'back as the env came up' if restored else 'emptied (no snapshot)'}"
+        )
     if stack.redis_url:
         _flush_redis(stack.redis_url)
         done.append("redis flushed")
@@ -225,29 +223,6 @@ def _unmasked(published: str | None, configured: str | None, server: str, pid: i
         f"the env (pid {pid}) uses {published} for {server}, whose password this run lacks",
         hint=f"run with the same {variable} as the env",
     )
-
-
-def _truncate_all(url: str) -> int:
-    import psycopg
-    from psycopg import sql
-
-    try:
-        with psycopg.connect(url, autocommit=True, connect_timeout=5) as conn:
-            conn.execute(f"SET lock_timeout = '{LOCK_TIMEOUT_S}s'")
-            rows = conn.execute(
-                "SELECT schemaname, tablename FROM pg_tables WHERE schemaname NOT IN "
-                "('pg_catalog', 'information_schema') AND schemaname NOT LIKE 'pg\\_%'"
-            ).fetchall()
-            tables = [(s, t) for s, t in rows if t not in KEEP_TABLES]
-            if tables:
-                names = sql.SQL(", ").join(sql.Identifier(s, t) for s, t in tables)
-                conn.execute(sql.SQL("TRUNCATE {} RESTART IDENTITY CASCADE").format(names))
-            return len(tables)
-    except psycopg.Error as exc:
-        raise DependencyError(
-            f"cannot reset the env's database {redact(url)}: {str(exc).strip()}",
-            hint="a transaction the app keeps open holds a lock; restart 'interlock env up'",
-        ) from None
 
 
 def _flush_redis(url: str) -> None:
