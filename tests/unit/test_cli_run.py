@@ -150,6 +150,15 @@ def test_bad_options_are_one_line_and_create_nothing(tmp_path, args, message):
     assert not (root / "runs").exists()
 
 
+def test_a_test_file_or_folder_runs_in_place_of_a_suite(tmp_path):
+    root = project(tmp_path, PASSING)
+    result = interlock("run", "tests/contracts/test_contract.py", cwd=root)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert ran(root) == {"test_contract"}
+    missing = interlock("run", "tests/nowhere.py", cwd=root)
+    assert_one_line_error(missing, "unknown suite 'tests/nowhere.py'", "name a test file")
+
+
 @pytest.mark.parametrize(("workers", "in_a_worker"), [("0", False), ("1", True)])
 def test_n_0_runs_serially_in_pytest_s_own_process(tmp_path, workers, in_a_worker):
     check = f"assert ('PYTEST_XDIST_WORKER' in os.environ) is {in_a_worker}"

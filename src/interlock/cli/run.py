@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -25,10 +26,9 @@ from interlock.cli._common import (
     short,
 )
 from interlock.cli.envstate import choose_env, live_envs, state_dir
-from interlock.config import Config, override_thresholds
+from interlock.config import Config, Suite, override_thresholds
 from interlock.errors import DependencyError, UsageError
 from interlock.runs import new_run_dir
-from interlock.stack.attach import attach_lock
 
 __all__ = ["add_run_parser", "cmd_run", "pytest_exit_status"]
 
@@ -47,11 +47,12 @@ _OK, _FAILED, _INTERRUPTED, _INTERNAL, _USAGE, _NO_TESTS = range(6)
 
 def cmd_run(args: argparse.Namespace, config: Config) -> int:
     require_project(config)
-    suite = config.suites.get(args.suite)
+    suite = config.suites.get(args.suite) or _path_suite(args.suite)
     if suite is None:
         raise UsageError(
             f"unknown suite {args.suite!r}",
-            hint=f"declared: {', '.join(config.suites)}; declare more in [tool.interlock.suites]",
+            hint=f"declared: {', '.join(config.suites)}; declare more in "
+            "[tool.interlock.suites], or name a test file or folder",
         )
     for flag, key in THRESHOLD_OPTIONS.items():
         value = getattr(args, key)
@@ -108,6 +109,14 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
     return pytest_exit_status(code)
 
 
+def _path_suite(name: str) -> Suite | None:
+    """A test file or folder given instead of a suite: every test in it, e.g. to rerun it."""
+    path = Path(name)
+    if not path.exists():
+        return None
+    return Suite(name=name, paths=(path.resolve(),))
+
+
 def pytest_exit_status(code: int) -> int:
     """Interlock's exit status for pytest's: 0 pass, 1 failure, 2 usage or internal, 128+N."""
     if code < 0:  # killed by signal -code
@@ -157,6 +166,8 @@ def _attach(args: argparse.Namespace, config: Config, workers: str | None) -> in
     if args.attach != "any" and not args.attach.isdigit():
         raise UsageError(f"--attach {args.attach!r}: expected the pid of an 'interlock env up'")
     pid = int(choose_env(config, None if args.attach == "any" else int(args.attach))["pid"])
+    from interlock.stack.attach import attach_lock  # not needed, nor imported, without --attach
+
     # the run's pytest takes the lock for good; trying it here too makes a run that is
     # refused say so in one line, before pytest starts
     with attach_lock(state_dir(config), pid):
@@ -226,14 +237,14 @@ def add_run_parser(commands: Any, suites: dict[str, str]) -> None:
         "  interlock run --latency-threshold 1500 -n 2      stricter p95, two workers\n"
         "  interlock run external --sim-fault stripe:status=500\n"
         "  interlock run --sim-fault twilio:latency=300,jitter_ms=50,rate=0.5 --seed 7\n"
-        "  interlock env up & interlock run business --attach   on a warm stack",
+        "  interlock run tests/test_billing.py --attach     one file, on a running env up",
     )
     run.add_argument(
         "suite",
         nargs="?",
         default="comprehensive",
         metavar="SUITE",
-        help="a declared suite (default: comprehensive)",
+        help="a declared suite (default: comprehensive), or a test file or folder",
     )
     run.add_argument(
         "-n",
