@@ -159,6 +159,15 @@ def test_a_test_file_or_folder_runs_in_place_of_a_suite(tmp_path):
     assert_one_line_error(missing, "unknown suite 'tests/nowhere.py'", "name a test file")
 
 
+def test_fuzz_examples_reach_the_suite_through_its_environment_variable(tmp_path):
+    check = "assert os.environ['INTERLOCK_FUZZ_EXAMPLES'] == '7'"
+    body = f"import os\n\ndef test_depth():\n    {check}\n"
+    root = project(tmp_path, {"test_depth.py": body})
+    result = interlock("run", "--fuzz-examples", "7", cwd=root)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert_one_line_error(interlock("run", "--fuzz-examples", "0", cwd=root), "got '0'")
+
+
 @pytest.mark.parametrize(("workers", "in_a_worker"), [("0", False), ("1", True)])
 def test_n_0_runs_serially_in_pytest_s_own_process(tmp_path, workers, in_a_worker):
     check = f"assert ('PYTEST_XDIST_WORKER' in os.environ) is {in_a_worker}"

@@ -1,5 +1,9 @@
 """``interlock run [SUITE]``: the suites under pytest on a fresh stack, judged on their SLOs.
 
+``--fuzz-examples N`` sets ``INTERLOCK_FUZZ_EXAMPLES`` (examples per operation of an API
+fuzzing run) in pytest's environment; a suite that fuzzes reads it, choosing its own
+default when it is unset (a quick one for everyday runs, a deep one in its nightly suite).
+
 pytest runs in a child interpreter of its own. Interlock's plugin is then the first
 Interlock module that interpreter imports, so pytest can rewrite it and never warns
 that it was imported too early, whatever ``filterwarnings`` the project sets.
@@ -11,6 +15,7 @@ import argparse
 import contextlib
 import ctypes
 import importlib.util
+import os
 import signal
 import subprocess
 import sys
@@ -38,6 +43,8 @@ THRESHOLD_OPTIONS = {
     "--latency-threshold": "latency_threshold",
     "--integration-timeout": "integration_timeout",
 }
+#: the environment variable --fuzz-examples sets: examples per operation of API fuzzing
+FUZZ_EXAMPLES_VAR = "INTERLOCK_FUZZ_EXAMPLES"
 #: what a run folder holds when the run got that far
 ARTIFACTS = ("junit.xml", "slo.json", "logs")
 
@@ -95,7 +102,10 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
             command += [flag, f"{getattr(config.thresholds, key):g}"]
     command += args.pytest_args
     print(f"interlock run {suite.name}: artifacts in {short(run_dir)}", flush=True)
-    code, signalled = _run_child(command)
+    env = None
+    if args.fuzz_examples is not None:
+        env = {**os.environ, FUZZ_EXAMPLES_VAR: str(args.fuzz_examples)}
+    code, signalled = _run_child(command, env)
     made = [name for name in ARTIFACTS if (run_dir / name).exists()]
     if made:
         print(f"artifacts: {short(run_dir)} ({', '.join(made)})", flush=True)
@@ -127,6 +137,12 @@ def pytest_exit_status(code: int) -> int:
         return 2
     # INTERRUPTED without a signal to us: collection errors (a broken test module)
     return 1
+
+
+def _positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of 1 or more, got {text!r}")
+    return int(text)
 
 
 def _workers(value: str | None) -> str | None:
@@ -174,7 +190,7 @@ def _attach(args: argparse.Namespace, config: Config, workers: str | None) -> in
         return pid
 
 
-def _run_child(command: Sequence[str]) -> tuple[int, bool]:
+def _run_child(command: Sequence[str], env: dict[str, str] | None = None) -> tuple[int, bool]:
     """Run pytest to its end; a SIGINT or SIGTERM to us becomes a SIGINT to it.
 
     The child has a process group of its own, so a Ctrl-C reaches it once, through us:
@@ -194,7 +210,9 @@ def _run_child(command: Sequence[str]) -> tuple[int, bool]:
     previous = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         try:
-            child = subprocess.Popen(command, process_group=0, preexec_fn=_interrupt_with_parent)
+            child = subprocess.Popen(
+                command, env=env, process_group=0, preexec_fn=_interrupt_with_parent
+            )
         except OSError as exc:
             raise DependencyError(f"cannot start pytest: {exc}") from None
         if signalled:  # a signal that came while the child was being created
@@ -250,7 +268,8 @@ def add_run_parser(commands: Any, suites: dict[str, str]) -> None:
         "-n",
         "--workers",
         metavar="N",
-        help="run in N parallel workers with pytest-xdist ('auto': one per core; 0: serial)",
+        help="run in N parallel workers with pytest-xdist, each with a stack of its own "
+        "('auto': one per core; default 0: serial, in one process)",
     )
     run.add_argument(
         "--performance-threshold",
@@ -278,6 +297,13 @@ def add_run_parser(commands: Any, suites: dict[str, str]) -> None:
         metavar="PID",
         help="run on the stack a running 'interlock env up' keeps (PID: which one, when "
         "several are up): its data is reset first, nothing is started or stopped; serial",
+    )
+    run.add_argument(
+        "--fuzz-examples",
+        type=_positive_int,
+        metavar="N",
+        help=f"examples per operation in API fuzzing tests: sets ${FUZZ_EXAMPLES_VAR} for "
+        "the suite to read (unset: the suite's own default)",
     )
     add_stack_options(run)
     run.set_defaults(handler=cmd_run)
