@@ -120,8 +120,9 @@ def test_a_second_run_on_the_same_env_is_refused_with_one_line(env):
         second = attach_lock(state_dir(load_config(root)), info["pid"])
         with pytest.raises(UsageError, match="another run"), second:
             pass
-    # released with its holder: the next run attaches
+    # released with its holder: the next run attaches, and leaves no lock file behind
     assert interlock("run", "--attach", cwd=root).returncode == 0
+    assert not list(state_dir(load_config(root)).glob("*.lock"))
 
 
 @pytest.mark.parametrize(
@@ -175,3 +176,25 @@ def test_a_restore_puts_back_the_rows_of_the_snapshot_and_nothing_else(env):
         assert new == (2,)
         order = conn.execute("INSERT INTO a_orders (user_id) VALUES (1) RETURNING id").fetchone()
         assert order == (2,)
+
+
+@pytest.mark.integration_timeout(120_000)
+def test_the_snapshot_in_a_server_handed_in_goes_with_the_env(env, tmp_path, monkeypatch):
+    root, info = env
+    with psycopg.connect(info["postgres"], autocommit=True) as conn:
+        conn.execute("DROP DATABASE IF EXISTS handed_in")
+        conn.execute("CREATE DATABASE handed_in")
+    url = info["postgres"].rsplit("/", 1)[0] + "/handed_in"
+    query = "SELECT count(*) FROM pg_namespace WHERE nspname = %s"
+    monkeypatch.setenv("INTERLOCK_DATABASE_URL", url)
+    process, err = env_up(tmp_path, "--no-app", cwd=root)
+    with process:
+        try:
+            assert first_line(process, err)["postgres"] == url
+            with psycopg.connect(url) as conn:
+                assert conn.execute(query, (baseline.SCHEMA,)).fetchone() == (1,)
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+    with psycopg.connect(url) as conn:
+        assert conn.execute(query, (baseline.SCHEMA,)).fetchone() == (0,)

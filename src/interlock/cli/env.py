@@ -60,6 +60,7 @@ def cmd_env_up(args: argparse.Namespace, config: Config) -> int:
         if stack.postgres_url:  # what an attached run restores (interlock run --attach)
             try:
                 baseline.snapshot(stack.postgres_url)
+                cleanup.callback(baseline.discard, stack.postgres_url)
             except InterlockError as exc:
                 print(f"interlock: {exc}; attached runs will empty the tables", file=sys.stderr)
         info = stack.describe()

@@ -73,7 +73,8 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
         if not path.exists():
             where = "[tool.interlock.suites]" if suite.paths else "[tool.interlock] tests"
             raise UsageError(f"suite {suite.name!r}: no tests at {path}", hint=f"fix {where}")
-    check_dependencies(config)
+    if env_pid is None:  # an attached run starts nothing: the env has what it needs
+        check_dependencies(config)
 
     run_dir = new_run_dir(config.artifacts)
     command = [

@@ -181,24 +181,34 @@ def attach_lock(state_dir: Path, env_pid: int) -> Iterator[Path]:
     """Hold env ``env_pid``'s attach lock for the block; UsageError when a run holds it.
 
     The lock is an ``flock`` the kernel drops however its holder dies, so a crashed run
-    never leaves the env locked.
+    never leaves the env locked. Its file is removed by its holder, under the lock; so
+    whoever locks a file checks it still has that name, or it locked a removed one.
     """
     path = state_dir / f"{env_pid}.attach.lock"
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+            os.close(fd)
             raise UsageError(
                 f"another run (pid {holder}) is attached to the env (pid {env_pid})",
                 hint="wait for it to end, or start a second 'interlock env up'",
             ) from None
+        try:
+            if os.stat(path).st_ino == os.fstat(fd).st_ino:
+                break
+        except FileNotFoundError:
+            pass
+        os.close(fd)  # removed by its holder as we locked it: take the new one
+    try:
         os.ftruncate(fd, 0)
         os.pwrite(fd, str(os.getpid()).encode(), 0)
         yield path
     finally:
-        os.close(fd)  # releases the lock; the file stays, as harmless as an empty lock
+        path.unlink(missing_ok=True)  # ours: we hold its lock
+        os.close(fd)
 
 
 # -- helpers ----------------------------------------------------------------------------

@@ -12,6 +12,7 @@ its revision.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import psycopg
@@ -20,7 +21,7 @@ from psycopg import sql
 from interlock.errors import DependencyError
 from interlock.stack.redaction import redact
 
-__all__ = ["KEEP_TABLES", "SCHEMA", "restore", "snapshot"]
+__all__ = ["KEEP_TABLES", "SCHEMA", "discard", "restore", "snapshot"]
 
 #: tables a restore keeps as they are
 KEEP_TABLES = frozenset({"alembic_version"})
@@ -75,6 +76,15 @@ def snapshot(url: str) -> int:
         raise DependencyError(
             f"cannot keep a snapshot of {redact(url)}: {str(exc).strip()}"
         ) from None
+
+
+def discard(url: str) -> None:
+    """Drop the snapshot, when the env stops: a server handed in keeps nothing of ours.
+
+    Best effort: a server that is already gone has nothing left to drop.
+    """
+    with contextlib.suppress(psycopg.Error), psycopg.connect(url, connect_timeout=5) as conn:
+        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(SCHEMA)))
 
 
 def restore(url: str) -> tuple[int, bool]:
