@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -166,6 +167,32 @@ def test_fuzz_examples_reach_the_suite_through_its_environment_variable(tmp_path
     result = interlock("run", "--fuzz-examples", "7", cwd=root)
     assert result.returncode == 0, result.stdout + result.stderr
     assert_one_line_error(interlock("run", "--fuzz-examples", "0", cwd=root), "got '0'")
+
+
+@pytest.mark.parametrize(("workers", "starts"), [("0", [None]), ("2", ["gw0", "gw1"])])
+def test_durations_name_each_stack_start_and_every_test_slowest_first(tmp_path, workers, starts):
+    tests = {
+        "test_uses_stack.py": """
+            def test_quick(stack):
+                pass
+
+            def test_slow(stack):
+                pass
+        """
+    }
+    root = project(tmp_path, tests)
+    result = interlock("run", "-n", workers, cwd=root)
+    assert result.returncode == 0, result.stdout + result.stderr
+    (run_dir,) = (root / "runs").iterdir()
+    durations = json.loads((run_dir / "durations.json").read_text())
+    assert sorted(p["worker"] or "" for p in durations["startup"]) == [w or "" for w in starts]
+    assert {p["phase"] for p in durations["startup"]} == {"stack: start"}
+    ranked = [t["nodeid"].rsplit("::", 1)[1] for t in durations["tests"]]
+    assert set(ranked) == {"test_quick", "test_slow"}
+    seconds = [t["seconds"] for t in durations["tests"]]
+    assert seconds == sorted(seconds, reverse=True)
+    assert "interlock: durations" in result.stdout
+    assert "stack: start" in result.stdout
 
 
 @pytest.mark.parametrize(("workers", "in_a_worker"), [("0", False), ("1", True)])
