@@ -33,7 +33,7 @@ from interlock.cli._common import (
 from interlock.cli.envstate import choose_env, live_envs, state_dir
 from interlock.config import Config, Suite, override_thresholds
 from interlock.errors import DependencyError, UsageError
-from interlock.runs import new_run_dir
+from interlock.runs import MARKER, new_run_dir
 
 __all__ = ["add_run_parser", "cmd_run", "pytest_exit_status"]
 
@@ -110,8 +110,10 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
     made = [name for name in ARTIFACTS if (run_dir / name).exists()]
     if made:
         print(f"artifacts: {short(run_dir)} ({', '.join(made)})", flush=True)
-    elif not any(run_dir.iterdir()):
-        run_dir.rmdir()  # ours, and pytest stopped before writing anything into it
+    elif all(path.name == MARKER for path in run_dir.iterdir()):
+        # ours (we made and marked it), and pytest stopped before writing anything into it
+        (run_dir / MARKER).unlink(missing_ok=True)
+        run_dir.rmdir()
     if signalled:
         return 130
     if code == _NO_TESTS:
