@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -140,7 +141,7 @@ def test_threshold_options_reach_the_tests_where_a_user_types_them(tmp_path):
         (("--performance-threshold", "150"), "must be a percentage between 0 and 100"),
         (("--integration-timeout", "soon"), "must be a number, got 'soon'"),
         (("-n", "garbage"), "-n 'garbage': expected a number of workers"),
-        (("-n", "0"), "-n '0'"),
+        (("-n", "1.5"), "-n '1.5'"),
         (("--sim-fault", "stripe:status=500"), "not a configured simulator"),
     ],
 )
@@ -148,6 +149,59 @@ def test_bad_options_are_one_line_and_create_nothing(tmp_path, args, message):
     root = project(tmp_path, PASSING)
     assert_one_line_error(interlock("run", *args, cwd=root), message)
     assert not (root / "runs").exists()
+
+
+def test_a_test_file_or_folder_runs_in_place_of_a_suite(tmp_path):
+    root = project(tmp_path, PASSING)
+    result = interlock("run", "tests/contracts/test_contract.py", cwd=root)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert ran(root) == {"test_contract"}
+    missing = interlock("run", "tests/nowhere.py", cwd=root)
+    assert_one_line_error(missing, "unknown suite 'tests/nowhere.py'", "name a test file")
+
+
+def test_fuzz_examples_reach_the_suite_through_its_environment_variable(tmp_path):
+    check = "assert os.environ['INTERLOCK_FUZZ_EXAMPLES'] == '7'"
+    body = f"import os\n\ndef test_depth():\n    {check}\n"
+    root = project(tmp_path, {"test_depth.py": body})
+    result = interlock("run", "--fuzz-examples", "7", cwd=root)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert_one_line_error(interlock("run", "--fuzz-examples", "0", cwd=root), "got '0'")
+
+
+@pytest.mark.parametrize(("workers", "starts"), [("0", [None]), ("2", ["gw0", "gw1"])])
+def test_durations_name_each_stack_start_and_every_test_slowest_first(tmp_path, workers, starts):
+    tests = {
+        "test_uses_stack.py": """
+            def test_quick(stack):
+                pass
+
+            def test_slow(stack):
+                pass
+        """
+    }
+    root = project(tmp_path, tests)
+    result = interlock("run", "-n", workers, cwd=root)
+    assert result.returncode == 0, result.stdout + result.stderr
+    (run_dir,) = (root / "runs").iterdir()
+    durations = json.loads((run_dir / "durations.json").read_text())
+    assert sorted(p["worker"] or "" for p in durations["startup"]) == [w or "" for w in starts]
+    assert {p["phase"] for p in durations["startup"]} == {"stack: start"}
+    ranked = [t["nodeid"].rsplit("::", 1)[1] for t in durations["tests"]]
+    assert set(ranked) == {"test_quick", "test_slow"}
+    seconds = [t["seconds"] for t in durations["tests"]]
+    assert seconds == sorted(seconds, reverse=True)
+    assert "interlock: durations" in result.stdout
+    assert "stack: start" in result.stdout
+
+
+@pytest.mark.parametrize(("workers", "in_a_worker"), [("0", False), ("1", True)])
+def test_n_0_runs_serially_in_pytest_s_own_process(tmp_path, workers, in_a_worker):
+    check = f"assert ('PYTEST_XDIST_WORKER' in os.environ) is {in_a_worker}"
+    body = f"import os\n\ndef test_where():\n    {check}\n"
+    root = project(tmp_path, {"test_where.py": body})
+    result = interlock("run", "-n", workers, cwd=root)
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import signal
+import sys
 import threading
 from contextlib import ExitStack
 from types import FrameType
@@ -14,6 +15,7 @@ from interlock.cli._common import check_dependencies, check_sim_faults, require_
 from interlock.cli.envstate import published
 from interlock.cli.run import add_stack_options
 from interlock.config import Config
+from interlock.errors import InterlockError
 from interlock.runs import new_run_dir
 
 __all__ = ["add_env_parser", "cmd_env_up"]
@@ -21,7 +23,7 @@ __all__ = ["add_env_parser", "cmd_env_up"]
 
 def cmd_env_up(args: argparse.Namespace, config: Config) -> int:
     """Bring the stack up, publish its addresses, wait for a signal, tear down; 130 then."""
-    from interlock.stack import Stack
+    from interlock.stack import Stack, baseline
 
     require_project(config)
     check_sim_faults(args.sim_fault, config.simulators)
@@ -55,8 +57,16 @@ def cmd_env_up(args: argparse.Namespace, config: Config) -> int:
         starting = False
         if stop.is_set():  # a signal came during the start: nothing is announced
             return 130
+        if stack.postgres_url:  # what an attached run restores (interlock run --attach)
+            try:
+                baseline.snapshot(stack.postgres_url)
+                cleanup.callback(baseline.discard, stack.postgres_url)
+            except InterlockError as exc:
+                print(f"interlock: {exc}; attached runs will empty the tables", file=sys.stderr)
         info = stack.describe()
-        state = cleanup.enter_context(published(config, info))
+        # the pids let an attached run (`interlock run --attach`) prove the env whole
+        pids = {name: process.pid for name, process in stack.processes.items()}
+        state = cleanup.enter_context(published(config, {**info, "pids": pids}))
         _announce(args, info, run_dir_logs=short(run_dir / "logs"), state=short(state))
         # a timed wait: a signal handler cannot wake an untimed Event.wait reliably
         while not stop.wait(1.0):

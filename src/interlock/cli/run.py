@@ -1,5 +1,9 @@
 """``interlock run [SUITE]``: the suites under pytest on a fresh stack, judged on their SLOs.
 
+``--fuzz-examples N`` sets ``INTERLOCK_FUZZ_EXAMPLES`` (examples per operation of an API
+fuzzing run) in pytest's environment; a suite that fuzzes reads it, choosing its own
+default when it is unset (a quick one for everyday runs, a deep one in its nightly suite).
+
 pytest runs in a child interpreter of its own. Interlock's plugin is then the first
 Interlock module that interpreter imports, so pytest can rewrite it and never warns
 that it was imported too early, whatever ``filterwarnings`` the project sets.
@@ -11,11 +15,13 @@ import argparse
 import contextlib
 import ctypes
 import importlib.util
+import os
 import shutil
 import signal
 import subprocess
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -25,8 +31,9 @@ from interlock.cli._common import (
     require_project,
     short,
 )
+from interlock.cli.envstate import choose_env, live_envs, state_dir
 from interlock.cli.report import add_run_report_options, run_report_args
-from interlock.config import Config, override_thresholds
+from interlock.config import Config, Suite, override_thresholds
 from interlock.errors import DependencyError, UsageError
 from interlock.runs import MARKER, new_run_dir
 
@@ -38,6 +45,8 @@ THRESHOLD_OPTIONS = {
     "--latency-threshold": "latency_threshold",
     "--integration-timeout": "integration_timeout",
 }
+#: the environment variable --fuzz-examples sets: examples per operation of API fuzzing
+FUZZ_EXAMPLES_VAR = "INTERLOCK_FUZZ_EXAMPLES"
 #: what a run folder holds when the run got that far
 ARTIFACTS = ("report.html", "junit.xml", "slo.json", "logs")
 
@@ -47,24 +56,27 @@ _OK, _FAILED, _INTERRUPTED, _INTERNAL, _USAGE, _NO_TESTS = range(6)
 
 def cmd_run(args: argparse.Namespace, config: Config) -> int:
     require_project(config)
-    suite = config.suites.get(args.suite)
+    suite = config.suites.get(args.suite) or _path_suite(args.suite)
     if suite is None:
         raise UsageError(
             f"unknown suite {args.suite!r}",
-            hint=f"declared: {', '.join(config.suites)}; declare more in [tool.interlock.suites]",
+            hint=f"declared: {', '.join(config.suites)}; declare more in "
+            "[tool.interlock.suites], or name a test file or folder",
         )
     for flag, key in THRESHOLD_OPTIONS.items():
         value = getattr(args, key)
         if value is not None:
             config = override_thresholds(config, flag, **{key: value})
     workers = _workers(args.workers)
+    env_pid = _attach(args, config, workers)
     check_sim_faults(args.sim_fault, config.simulators)
     paths = suite.paths or (config.tests,)
     for path in paths:
         if not path.exists():
             where = "[tool.interlock.suites]" if suite.paths else "[tool.interlock] tests"
             raise UsageError(f"suite {suite.name!r}: no tests at {path}", hint=f"fix {where}")
-    check_dependencies(config)
+    if env_pid is None:  # an attached run starts nothing: the env has what it needs
+        check_dependencies(config)
 
     run_dir = new_run_dir(config.artifacts)
     command = [
@@ -82,6 +94,8 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
         command += ["-m", suite.marker]
     if workers:
         command += ["-n", workers]
+    if env_pid is not None:
+        command += [f"--interlock-attach={env_pid}"]
     for spec in args.sim_fault:
         command += ["--sim-fault", spec]
     if args.seed is not None:
@@ -92,7 +106,10 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
     command += run_report_args(args)
     command += args.pytest_args
     print(f"interlock run {suite.name}: artifacts in {short(run_dir)}", flush=True)
-    code, signalled = _run_child(command)
+    env = None
+    if args.fuzz_examples is not None:
+        env = {**os.environ, FUZZ_EXAMPLES_VAR: str(args.fuzz_examples)}
+    code, signalled = _run_child(command, env)
     made = [name for name in ARTIFACTS if (run_dir / name).exists()]
     if made:
         print(f"artifacts: {short(run_dir)} ({', '.join(made)})", flush=True)
@@ -107,6 +124,14 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
     return pytest_exit_status(code)
 
 
+def _path_suite(name: str) -> Suite | None:
+    """A test file or folder given instead of a suite: every test in it, e.g. to rerun it."""
+    path = Path(name)
+    if not path.exists():
+        return None
+    return Suite(name=name, paths=(path.resolve(),))
+
+
 def pytest_exit_status(code: int) -> int:
     """Interlock's exit status for pytest's: 0 pass, 1 failure, 2 usage or internal, 128+N."""
     if code < 0:  # killed by signal -code
@@ -119,20 +144,58 @@ def pytest_exit_status(code: int) -> int:
     return 1
 
 
+def _positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of 1 or more, got {text!r}")
+    return int(text)
+
+
 def _workers(value: str | None) -> str | None:
     """``-n``: a positive count, ``auto`` or ``logical``; and pytest-xdist must be there."""
     if value is None:
         return None
-    if not (value in ("auto", "logical") or (value.isdigit() and int(value) > 0)):
-        raise UsageError(
-            f"-n {value!r}: expected a number of workers (1 or more), 'auto' or 'logical'"
-        )
+    if not (value in ("auto", "logical") or value.isdigit()):
+        raise UsageError(f"-n {value!r}: expected a number of workers, 'auto' or 'logical'")
+    if value.isdigit() and int(value) == 0:
+        return None  # serial, in pytest's own process: no xdist at all
     if importlib.util.find_spec("xdist") is None:
         raise DependencyError("-n needs pytest-xdist", hint="pip install pytest-xdist")
     return value
 
 
-def _run_child(command: Sequence[str]) -> tuple[int, bool]:
+def _attach(args: argparse.Namespace, config: Config, workers: str | None) -> int | None:
+    """The pid of the env ``--attach`` means (checked now, for a one-line error), or None."""
+    if args.attach is None:
+        envs = live_envs(config)
+        if envs:
+            print(
+                f"interlock: 'interlock env up' (pid {', '.join(map(str, envs))}) is up; "
+                "'interlock run --attach' would reuse it instead of starting a stack",
+                flush=True,
+            )
+        return None
+    if workers:
+        raise UsageError(
+            "--attach runs serially: the env has one database, which parallel workers would share",
+            hint="drop -n",
+        )
+    if args.sim_fault or args.seed is not None:
+        raise UsageError(
+            "--attach runs on the env as it was started: --sim-fault and --seed belong "
+            "to 'interlock env up'"
+        )
+    if args.attach != "any" and not args.attach.isdigit():
+        raise UsageError(f"--attach {args.attach!r}: expected the pid of an 'interlock env up'")
+    pid = int(choose_env(config, None if args.attach == "any" else int(args.attach))["pid"])
+    from interlock.stack.attach import attach_lock  # not needed, nor imported, without --attach
+
+    # the run's pytest takes the lock for good; trying it here too makes a run that is
+    # refused say so in one line, before pytest starts
+    with attach_lock(state_dir(config), pid):
+        return pid
+
+
+def _run_child(command: Sequence[str], env: dict[str, str] | None = None) -> tuple[int, bool]:
     """Run pytest to its end; a SIGINT or SIGTERM to us becomes a SIGINT to it.
 
     The child has a process group of its own, so a Ctrl-C reaches it once, through us:
@@ -152,7 +215,9 @@ def _run_child(command: Sequence[str]) -> tuple[int, bool]:
     previous = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         try:
-            child = subprocess.Popen(command, process_group=0, preexec_fn=_interrupt_with_parent)
+            child = subprocess.Popen(
+                command, env=env, process_group=0, preexec_fn=_interrupt_with_parent
+            )
         except OSError as exc:
             raise DependencyError(f"cannot start pytest: {exc}") from None
         if signalled:  # a signal that came while the child was being created
@@ -194,20 +259,22 @@ def add_run_parser(commands: Any, suites: dict[str, str]) -> None:
         "  interlock run business -- -k onboarding -x       pytest's own options after --\n"
         "  interlock run --latency-threshold 1500 -n 2      stricter p95, two workers\n"
         "  interlock run external --sim-fault stripe:status=500\n"
-        "  interlock run --sim-fault twilio:latency=300,jitter_ms=50,rate=0.5 --seed 7",
+        "  interlock run --sim-fault twilio:latency=300,jitter_ms=50,rate=0.5 --seed 7\n"
+        "  interlock run tests/test_billing.py --attach     one file, on a running env up",
     )
     run.add_argument(
         "suite",
         nargs="?",
         default="comprehensive",
         metavar="SUITE",
-        help="a declared suite (default: comprehensive)",
+        help="a declared suite (default: comprehensive), or a test file or folder",
     )
     run.add_argument(
         "-n",
         "--workers",
         metavar="N",
-        help="run in N parallel workers with pytest-xdist ('auto': one per core)",
+        help="run in N parallel workers with pytest-xdist, each with a stack of its own "
+        "('auto': one per core; default 0: serial, in one process)",
     )
     run.add_argument(
         "--performance-threshold",
@@ -227,6 +294,21 @@ def add_run_parser(commands: Any, suites: dict[str, str]) -> None:
         dest="integration_timeout",
         help="time limit of one test and of each wait in it, ms "
         "(default 60000; $INTEGRATION_TIMEOUT)",
+    )
+    run.add_argument(
+        "--attach",
+        nargs="?",
+        const="any",
+        metavar="PID",
+        help="run on the stack a running 'interlock env up' keeps (PID: which one, when "
+        "several are up): its data is reset first, nothing is started or stopped; serial",
+    )
+    run.add_argument(
+        "--fuzz-examples",
+        type=_positive_int,
+        metavar="N",
+        help=f"examples per operation in API fuzzing tests: sets ${FUZZ_EXAMPLES_VAR} for "
+        "the suite to read (unset: the suite's own default)",
     )
     add_stack_options(run)
     add_run_report_options(run)

@@ -4,6 +4,8 @@
     options    command-line options, markers, header; interlock_config, interlock_seed,
                interlock_run_dir
     timeout    INTEGRATION_TIMEOUT and the integration_timeout mark
+    durations  start-up phases and the slowest tests: durations.json, terminal summary
+    attach     --interlock-attach: run on the stack of a running `interlock env up`
     stack      the stack (start failures, watched processes) and api, db, redis, ws, sims
     faults     the faults fixture
     slo        the slo fixture and the gate that judges the run in the controller
@@ -34,6 +36,8 @@ __all__ = ["Faults", "IntegrationTimeout", "SloRecorder"]
 pytest_plugins = [
     "interlock.plugin.options",
     "interlock.plugin.timeout",
+    "interlock.plugin.durations",
+    "interlock.plugin.attach",
     "interlock.plugin.stack",
     "interlock.plugin.faults",
     "interlock.plugin.slo",

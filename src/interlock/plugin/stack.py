@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from collections.abc import Generator, Iterator
 from contextlib import ExitStack
 from typing import Any, NoReturn, final
@@ -20,10 +21,13 @@ from interlock.config import Config
 from interlock.errors import InterlockError
 from interlock.helpers import ApiClient, DatabaseHelper, EventListener, WebSocketFactory
 from interlock.helpers.api import TokenProvider
+from interlock.plugin.attach import attached
+from interlock.plugin.durations import record_phase
 from interlock.plugin.run import RunContext, run_context
 from interlock.report.junit import Case, append_suite, junit_path
 from interlock.simulators.client import SimulatorClient
 from interlock.stack import Stack
+from interlock.stack.attach import AttachedStack, reset_state
 from interlock.stack.watch import ProcessWatch
 
 __all__ = ["STACK", "StackPlugin"]
@@ -148,10 +152,23 @@ def _plugin(config: pytest.Config) -> StackPlugin:
 
 # -- fixtures ---------------------------------------------------------------------------
 @pytest.fixture(scope="session")
-def stack(pytestconfig: pytest.Config) -> Iterator[Stack]:
-    """PostgreSQL, Redis, the simulators and the system under test, up for the session."""
+def stack(pytestconfig: pytest.Config) -> Iterator[Stack | AttachedStack]:
+    """PostgreSQL, Redis, the simulators and the system under test, up for the session.
+
+    Under ``--interlock-attach`` it is the env's stack instead, its state reset first.
+    """
     plugin = _plugin(pytestconfig)
     run = plugin.run
+    env = attached(pytestconfig)
+    if env is not None:  # a warm stack: reset its state, never start or stop it
+        began = time.perf_counter()
+        try:
+            reset_state(env, plugin.say)
+        except InterlockError as exc:
+            plugin.start_failed(exc)
+        record_phase(pytestconfig, "attach: reset", time.perf_counter() - began)
+        yield env
+        return
     faults = tuple(pytestconfig.option.sim_fault or ()) + tuple(
         spec for spec in os.environ.get("INTERLOCK_SIM_FAULTS", "").split() if spec
     )
@@ -163,10 +180,12 @@ def stack(pytestconfig: pytest.Config) -> Iterator[Stack]:
         seed=run.seed,
         progress=plugin.say,  # which servers it uses, and when it is up (with the time)
     )
+    began = time.perf_counter()
     try:
         running.__enter__()
     except InterlockError as exc:
         plugin.start_failed(exc)
+    record_phase(pytestconfig, "stack: start", time.perf_counter() - began)
     with ExitStack() as cleanup:
         cleanup.callback(running.close)
         plugin.watch = cleanup.enter_context(ProcessWatch(running.processes))
