@@ -14,7 +14,7 @@ from typing import Final, Literal
 __all__ = ["DEPENDENCIES", "EXPECTED", "WORKFLOWS", "Outcome"]
 
 #: works: as if nothing were wrong; degrades: done, with part of it queued or marked
-#: failed to retry later; fails: refused with an error, nothing half-done
+#: failed to retry later; fails: refused (502-504, worth retrying), nothing half-done
 Outcome = Literal["works", "degrades", "fails"]
 
 WORKFLOWS: Final = (

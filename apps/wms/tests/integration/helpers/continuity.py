@@ -26,6 +26,14 @@ __all__ = ["Cell", "Workflows", "write_matrix"]
 PUBLISH_BOUND = 10.0
 
 
+def refused(response: Any) -> tuple[str, str]:
+    """A failed run: a refusal (502-504, the request may be sent again) fails; anything
+    else (a 500: WMS did not know what happened) breaks, which no declaration allows."""
+    if response.status_code in (502, 503, 504):
+        return "fails", f"HTTP {response.status_code} {response.json()['error']['code']}"
+    return "breaks", f"HTTP {response.status_code}"
+
+
 @dataclass(frozen=True)
 class Cell:
     dependency: str
@@ -63,7 +71,7 @@ class Workflows:
     def onboard_customer(self) -> tuple[str, str]:
         response = self.admin.post("/api/v1/customers", json=customer_payload())
         if response.status_code != 201:
-            return "fails", f"HTTP {response.status_code}"
+            return refused(response)
         failed = [n["channel"] for n in response.json()["notifications"] if n["status"] != "sent"]
         if failed:
             return "degrades", f"onboarded; {', '.join(failed)} marked failed"
@@ -73,7 +81,7 @@ class Workflows:
         response = self.billing.get(f"/api/v1/invoices/{invoice_id}")
         if response.status_code == 200:
             return "works", "read"
-        return "fails", f"HTTP {response.status_code}"
+        return refused(response)
 
     def pay_invoice(self, invoice_id: str) -> tuple[str, str]:
         response = self.billing.post(
@@ -82,12 +90,12 @@ class Workflows:
         )
         if response.status_code == 200 and response.json()["status"] == "succeeded":
             return "works", "charged"
-        return "fails", f"HTTP {response.status_code}"
+        return refused(response)
 
     def announce_invoice(self) -> tuple[str, str]:
         response = self.invoice()
         if response.status_code != 201:
-            return "fails", f"HTTP {response.status_code}"
+            return refused(response)
         invoice_id = response.json()["id"]
         try:
             self.db.wait_for_row(
