@@ -53,6 +53,7 @@ class Workflows:
     def __init__(self, admin: Any, billing: Any, db: Any, customer_id: str) -> None:
         self.admin, self.billing, self.db, self.customer_id = admin, billing, db, customer_id
         self._day = 0
+        self.last_failures: dict[str, tuple[str, str]] = {}
 
     def invoice(self) -> Any:
         """The response to creating an open invoice of the paying customer."""
@@ -116,14 +117,25 @@ class Workflows:
         return getattr(self, workflow)()  # type: ignore[no-any-return]
 
     def all_work(self, workflows: tuple[str, ...], prepared: dict[str, list[str]]) -> bool:
-        """Whether every workflow works now (the baseline before each dependency is taken)."""
-        return all(self.run(w, prepared)[0] == "works" for w in workflows)
+        """Whether every workflow works now (the baseline before each dependency is taken);
+        ``last_failures`` then names those that did not."""
+        runs = {w: self.run(w, prepared) for w in workflows}
+        self.last_failures = {w: run for w, run in runs.items() if run[0] != "works"}
+        return not self.last_failures
 
 
-def write_matrix(cells: list[Cell], run_dir: Path) -> tuple[Path, Path]:
-    """Write ``continuity.json`` and ``continuity.md`` (dependency rows, workflow columns)."""
+def write_matrix(new: list[Cell], run_dir: Path) -> tuple[Path, Path]:
+    """Add ``new`` cells to ``continuity.json`` and rewrite ``continuity.md`` from it
+    (dependency rows, workflow columns); a cell measured again replaces the older one."""
     run_dir.mkdir(parents=True, exist_ok=True)
     as_json = run_dir / "continuity.json"
+    known = json.loads(as_json.read_text()) if as_json.is_file() else []
+    fresh = {(c.dependency, c.workflow) for c in new}
+    cells = [
+        Cell(**{k: v for k, v in row.items() if k != "matches"})
+        for row in known
+        if (row["dependency"], row["workflow"]) not in fresh
+    ] + new
     as_json.write_text(
         json.dumps([{**asdict(c), "matches": c.matches} for c in cells], indent=2) + "\n"
     )

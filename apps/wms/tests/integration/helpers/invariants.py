@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -94,48 +95,56 @@ CHECKS: dict[str, tuple[str, str]] = {
 UNDELIVERED = (
     "a committed outbox event never published",
     "SELECT id, channel, type, created_at FROM outbox WHERE published_at IS NULL "
-    "ORDER BY created_at LIMIT 50",
+    "AND created_at < %(before)s ORDER BY created_at LIMIT 50",
 )
 
 
-def _rows(conn: psycopg.Connection[Any], sql: str) -> list[dict[str, Any]]:
+def _rows(
+    conn: psycopg.Connection[Any], sql: str, params: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
     with conn.cursor(row_factory=dict_row) as cursor:
-        cursor.execute(sql)  # type: ignore[arg-type]  # fixed SQL of this module
+        cursor.execute(sql, params)  # type: ignore[arg-type]  # fixed SQL of this module
         return list(cursor.fetchall())
 
 
-def undelivered(conn: psycopg.Connection[Any]) -> list[dict[str, Any]]:
-    """Outbox events not yet published (at most 50, oldest first)."""
-    return _rows(conn, UNDELIVERED[1])
+def undelivered(conn: psycopg.Connection[Any], before: datetime) -> list[dict[str, Any]]:
+    """Outbox events created before ``before`` and not yet published (50 at most)."""
+    return _rows(conn, UNDELIVERED[1], {"before": before})
 
 
-def violations(conn: psycopg.Connection[Any], *, in_flight_events: bool = False) -> list[Violation]:
+def violations(
+    conn: psycopg.Connection[Any], *, delivered_before: datetime | None = None
+) -> list[Violation]:
     """Every broken invariant of WMS's database, [] when all hold.
 
-    ``in_flight_events``: a snapshot (a dump) may hold events committed but not yet
-    relayed; those are then not counted as lost. Otherwise every event must be published,
-    so call ``wait_until_delivered`` first.
+    ``delivered_before`` (what ``wait_until_delivered`` returns): every event created
+    before it must be published; later ones are in flight. None (a snapshot, such as a
+    restored dump, whose pending events are published once a relay runs on it): no event
+    is counted as lost.
     """
     found = []
-    checks = dict(CHECKS)
-    if not in_flight_events:
-        checks["event_not_delivered"] = UNDELIVERED
-    for name, (meaning, sql) in checks.items():
+    for name, (meaning, sql) in CHECKS.items():
         rows = _rows(conn, sql)
         if rows:
             found.append(Violation(name, meaning, rows))
+    if delivered_before is not None and (rows := undelivered(conn, delivered_before)):
+        found.append(Violation("event_not_delivered", UNDELIVERED[0], rows))
     return found
 
 
 def wait_until_delivered(
     conn_of: Callable[[], psycopg.Connection[Any]], *, timeout: float = 30.0
-) -> None:
-    """Wait (up to ``timeout`` s) until the relay published every committed event.
+) -> datetime:
+    """Wait (up to ``timeout`` s) until the relay published every event committed so far;
+    return that moment (the database's clock) for ``violations(delivered_before=...)``.
 
-    Raises the deadline's AssertionError naming the events still pending.
+    Raises the deadline's AssertionError (WaitTimeout) when events are still pending.
     """
+    now = _rows(conn_of(), "SELECT now() AS now")[0]["now"]
+    assert isinstance(now, datetime)
     poll(
-        lambda: not undelivered(conn_of()),
+        lambda: not undelivered(conn_of(), now),
         timeout=timeout,
         what="every committed outbox event to be published",
     )
+    return now
