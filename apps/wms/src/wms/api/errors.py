@@ -7,6 +7,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy import exc as db_errors
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from wms.api.security_events import REFUSALS, report_refusal
@@ -82,6 +83,20 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 405:
             headers["Allow"] = ", ".join(_allowed_methods(request))
         return error_response(exc.status_code, code, str(exc.detail), headers=headers or None)
+
+    # the database refused or dropped the connection (or none was free in time): the
+    # request was not done, and may be sent again; not a bug of WMS's (500)
+    @app.exception_handler(db_errors.OperationalError)
+    @app.exception_handler(db_errors.InterfaceError)
+    @app.exception_handler(db_errors.TimeoutError)
+    async def database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+        log.warning("%s %s: database unavailable: %s", request.method, request.url.path, exc)
+        return error_response(
+            503,
+            "database_unavailable",
+            "the database is unavailable; try again",
+            headers={"Retry-After": "1"},
+        )
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
