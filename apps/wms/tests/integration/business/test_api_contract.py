@@ -10,6 +10,7 @@ the checkout.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -21,6 +22,9 @@ pytestmark = pytest.mark.business
 
 
 CONFIG = Path(__file__).parents[1] / "schemathesis.toml"
+#: examples per operation; ``interlock run --fuzz-examples N`` sets it (deeper for a
+#: nightly run), never below the 50 this suite has always run
+EXAMPLES = max(50, int(os.environ.get("INTERLOCK_FUZZ_EXAMPLES") or 50))
 
 
 # 50 examples of each of ~40 operations: minutes on a loaded machine, not seconds
@@ -40,7 +44,7 @@ def test_every_operation_honours_its_schema(stack, api, interlock_seed, interloc
             "--checks",
             "all",
             "--max-examples",
-            "50",
+            str(EXAMPLES),
             "--header",
             f"Authorization: {token}",
             "--seed",
