@@ -103,7 +103,7 @@ def test_a_failing_test_exits_1_and_names_only_the_artifacts_that_exist(tmp_path
     assert result.returncode == 1, result.stdout + result.stderr
     (line,) = [line for line in result.stdout.splitlines() if line.startswith("artifacts:")]
     # no test used a stack or recorded a workflow: there are no logs and no slo.json
-    assert line.endswith("(junit.xml)")
+    assert line.endswith("(report.html, junit.xml)")
 
 
 def test_threshold_options_reach_the_tests_where_a_user_types_them(tmp_path):
