@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import logging
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -95,8 +96,11 @@ def _client(scheduler: str | None, workers: int | None, stack: contextlib.ExitSt
             return stack.enter_context(dask.Client(scheduler, timeout=10))
         except (OSError, TimeoutError) as exc:
             raise DependencyError(f"Dask scheduler {scheduler} cannot be reached: {exc}") from None
+    # Dask's default scratch folder (<tmp>/dask-scratch-space) outlives the run
+    scratch = stack.enter_context(tempfile.TemporaryDirectory(prefix="dask-interlock-"))
     cluster = stack.enter_context(
         dask.LocalCluster(
+            local_directory=scratch,
             n_workers=workers or 1,
             threads_per_worker=1,
             processes=True,
