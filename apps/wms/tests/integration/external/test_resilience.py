@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import secrets
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from tests.integration.helpers.factories import customer_payload
 
-from interlock.helpers.deadline import WaitTimeout, poll
+from interlock.helpers.deadline import poll
 
 pytestmark = pytest.mark.external
 
@@ -113,84 +112,6 @@ def test_a_hung_service_costs_its_timeout_and_does_not_slow_the_others(api, sims
     assert stripe["p95_ms"] < timeout * 1000, stripe
     sendgrid = integration(api, "sendgrid")
     assert sendgrid["failures"] - sendgrid_before["failures"] >= 10
-
-
-def test_under_stress_the_lowest_priorities_are_shed_first(api, sims, db):
-    """The order of shedding by priority is held deterministically by the unit tests of
-    ``wms.integrations.resilience``; here, the whole path: a verdict asked under load says
-    its feeds were shed, while Stripe, the highest priority, never is."""
-    admin = api.as_role("admin")
-    burst = 44
-
-    def load() -> float:
-        return float(integration(api, "sendgrid")["load"])
-
-    def sheds(name: str) -> int:
-        return int(integration(api, name)["shed"])
-
-    def stripe_customers() -> int:
-        return len(sims["stripe"].journal(path="/v1/customers", method="POST"))
-
-    def verdict_under_load() -> list[dict] | None:
-        """The feeds' answers to a verdict asked while more than 40 % of the capacity was
-        taken throughout (None when the load was lower before or after: no verdict then)."""
-        if load() < 0.4:
-            return None
-        ip = f"45.{secrets.randbelow(250) + 1}.{secrets.randbelow(250) + 1}.9"  # not cached
-        verdict = admin.get(f"/api/v1/security/ips/{ip}")
-        assert verdict.status_code == 200, verdict.text
-        # the burst adds no load once its mails began, so high after means high throughout
-        return verdict.json()["feeds"] if load() >= 0.4 else None
-
-    def onboard_in_a_burst() -> tuple[list, list[dict] | None]:
-        """44 onboardings whose welcome mails hang for their 2 s timeout. Held at the
-        database until all of them are past Stripe, they reach their mails together, however
-        slowly the machine brought them there: more than 40 % of the process's capacity for
-        external calls then waits on SendGrid at once, for those 2 s."""
-        created = stripe_customers()
-        with ThreadPoolExecutor(max_workers=burst) as pool:
-            with db.connection.transaction():
-                db.query("LOCK TABLE customers IN SHARE ROW EXCLUSIVE MODE")
-                onboardings = [
-                    pool.submit(admin.post, ONBOARD, json=customer_payload()) for _ in range(burst)
-                ]
-                poll(
-                    lambda: stripe_customers() >= created + burst,
-                    timeout=30,
-                    what="every onboarding past Stripe",
-                )
-            try:
-                feeds = poll(verdict_under_load, timeout=10, what="a verdict asked under load")
-            except WaitTimeout:
-                feeds = None  # the machine was too slow to ask within those 2 s
-            return [future.result() for future in onboardings], feeds
-
-    otx_shed, stripe_shed = sheds("otx"), sheds("stripe")
-    sims["sendgrid"].add_fault("hang")
-    sims["virustotal"].seed({"quota": {"per_minute": None}})  # lookups the load missed
-    answers: list = []
-    feeds: list[dict] | None = None
-    try:
-        for _ in range(3):  # a burst the machine could not ask a verdict in proves nothing
-            more, feeds = onboard_in_a_burst()
-            answers += more
-            if feeds is not None:
-                break
-    finally:
-        sims["virustotal"].seed({"quota": {"per_minute": 4}})
-    assert feeds is not None, "no verdict could be asked while the load was high, in 3 bursts"
-
-    # at that load the threat feeds (priority 4) are shed at once, and the verdict says so
-    for result in feeds:
-        assert result["status"] == "unavailable", result
-        assert "shed under load" in result["error"], result
-    assert sheds("otx") > otx_shed
-    # Stripe (10) never is: every customer was onboarded
-    assert sheds("stripe") == stripe_shed
-    for answer in answers:
-        assert answer.status_code == 201, answer.text
-        statuses = {n["channel"]: n["status"] for n in answer.json()["notifications"]}
-        assert statuses["email"] == "failed"  # hung, or shed at the peak
 
 
 def test_cost_budget_alert_fires_at_its_thresholds(api, redis, sims):
