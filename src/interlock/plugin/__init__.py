@@ -17,12 +17,19 @@
                the options of the reports (see interlock.report)
     hookspec   pytest_interlock_report, implemented by the writers in interlock.report
 
+Bad input to Interlock (an option, a configuration key, a threshold) is one line on
+stderr and exit 2 under plain ``pytest`` too, as under ``interlock run``; pytest's own
+usage errors keep pytest's 4.
+
 A project teaches ``api.as_role(...)`` to log in by defining ``interlock_auth``
 (role -> headers) in its conftest.py, and adds a writer of the run's results by
 implementing ``pytest_interlock_report(report, run_dir, config)``.
 """
 
 from __future__ import annotations
+
+import sys
+from collections.abc import Generator
 
 import pytest
 
@@ -61,3 +68,24 @@ pytest_plugins = [
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
     pluginmanager.add_hookspecs(hookspec)
+
+
+# the exit status of Interlock's usage errors, as the CLI's (2 = usage, configuration)
+USAGE_EXIT = 2
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_cmdline_main(config: pytest.Config) -> Generator[None, object, object]:
+    """Turn Interlock's usage errors (messages starting ``interlock:``) into exit 2.
+
+    Under ``interlock run`` (``--interlock-run-dir`` given) pytest's 4 is kept: the CLI
+    maps it to 2, and a child's 2 means an interrupted session there.
+    """
+    try:
+        return (yield)
+    except pytest.UsageError as exc:
+        message = str(exc)
+        if not message.startswith("interlock:") or config.option.interlock_run_dir:
+            raise
+        print(f"ERROR: {message}", file=sys.stderr, flush=True)
+        return USAGE_EXIT

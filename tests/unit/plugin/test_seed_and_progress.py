@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from interlock.plugin import USAGE_EXIT
 from interlock.runs import is_run_dir
 
 WRITES_ITS_SEED = """
@@ -54,8 +55,8 @@ def test_a_chosen_seed_is_the_runs_seed(pytester, monkeypatch, args, env, seed):
 def test_a_seed_that_is_not_a_number_is_a_usage_error(pytester, monkeypatch):
     monkeypatch.setenv("INTERLOCK_SEED", "tomorrow")
     pytester.makepyfile("def test_x(): pass")
-    result = pytester.runpytest()
-    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result = pytester.runpytest_subprocess()
+    assert result.ret == USAGE_EXIT
     result.stderr.fnmatch_lines(["*interlock: $INTERLOCK_SEED must be a whole number*"])
 
 

@@ -7,6 +7,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+from interlock.plugin import USAGE_EXIT
+
 SLOW_AND_FAILING = """
 import pytest
 
@@ -126,8 +128,8 @@ def test_suite_markers_are_registered_for_strict_markers(pytester):
 def test_malformed_configuration_is_a_usage_error(pytester):
     pytester.makepyprojecttoml("[tool.interlock]\nlatency_threshold = 'soon'\n")
     pytester.makepyfile("def test_x(): pass")
-    result = pytester.runpytest()
-    assert result.ret == 4
+    result = pytester.runpytest_subprocess()
+    assert result.ret == USAGE_EXIT
     result.stderr.fnmatch_lines(
         ["*interlock: [[]tool.interlock[]] latency_threshold must be a number*"]
     )
@@ -197,8 +199,8 @@ def test_a_bad_threshold_is_one_line_and_a_usage_error(pytester, args, pyproject
         def test_runs(slo):
             slo.add("checkout", start=0, duration_ms=5, ok=True)
     """)
-    result = pytester.runpytest(*args)
-    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result = pytester.runpytest_subprocess(*args)
+    assert result.ret == USAGE_EXIT
     errors = [line for line in result.stderr.lines if line.strip()]
     assert len(errors) == 1, result.stderr.str()
     result.stderr.fnmatch_lines([f"*interlock: {says}*"])

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from interlock.plugin import USAGE_EXIT
 from interlock.plugin.impact import parse_weights
 
 PYPROJECT = """
@@ -46,8 +47,8 @@ def test_each_weighted_breach_states_its_impact(pytester: pytest.Pytester) -> No
 def test_a_malformed_weight_is_one_usage_line(pytester: pytest.Pytester) -> None:
     pytester.makepyprojecttoml(PYPROJECT.replace("1200 USD/h", "lots"))
     pytester.makepyfile("def test_x(): pass")
-    result = pytester.runpytest()
-    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result = pytester.runpytest_subprocess()
+    assert result.ret == USAGE_EXIT
     result.stderr.fnmatch_lines(["*interlock: interlock_impact 'billing = lots': expected*"])
 
 

@@ -6,6 +6,8 @@ import json
 
 import pytest
 
+from interlock.plugin import USAGE_EXIT
+
 PYPROJECT = """
 [tool.interlock]
 faults = false
@@ -68,8 +70,8 @@ def test_each_round_runs_every_test_once_in_a_new_order(pytester: pytest.Pyteste
 def test_repeat_refuses_zero_rounds(pytester: pytest.Pytester) -> None:
     pytester.makepyprojecttoml(PYPROJECT)
     pytester.makepyfile("def test_x(): pass")
-    result = pytester.runpytest("--repeat", "0")
-    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result = pytester.runpytest_subprocess("--repeat", "0")
+    assert result.ret == USAGE_EXIT
     result.stderr.fnmatch_lines(["*interlock: --repeat 0: expected 1 or more rounds*"])
 
 

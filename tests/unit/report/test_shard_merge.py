@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from interlock.cli import main
+from interlock.plugin import USAGE_EXIT
 from interlock.plugin.shard import assign, parse_shard, past_durations
 from interlock.report.outcomes import Outcome, write_outcomes
 from interlock.runs import mark_run_dir
@@ -132,8 +133,8 @@ def test_a_bad_shard_is_refused(text: str) -> None:
 def test_a_bad_shard_option_is_one_usage_line(pytester: pytest.Pytester) -> None:
     pytester.makepyprojecttoml(PYPROJECT)
     pytester.makepyfile("def test_x(): pass")
-    result = pytester.runpytest("--shard", "3/2")
-    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result = pytester.runpytest_subprocess("--shard", "3/2")
+    assert result.ret == USAGE_EXIT
     result.stderr.fnmatch_lines(["*interlock: --shard '3/2': I must be between 1 and N*"])
 
 
