@@ -96,8 +96,12 @@ def _client(scheduler: str | None, workers: int | None, stack: contextlib.ExitSt
             return stack.enter_context(dask.Client(scheduler, timeout=10))
         except (OSError, TimeoutError) as exc:
             raise DependencyError(f"Dask scheduler {scheduler} cannot be reached: {exc}") from None
-    # Dask's default scratch folder (<tmp>/dask-scratch-space) outlives the run
+    # Dask's default scratch folder (<tmp>/dask-scratch-space) outlives the run; the
+    # scheduler makes it from `temporary-directory`, the workers from local_directory
     scratch = stack.enter_context(tempfile.TemporaryDirectory(prefix="dask-interlock-"))
+    stack.enter_context(
+        importlib.import_module("dask").config.set({"temporary-directory": scratch})
+    )
     cluster = stack.enter_context(
         dask.LocalCluster(
             local_directory=scratch,

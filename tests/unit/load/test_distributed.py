@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,14 @@ async def workflow(session):
 """
 
 
-def test_two_workers_split_the_rate_and_merge_exactly(target: Target, tmp_path: Path) -> None:
+def test_two_workers_split_the_rate_and_merge_exactly(
+    target: Target, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the temporary folder everything of the cluster goes to, to see what outlives it
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(temp))
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
     scenario = tmp_path / "scenario.py"
     scenario.write_text(SCENARIO)
     executor = ConstantArrivalRate(rate=100, duration=3, pre_allocated_vus=20, max_vus=400)
@@ -51,6 +59,7 @@ def test_two_workers_split_the_rate_and_merge_exactly(target: Target, tmp_path: 
         assert result.workflow.percentile(p) == one.percentile(p)
     assert result.workflow.max == one.max
     assert result.thresholds[0]["ok"] is True
+    assert list(temp.iterdir()) == []  # no dask-scratch-space nor anything else left
 
 
 def test_an_unreachable_scheduler_is_a_dependency_error(tmp_path: Path) -> None:
