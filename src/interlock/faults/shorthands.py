@@ -6,6 +6,7 @@ Each acts when called and returns the ``Applied`` handle of ``toxic``; see
 
 from __future__ import annotations
 
+import abc
 from typing import Any, Unpack
 
 from interlock.faults.applied import Applied
@@ -14,12 +15,12 @@ from interlock.faults.toxics import Toxic, ToxicOptions
 __all__ = ["ToxicShorthands"]
 
 
-class ToxicShorthands:
+class ToxicShorthands(abc.ABC):
     """One method a toxic type, each a call of ``toxic`` with that type's attributes."""
 
+    @abc.abstractmethod
     def toxic(self, type: str, **options: Any) -> Applied[Toxic]:
         """Add a toxic of ``type`` now; defined by the class that has these shorthands."""
-        raise NotImplementedError
 
     def latency(
         self, ms: float, jitter: float = 0, **options: Unpack[ToxicOptions]

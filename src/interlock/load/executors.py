@@ -11,6 +11,7 @@ All times are seconds, rates are iterations per second.
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import math
 import time
@@ -77,7 +78,7 @@ def _share(total: int, index: int, count: int) -> int:
 
 
 @dataclass(frozen=True, kw_only=True)
-class Executor:
+class Executor(abc.ABC):
     """Base of the five executors; ``graceful_stop`` bounds the wait for running iterations."""
 
     name: ClassVar[str]
@@ -88,19 +89,22 @@ class Executor:
         """Raise UsageError (one line) on a bad parameter."""
         _positive("graceful_stop", self.graceful_stop, zero=True)
 
+    @abc.abstractmethod
     def shard(self, index: int, count: int) -> Executor:
         """The part of this executor shard ``index`` of ``count`` runs."""
-        raise NotImplementedError
 
     @property
+    @abc.abstractmethod
     def planned_duration(self) -> float:
-        raise NotImplementedError
+        """Seconds the executor plans to run, graceful stop excluded."""
 
+    @abc.abstractmethod
     def describe(self) -> str:
-        raise NotImplementedError
+        """One line for the progress header, k6-like."""
 
+    @abc.abstractmethod
     async def drive(self, engine: Engine) -> None:
-        raise NotImplementedError
+        """Start the iterations on ``engine`` as this executor schedules them."""
 
 
 def arrival_offsets(
