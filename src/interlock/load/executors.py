@@ -263,20 +263,45 @@ async def _vu_loop(
 
 
 @dataclass(frozen=True, kw_only=True)
-class ConstantVUs(Executor):
-    """``vus`` VUs each looping over the workflow for ``duration`` s."""
+class _FixedVUs(Executor):
+    """``vus`` VUs each looping until its iterations are done or the planned time is up."""
 
-    name: ClassVar[str] = "constant-vus"
     vus: int
-    duration: float
 
     def validate(self) -> None:
         super().validate()
         _positive("--vus", self.vus)
+
+    def shard(self, index: int, count: int) -> _FixedVUs:
+        return replace(self, vus=_share(self.vus, index, count))
+
+    @property
+    @abc.abstractmethod
+    def per_vu(self) -> float:
+        """Iterations each VU runs at most (``math.inf``: until the time is up)."""
+
+    async def drive(self, engine: Engine) -> None:
+        end = engine.t0 + self.planned_duration
+        never = [False]
+        await asyncio.gather(
+            *(_vu_loop(engine, engine.new_vu(), end, self.per_vu, never) for _ in range(self.vus))
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConstantVUs(_FixedVUs):
+    """``vus`` VUs each looping over the workflow for ``duration`` s."""
+
+    name: ClassVar[str] = "constant-vus"
+    duration: float
+
+    def validate(self) -> None:
+        super().validate()
         _positive("--duration", self.duration)
 
-    def shard(self, index: int, count: int) -> ConstantVUs:
-        return replace(self, vus=_share(self.vus, index, count))
+    @property
+    def per_vu(self) -> float:
+        return math.inf
 
     @property
     def planned_duration(self) -> float:
@@ -285,31 +310,23 @@ class ConstantVUs(Executor):
     def describe(self) -> str:
         return f"{self.vus} VUs for {self.duration:g}s"
 
-    async def drive(self, engine: Engine) -> None:
-        end = engine.t0 + self.duration
-        never = [False]
-        await asyncio.gather(
-            *(_vu_loop(engine, engine.new_vu(), end, math.inf, never) for _ in range(self.vus))
-        )
-
 
 @dataclass(frozen=True, kw_only=True)
-class PerVUIterations(Executor):
+class PerVUIterations(_FixedVUs):
     """``vus`` VUs each running ``iterations`` iterations, within ``max_duration`` s."""
 
     name: ClassVar[str] = "per-vu-iterations"
-    vus: int
     iterations: int
     max_duration: float = 600.0
 
     def validate(self) -> None:
         super().validate()
-        _positive("--vus", self.vus)
         _positive("--iterations", self.iterations)
         _positive("--duration (max duration)", self.max_duration)
 
-    def shard(self, index: int, count: int) -> PerVUIterations:
-        return replace(self, vus=_share(self.vus, index, count))
+    @property
+    def per_vu(self) -> float:
+        return self.iterations
 
     @property
     def planned_duration(self) -> float:
@@ -317,16 +334,6 @@ class PerVUIterations(Executor):
 
     def describe(self) -> str:
         return f"{self.vus} VUs x {self.iterations} iterations (at most {self.max_duration:g}s)"
-
-    async def drive(self, engine: Engine) -> None:
-        end = engine.t0 + self.max_duration
-        never = [False]
-        await asyncio.gather(
-            *(
-                _vu_loop(engine, engine.new_vu(), end, self.iterations, never)
-                for _ in range(self.vus)
-            )
-        )
 
 
 @dataclass(frozen=True, kw_only=True)
