@@ -14,9 +14,10 @@ refuse those as not simulated rather than as unknown URLs.
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Any
+
+from _trim import main
 
 #: (method, path) the simulator serves; everything else Stripe publishes is refused
 SIMULATED = [
@@ -101,16 +102,5 @@ def trim(spec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def main(argv: list[str]) -> int:
-    if len(argv) != 2:
-        print("usage: trim_stripe_openapi.py SPEC3_JSON", file=sys.stderr)
-        return 2
-    with open(argv[1], encoding="utf-8") as handle:
-        spec = json.load(handle)
-    json.dump(trim(spec), sys.stdout, indent=1, sort_keys=True)
-    sys.stdout.write("\n")
-    return 0
-
-
 if __name__ == "__main__":
-    raise SystemExit(main(sys.argv))
+    raise SystemExit(main(sys.argv, trim, "trim_stripe_openapi.py SPEC3_JSON"))

@@ -17,6 +17,8 @@ import re
 import sys
 from typing import Any
 
+from _trim import main
+
 PATHS = (
     "/2010-04-01/Accounts/{AccountSid}/Messages.json",
     "/2010-04-01/Accounts/{AccountSid}/Messages/{Sid}.json",
@@ -61,16 +63,5 @@ def trim(spec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def main(argv: list[str]) -> int:
-    if len(argv) != 2:
-        print("usage: trim_twilio_openapi.py TWILIO_API_V2010_JSON", file=sys.stderr)
-        return 2
-    with open(argv[1], encoding="utf-8") as handle:
-        spec = json.load(handle)
-    json.dump(trim(spec), sys.stdout, indent=1, sort_keys=True)
-    sys.stdout.write("\n")
-    return 0
-
-
 if __name__ == "__main__":
-    raise SystemExit(main(sys.argv))
+    raise SystemExit(main(sys.argv, trim, "trim_twilio_openapi.py TWILIO_API_V2010_JSON"))
