@@ -20,8 +20,15 @@ cleanup() {
     rm -rf "$work"
     if [ "$planted_notes" = 1 ]; then rm -rf "$notes"; fi
 }
+running=()
+stop() {  # Ctrl-C or SIGTERM: the runs stop first (each tears its stack down), then we
+    trap - INT TERM
+    for pid in "${running[@]}"; do kill -INT "$pid" 2>/dev/null; done
+    wait
+    exit 130
+}
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+trap stop INT TERM
 
 for c in a b; do
     git clone -q "$here" "$work/$c"
@@ -51,6 +58,7 @@ one_round() {  # $1: label, $2: prefix command (empty or unshare ...)
             >"$work/$c.$label.log" 2>&1) &
         pids+=($!)
     done
+    running=("${pids[@]}")
     local i=0
     for c in a b; do
         if wait "${pids[$i]}"; then
@@ -61,6 +69,7 @@ one_round() {  # $1: label, $2: prefix command (empty or unshare ...)
         fi
         i=$((i + 1))
     done
+    running=()
     survived || failed=1
 }
 for r in $(seq "$rounds"); do one_round "round-$r" ""; done
