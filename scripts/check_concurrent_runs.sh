@@ -54,7 +54,7 @@ survived() {
 one_round() {  # $1: label, $2: prefix command (empty or unshare ...)
     local label=$1 prefix=$2 pids=() c
     for c in a b; do
-        (cd "$work/$c" && $prefix "$work/$c/.venv/bin/interlock" --project apps/wms run business \
+        (cd "$work/$c" && exec $prefix "$work/$c/.venv/bin/interlock" --project apps/wms run business \
             >"$work/$c.$label.log" 2>&1) &
         pids+=($!)
     done
