@@ -324,6 +324,8 @@ class Balancer:
             return f"health check: no answer in {self.check_timeout:g} s"
         except OSError as exc:
             return f"health check: {exc.strerror or exc}"
+        except ValueError:  # a status line past the stream's limit
+            return f"health check: GET {self.health} answered an endless status line"
         parts = status_line.split()
         if len(parts) < 2 or not parts[1].isdigit():
             return f"health check: GET {self.health} answered {status_line[:60]!r}"

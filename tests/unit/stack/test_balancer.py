@@ -233,3 +233,16 @@ def test_a_scaled_app_refuses_zero_replicas(make_stack):
         stack.scaled_app(0),
     ):
         pass
+
+
+def test_with_no_replica_in_rotation_every_replica_is_still_tried(make_stack, tmp_path):
+    stack = make_stack()
+    app = stack.app
+    for port in ports(app):
+        (tmp_path / "state" / f"sick-{port}").write_text("")
+    poll(
+        lambda: not any(m.healthy for m in app.front.members()),
+        timeout=10,
+        what="both replicas out of rotation",
+    )
+    assert {who(app.url) for _ in range(2)} == set(ports(app))
