@@ -117,7 +117,7 @@ class Balancer:
         *,
         health: str | None = None,
         interval: float = 0.5,
-        check_timeout: float = 1.0,
+        check_timeout: float = 2.0,
         host: str = "127.0.0.1",
         port: int = 0,
         name: str = "app",
