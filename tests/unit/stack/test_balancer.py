@@ -8,6 +8,8 @@ resets the connection without answering (a crash after the request arrived).
 from __future__ import annotations
 
 import contextlib
+import os
+import signal
 import socket
 import sys
 import textwrap
@@ -24,6 +26,7 @@ from interlock.helpers.deadline import poll
 from interlock.ports import port_open
 from interlock.stack import Stack
 from interlock.stack.app import App
+from interlock.stack.watch import ProcessWatch
 
 APP = textwrap.dedent(
     """
@@ -246,3 +249,12 @@ def test_with_no_replica_in_rotation_every_replica_is_still_tried(make_stack, tm
         what="both replicas out of rotation",
     )
     assert {who(app.url) for _ in range(2)} == set(ports(app))
+
+
+def test_a_replica_that_dies_on_its_own_is_named_by_the_watch(make_stack):
+    stack = make_stack()
+    with ProcessWatch(stack.processes, interval=60) as watch:
+        victim = stack.app.replicas[1]
+        os.kill(victim.pid, signal.SIGKILL)  # a crash, not a fault asked of the stack
+        exits = poll(lambda: watch.check() or None, timeout=10, what="app-2 seen gone")
+    assert [(e.name, e.code) for e in exits] == [("app-2", -signal.SIGKILL)]
