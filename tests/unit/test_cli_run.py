@@ -257,6 +257,10 @@ def test_a_signal_mid_run_exits_130_after_the_tests_tear_down(tmp_path, signum):
             "[tool.interlock.app] ready_timeout must be a positive number of seconds, got 0",
         ),
         (
+            '[tool.interlock.app]\ncommand = ["true"]\nreplicas = 0\n',
+            "[tool.interlock.app] replicas must be a whole number >= 1, got 0",
+        ),
+        (
             '[tool.interlock.slo]\nonboarding = ["p(95)<<2"]\n',
             "[tool.interlock.slo] onboarding: bad threshold 'p(95)<<2'",
         ),

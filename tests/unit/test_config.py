@@ -104,6 +104,26 @@ def test_the_apps_own_database_and_redis_variables_are_never_read(tmp_path):
             "ready_timeout must be a positive number of seconds, got -1",
         ),
         (
+            "[tool.interlock.app]\ncommand = ['x']\nreplicas = 0\n",
+            {},
+            "[tool.interlock.app] replicas must be a whole number >= 1, got 0",
+        ),
+        (
+            "[tool.interlock.app]\ncommand = ['x']\nreplicas = 1.5\n",
+            {},
+            "[tool.interlock.app] replicas must be a whole number >= 1, got 1.5",
+        ),
+        (
+            "[tool.interlock.app]\ncommand = ['x']\nhealth_interval = 0\n",
+            {},
+            "[tool.interlock.app] health_interval must be a positive number of seconds, got 0",
+        ),
+        (
+            "[tool.interlock.services.w]\ncommand = ['x']\nreplicas = 2\n",
+            {},
+            "[tool.interlock.services.w] has an unknown key 'replicas'",
+        ),
+        (
             '[tool.interlock.slo]\nonboarding = ["p(95)<<2"]\n',
             {},
             "[tool.interlock.slo] onboarding: bad threshold 'p(95)<<2'",

@@ -16,6 +16,7 @@ from interlock.errors import ConfigError
 
 __all__ = [
     "as_bool",
+    "as_int_at_least",
     "as_number",
     "as_positive",
     "as_str",
@@ -79,6 +80,15 @@ def as_number(where: str, value: Any) -> float:
     if not math.isfinite(number):
         raise ConfigError(f"{where} must be a finite number, got {value!r}")
     return number
+
+
+def as_int_at_least(where: str, value: Any, minimum: int) -> int:
+    """A whole number no smaller than ``minimum`` (``2``, not ``2.0`` nor ``"2"``)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"{where} must be a whole number >= {minimum}, got {value!r}")
+    if value < minimum:
+        raise ConfigError(f"{where} must be a whole number >= {minimum}, got {value}")
+    return value
 
 
 def as_positive(where: str, value: Any, unit: str) -> float:

@@ -17,6 +17,7 @@ from typing import Any
 
 from interlock.config._checks import (
     as_bool,
+    as_int_at_least,
     as_number,
     as_positive,
     as_str,
@@ -82,6 +83,8 @@ _TOP_KEYS = {
     *THRESHOLD_ENV.values(),
 }
 _SERVICE_KEYS = {"command", "health", "env", "ready_timeout", "cwd"}
+#: the app alone may run as several replicas behind a balancing front
+_APP_KEYS = {*_SERVICE_KEYS, "replicas", "health_interval"}
 _POSTGRES_KEYS = {"enabled", "url", "database", "version"}
 _REDIS_KEYS = {"enabled", "url"}
 _SUITE_KEYS = {"marker", "paths", "description"}
@@ -255,7 +258,7 @@ def _redis(value: Any, env: Mapping[str, str]) -> RedisConfig:
 def _service(name: str, spec: Any, root: Path, shared: dict[str, str]) -> ServiceSpec:
     where = f"[tool.interlock.{'app' if name == 'app' else 'services.' + name}]"
     spec = as_table(where, spec)
-    known_keys(where, spec, _SERVICE_KEYS)
+    known_keys(where, spec, _APP_KEYS if name == "app" else _SERVICE_KEYS)
     command = spec.get("command")
     if isinstance(command, str):
         command = command.split()
@@ -275,6 +278,10 @@ def _service(name: str, spec: Any, root: Path, shared: dict[str, str]) -> Servic
             f"{where} ready_timeout", spec.get("ready_timeout", 30), "seconds"
         ),
         cwd=root / as_str(f"{where} cwd", cwd) if cwd is not None else root,
+        replicas=as_int_at_least(f"{where} replicas", spec.get("replicas", 1), 1),
+        health_interval=as_positive(
+            f"{where} health_interval", spec.get("health_interval", 0.5), "seconds"
+        ),
     )
 
 

@@ -47,6 +47,10 @@ class ServiceSpec:
     #: seconds it may take to become ready; always > 0
     ready_timeout: float = 30.0
     cwd: Path | None = None
+    #: processes of it behind a balancing front on its port (the app only; always >= 1)
+    replicas: int = 1
+    #: seconds between the front's health checks of each replica (replicas > 1); > 0
+    health_interval: float = 0.5
 
 
 @final

@@ -13,18 +13,22 @@ import logging
 import random
 import socket
 import struct
-from collections.abc import Callable, Collection, Coroutine
-from typing import Any, cast, final
+from collections.abc import Awaitable, Callable, Collection, Coroutine
+from typing import Any, TypeAlias, cast, final
 
 from interlock.aio import Tasks
 from interlock.faults.effects import Stage
 from interlock.faults.link import Link
 from interlock.faults.toxics import Direction, Toxic
 
-__all__ = ["Connection", "Side", "Tracker"]
+__all__ = ["Connection", "Dial", "Side", "Tracker"]
 
 log = logging.getLogger(__name__)
 _LINGER_RESET = struct.pack("ii", 1, 0)
+
+#: opens the upstream socket with the given protocol (``loop.create_connection``'s way);
+#: raises OSError when no upstream can be reached. A balancing front chooses the upstream here.
+Dial: TypeAlias = Callable[[Callable[[], asyncio.Protocol]], Awaitable[object]]
 
 
 def _discard(data: bytes) -> None:
@@ -127,7 +131,7 @@ class Connection:
     def __init__(
         self,
         number: int,
-        upstream: tuple[str, int],
+        upstream: tuple[str, int] | Dial,
         tracker: Tracker,
         on_open: Callable[[Connection], None],
     ) -> None:
@@ -185,12 +189,16 @@ class Connection:
                 link.open()
 
     async def _connect(self) -> None:
-        loop = asyncio.get_running_loop()
+        upstream = self._upstream
         try:
-            await loop.create_connection(lambda: self.server, *self._upstream)
+            if isinstance(upstream, tuple):
+                loop = asyncio.get_running_loop()
+                await loop.create_connection(lambda: self.server, *upstream)
+            else:
+                await upstream(lambda: self.server)
         except OSError as exc:
             # an unreachable upstream shows to the client as a closed connection, as in Toxiproxy
-            log.debug("fault proxy cannot reach %s:%s: %s", *self._upstream, exc)
+            log.debug("cannot reach the upstream of connection %s: %s", self.number, exc)
             self._connecting = None  # so the shut below knows no upstream socket will come
             self.finish()
         except asyncio.CancelledError:

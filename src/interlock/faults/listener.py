@@ -2,7 +2,8 @@
 
 asyncio's own Server hands each accepted socket to a task; closing the server before
 such a task has run makes it fail and leak the socket. Accepting here and giving each
-socket to the proxy (which adopts it in a task it tracks) keeps every socket accounted for.
+socket to its owner (a fault proxy or the balancing front, which adopts it in a task it
+tracks) keeps every socket accounted for.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ class Listener:
             except ConnectionAbortedError:
                 continue  # the client gave up while queued: nothing to adopt
             except OSError as exc:
-                log.warning("fault proxy on port %s cannot accept: %s", self.port, exc)
+                log.warning("listener on port %s cannot accept: %s", self.port, exc)
                 self._loop.remove_reader(self._sock.fileno())
                 self._resume = self._loop.call_later(
                     _BACKOFF, self._loop.add_reader, self._sock.fileno(), self._ready

@@ -8,6 +8,7 @@ signal it: in a forked child every such call raises.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import ctypes
 import datetime
@@ -59,6 +60,27 @@ def _load_libc() -> None:
 
 
 _load_libc()
+
+
+_spawner: concurrent.futures.ThreadPoolExecutor | None = None
+_spawner_pid = 0
+_spawner_lock = threading.Lock()
+
+
+def _spawn(popen: Callable[[], subprocess.Popen[bytes]]) -> subprocess.Popen[bytes]:
+    """``popen()`` (which starts a child) on a thread that lives as long as the interpreter.
+
+    PR_SET_PDEATHSIG fires when the *thread* that forked the child ends, not the process
+    (prctl(2)): a service started or restarted from a short-lived thread (a test's helper
+    thread, a pool's worker) would be SIGKILLed the moment that thread finished.
+    """
+    global _spawner, _spawner_pid
+    with _spawner_lock:
+        if _spawner is None or _spawner_pid != os.getpid():  # a fork has no such thread
+            _spawner = concurrent.futures.ThreadPoolExecutor(1, "interlock-spawn")
+            _spawner_pid = os.getpid()
+        spawner = _spawner
+    return spawner.submit(popen).result()
 
 
 def _descendants(pid: int) -> list[psutil.Process]:
@@ -186,16 +208,18 @@ class ManagedProcess:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
             log = self.log_path.open("ab")
             try:
-                self._popen = subprocess.Popen(
-                    self.command,
-                    cwd=self.cwd,
-                    env={**os.environ, **self.env},
-                    stdin=subprocess.DEVNULL,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.STDOUT,
-                    preexec_fn=_die_with_parent,
-                    user=self.user,
-                    close_fds=True,
+                self._popen = _spawn(
+                    lambda: subprocess.Popen(
+                        self.command,
+                        cwd=self.cwd,
+                        env={**os.environ, **self.env},
+                        stdin=subprocess.DEVNULL,
+                        stdout=subprocess.PIPE,
+                        stderr=subprocess.STDOUT,
+                        preexec_fn=_die_with_parent,
+                        user=self.user,
+                        close_fds=True,
+                    )
                 )
             except OSError as exc:
                 log.close()

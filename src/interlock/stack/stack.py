@@ -16,9 +16,9 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ from interlock.ports import free_port, port_open
 from interlock.simulators import load_simulator, parse_fault_spec
 from interlock.stack import orphans
 from interlock.stack import postgres as pg
+from interlock.stack.app import App, front_for, replica_names
 from interlock.stack.process import ManagedProcess
 from interlock.stack.redaction import redact, redact_text
 from interlock.stack.redis import EmbeddedRedis, check_redis_url, redis_version
@@ -116,6 +117,8 @@ class Stack:
         self.postgres_url: str | None = None
         self.redis_url: str | None = None
         self.app_url: str | None = None
+        #: the app's replicas and balancing front (None without an app)
+        self.app: App | None = None
         self.simulators: dict[str, str] = {}
         #: what the system under test is given: through the fault proxies when there are any
         self.service_urls: dict[str, str] = {}
@@ -127,6 +130,7 @@ class Stack:
         self._exit: ExitStack | None = None
         self._app_port = 0
         self._builder_pid: int | None = None
+        self._groups = 0
 
     # -- public view ------------------------------------------------------------------
     def describe(self) -> dict[str, Any]:
@@ -241,22 +245,75 @@ class Stack:
         if config.faults:
             self._fault_proxies(stack)
 
-        services: list[ServiceSpec] = []
-        if self.with_app and config.app is not None:
-            services.append(config.app)
-            services.extend(config.services)
-        app_processes = [self._service(spec, primary=spec is config.app) for spec in services]
+        app = config.app if self.with_app else None
+        replicas = self._replicas(app, app.replicas) if app is not None else []
+        services = [self._service(each, primary=False) for each in config.services if app]
+        self._launch(stack, [*starting, *replicas, *services], on_started=self._journals_saved)
+        if app is not None:
+            # once every replica is ready, so that its first health check is a fair one
+            front = None
+            if app.replicas > 1:
+                front = stack.enter_context(front_for(app, replicas, port=self._app_port))
+            self.app = App(self.app_url or "", replicas, front)
 
-        for process in [*starting, *app_processes]:
-            process.env.update(orphans.owner_env(workdir))
+    def _launch(
+        self,
+        stack: ExitStack,
+        processes: list[ManagedProcess],
+        *,
+        on_started: Callable[[ExitStack], None] | None = None,
+        forget: bool = False,
+    ) -> None:
+        """Start ``processes`` together, each stopped by ``stack`` (and dropped from
+        ``processes`` when ``forget``), then wait until every one is ready."""
+        assert self.workdir is not None
+        for process in processes:
+            process.env.update(orphans.owner_env(self.workdir))
             process.start()
             self.processes[process.name] = process
+            if forget:
+                stack.callback(self.processes.pop, process.name, None)
             stack.callback(process.stop)
-            orphans.record_pid(workdir, process.pid)
+            orphans.record_pid(self.workdir, process.pid)
+        if on_started is not None:
+            on_started(stack)
+        for process in processes:
+            process.wait_ready()
+
+    def _journals_saved(self, stack: ExitStack) -> None:
         if self.simulators:  # runs before the simulators stop
             stack.callback(self._save_journals)
-        for process in [*starting, *app_processes]:
-            process.wait_ready()
+
+    def _replicas(self, spec: ServiceSpec, count: int, group: str = "") -> list[ManagedProcess]:
+        """The app's processes: one on the app's port, or ``count`` each on its own port."""
+        names = replica_names(spec, count, group)
+        if len(names) == 1 and not group:
+            return [self._service(spec, primary=True)]
+        return [self._service(spec, primary=True, name=n, port=free_port()) for n in names]
+
+    @contextmanager
+    def scaled_app(self, replicas: int) -> Iterator[App]:
+        """Another ``replicas`` processes of the app behind a front of their own, on this
+        stack's dependencies, for the ``with`` block; stopped (and their front) at its end.
+
+        What the configured app cannot do for a test that needs more replicas than the
+        run's. They are ``app-g<N>-1``, ... in ``processes`` (watched, faultable) and take
+        ``{app_url}`` as the stack's app. Raises ConfigError without an app or with
+        ``replicas`` < 1, StackStateError when the stack is not up, ServiceStartError.
+        """
+        spec = self.config.app
+        if not self.with_app or spec is None:
+            raise ConfigError("no app to scale: [tool.interlock.app] is not configured or off")
+        if isinstance(replicas, bool) or not isinstance(replicas, int) or replicas < 1:
+            raise ConfigError(f"replicas must be a whole number >= 1, got {replicas!r}")
+        if self.state is not State.OPENED:
+            raise StackStateError(f"scaled_app needs the stack up: it is {self.state.name}")
+        self._groups += 1
+        with ExitStack() as stack:
+            processes = self._replicas(spec, replicas, group=f"g{self._groups}")
+            self._launch(stack, processes, forget=True)
+            front = stack.enter_context(front_for(spec, processes, port=free_port()))
+            yield App(front.url, processes, front)
 
     def _announce_external(self) -> None:
         """Check the servers handed in, and say which server each dependency is."""
@@ -378,8 +435,12 @@ class Stack:
                 raise ConfigError(f"{where}: {exc}") from None
         return filled
 
-    def _service(self, spec: ServiceSpec, *, primary: bool) -> ManagedProcess:
-        port = self._app_port if primary and self._app_port else free_port()
+    def _service(
+        self, spec: ServiceSpec, *, primary: bool, name: str = "", port: int = 0
+    ) -> ManagedProcess:
+        """``spec``'s process; ``name`` and ``port`` set for a replica of the app."""
+        port = port or (self._app_port if primary and self._app_port else free_port())
+        name = name or spec.name
         values = {**self._placeholders(), "port": str(port)}
         where = f"[tool.interlock.{'app' if primary else 'services.' + spec.name}]"
         disabled = self._disabled()
@@ -394,14 +455,14 @@ class Stack:
         else:
             probe = _always
         return ManagedProcess(
-            spec.name,
+            name,
             command,
-            log_path=self.log_dir / f"{spec.name}.log",
+            log_path=self.log_dir / f"{name}.log",
             probe=probe,
             env=env,
             cwd=spec.cwd,
             ready_timeout=spec.ready_timeout,
-            describe=f"{spec.name} ({redact_text(' '.join(spec.command[:3]))} ...)",
+            describe=f"{name} ({redact_text(' '.join(spec.command[:3]))} ...)",
             port=port if uses_port else None,
         )
 

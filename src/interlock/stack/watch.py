@@ -84,7 +84,8 @@ class ProcessWatch:
         A process that is running again (restarted) is no longer reported.
         """
         with self._lock:
-            for name, process in self._processes.items():
+            # a copy: a scaled app adds and removes processes while the watch runs
+            for name, process in list(self._processes.items()):
                 code = process.exit_code()
                 if code is None:
                     if process.running():

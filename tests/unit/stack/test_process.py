@@ -16,6 +16,7 @@ from interlock.errors import ServiceStartError
 from interlock.helpers.deadline import poll
 from interlock.ports import free_port, port_open
 from interlock.stack import ManagedProcess, ProcessStateError
+from interlock.stack.wiring import HttpProbe
 
 #: writes "term" when SIGTERM arrives (so a test can tell a clean stop from a SIGKILL),
 #: then serves its port until killed
@@ -222,3 +223,34 @@ def test_a_process_that_exits_early_fails_at_once_with_command_and_log(tmp_path:
     assert "first" in message
     assert "-c" in message
     assert sys.executable in message
+
+
+def test_a_process_started_from_a_short_lived_thread_outlives_that_thread(tmp_path: Path) -> None:
+    # the kernel's parent-death signal follows the thread that forked, not the process
+    port = free_port()
+    process = ManagedProcess(
+        "web",
+        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
+        log_path=tmp_path / "web.log",
+        probe=HttpProbe("127.0.0.1", port, "/"),
+        cwd=tmp_path,
+        port=port,
+    )
+    starter: list[int] = []
+
+    def start() -> None:
+        starter.append(threading.get_native_id())
+        process.start()
+        process.wait_ready()
+
+    thread = threading.Thread(target=start)
+    thread.start()
+    thread.join(timeout=60)
+    try:
+        task = Path(f"/proc/self/task/{starter[0]}")
+        poll(lambda: not task.exists(), timeout=10, what="the starting thread to be gone")
+        # an answer needs the process to run after its starter's death was signalled
+        assert process.probe(), process.log_tail()
+        assert process.running()
+    finally:
+        process.kill()
