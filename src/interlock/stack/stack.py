@@ -179,6 +179,8 @@ class Stack:
         if self._builder_pid != os.getpid():
             return  # a forked child: the stack belongs to the process that built it
         self._life.close()
+        for process in self.processes.values():
+            process.observer = None  # stopped at teardown: the end of the run, not a fault
         exit_stack, self._exit = self._exit, None
         if exit_stack is not None:
             exit_stack.close()
