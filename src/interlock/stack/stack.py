@@ -16,7 +16,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
@@ -93,7 +93,10 @@ class Stack:
     how long start-up took. ``postgres_url`` / ``redis_url`` are None when that server
     is disabled in the configuration. Entering raises StackStateError when the stack
     was entered before; a start that fails raises ConfigError, DependencyError or
-    ServiceStartError, having stopped everything it started.
+    ServiceStartError, having stopped everything it started. ``service_env`` is added to
+    the environment of the system under test's processes (the app and its services;
+    their own configured ``env`` wins), so a run can set it up (e.g. coverage) without
+    changing its own environment.
     """
 
     def __init__(
@@ -105,8 +108,10 @@ class Stack:
         seed: int = 0,
         with_app: bool = True,
         progress: Progress | None = None,
+        service_env: Mapping[str, str] | None = None,
     ) -> None:
         self.config = config
+        self.service_env = dict(service_env or {})
         self.run_dir = run_dir
         self.log_dir = run_dir / "logs"
         self.sim_faults = sim_faults
@@ -386,7 +391,10 @@ class Stack:
         where = f"[tool.interlock.{'app' if primary else 'services.' + spec.name}]"
         disabled = self._disabled()
         command = [fill(part, values, where, disabled) for part in spec.command]
-        env = {k: fill(v, values, where, disabled) for k, v in spec.env.items()}
+        env = {
+            **self.service_env,
+            **{k: fill(v, values, where, disabled) for k, v in spec.env.items()},
+        }
         uses_port = primary or any("{port}" in part for part in (*spec.command, *spec.env.values()))
         probe: Callable[[], bool]
         if spec.health is not None:
