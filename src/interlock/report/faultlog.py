@@ -18,11 +18,13 @@ Lines that do not parse (a process killed mid-write) are skipped.
 from __future__ import annotations
 
 import json
+import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, final
 
-__all__ = ["FAULTS_DIR", "FaultLogData", "Interval", "read_fault_log"]
+__all__ = ["FAULTS_DIR", "FaultLogData", "Interval", "copy_fault_logs", "read_fault_log"]
 
 FAULTS_DIR: Final = "faults"
 
@@ -108,3 +110,13 @@ def _interval(start: dict[str, Any], end: float | None, process: str) -> Interva
         end=end,
         process=process,
     )
+
+
+def copy_fault_logs(runs: Sequence[Path], out: Path) -> None:
+    """Each run's fault logs into ``out/faults``, as ``shard<N>-<process>.jsonl``: a
+    merged report draws every shard's faults (each file is still paired on its own)."""
+    for index, run in enumerate(runs, 1):
+        for path in sorted((run / FAULTS_DIR).glob("*.jsonl")):
+            folder = out / FAULTS_DIR
+            folder.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, folder / f"shard{index}-{path.name}")

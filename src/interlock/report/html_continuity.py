@@ -17,11 +17,13 @@ skipped in silence.
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Sequence
 from html import escape
 from pathlib import Path
 from typing import Any, Final
 
-__all__ = ["CONTINUITY_FILE", "continuity_section"]
+__all__ = ["CONTINUITY_FILE", "continuity_section", "merge_continuity", "write_continuity"]
 
 CONTINUITY_FILE: Final = "continuity.json"
 _FIELDS: Final = ("dependency", "workflow", "declared", "measured")
@@ -90,3 +92,33 @@ def continuity_section(run_dir: Path) -> str:
         f'<table class="continuity"><thead><tr><th>unavailable</th>{head}</tr></thead>'
         f"<tbody>{''.join(rows)}</tbody></table></section>"
     )
+
+
+def merge_continuity(runs: Sequence[Path]) -> list[dict[str, Any]]:
+    """The cells of every run's ``continuity.json``, a cell measured by a later run
+    replacing the same cell of an earlier one (none: an empty list). Raises ValueError
+    naming a file that is not a list of cells."""
+    merged: dict[tuple[str, str], dict[str, Any]] = {}
+    for run in runs:
+        path = run / CONTINUITY_FILE
+        if not path.is_file():
+            continue
+        try:
+            document = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise ValueError(f"{path}: not JSON: {exc}") from None
+        if _cells(document) is None:
+            raise ValueError(f"{path}: not a list of continuity cells")
+        for cell in document:
+            merged[(cell["dependency"], cell["workflow"])] = cell
+    return list(merged.values())
+
+
+def write_continuity(cells: list[dict[str, Any]], out: Path) -> None:
+    """``cells`` as ``out/continuity.json`` (whole or not at all); nothing when empty."""
+    if not cells:
+        return
+    target = out / CONTINUITY_FILE
+    tmp = target.with_name(f".{CONTINUITY_FILE}.{os.getpid()}")
+    tmp.write_text(json.dumps(cells, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, target)
