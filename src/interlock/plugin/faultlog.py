@@ -92,6 +92,7 @@ class FaultLog:
         return value
 
     def _watch_stack(self, stack: Any) -> None:
+        self._write({"type": "begin", "time": time.time()})
         server = getattr(stack, "faults", None)
         if isinstance(server, FaultServer):
             server.observer = self.observe

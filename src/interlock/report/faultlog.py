@@ -9,6 +9,7 @@ worker's id) holds one JSON object per line, of three types:
   what no test set (a run-wide ``--sim-fault``).
 - ``{"type": "hits", "test", "service", "fault", "calls", "first", "last"}``: calls a
   simulator answered with a fault during a test, from its journal.
+- ``{"type": "begin", "time"}``: the process's stack was up (the timeline's origin).
 - ``{"type": "end", "time"}``: the process's run ended; a fault still open then was
   active "until the end".
 
@@ -46,8 +47,10 @@ class Interval:
 
     @property
     def row(self) -> str:
-        """The timeline row: what it acted on, e.g. ``proxy postgres``, ``process redis``."""
-        return f"{self.source} {self.target}"
+        """The timeline row: what it acted on, e.g. ``proxy postgres``, ``process redis``;
+        ``gw1: proxy redis`` for another process's stack (an xdist worker, a shard)."""
+        where = "" if self.process == "main" else f"{self.process}: "
+        return f"{where}{self.source} {self.target}"
 
 
 @final
@@ -56,6 +59,8 @@ class FaultLogData:
     intervals: list[Interval]
     #: simulator calls a fault hit, one dict per (test, simulator, fault kind)
     hits: list[dict[str, Any]]
+    #: when the first process's stack was up (epoch s); None when none recorded it
+    run_start: float | None
     #: when the last process's run ended (epoch s); None when none recorded its end
     run_end: float | None
 
@@ -77,13 +82,14 @@ def read_fault_log(run_dir: Path) -> FaultLogData:
     intervals: list[Interval] = []
     hits: list[dict[str, Any]] = []
     ends: list[float] = []
+    begins: list[float] = []
     for path in sorted((run_dir / FAULTS_DIR).glob("*.jsonl")):
         process = path.stem
         open_: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
         for entry in _lines(path):
             kind = entry.get("type", "hits")
-            if kind == "end" and isinstance(entry.get("time"), int | float):
-                ends.append(float(entry["time"]))
+            if kind in ("begin", "end") and isinstance(entry.get("time"), int | float):
+                (begins if kind == "begin" else ends).append(float(entry["time"]))
             elif kind == "hits" and {"service", "fault", "first", "last"} <= set(entry):
                 hits.append(entry)
             elif kind == "event":
@@ -97,7 +103,12 @@ def read_fault_log(run_dir: Path) -> FaultLogData:
             intervals.extend(_interval(start, None, process) for start in starts)
     intervals.sort(key=lambda i: (i.start, i.row))
     hits.sort(key=lambda e: (e["first"], e["service"]))
-    return FaultLogData(intervals=intervals, hits=hits, run_end=max(ends) if ends else None)
+    return FaultLogData(
+        intervals=intervals,
+        hits=hits,
+        run_start=min(begins) if begins else None,
+        run_end=max(ends) if ends else None,
+    )
 
 
 def _interval(start: dict[str, Any], end: float | None, process: str) -> Interval:

@@ -3,7 +3,8 @@
 A row is a proxy, a process or a simulator (``proxy postgres``, ``process redis``,
 ``simulator stripe``); a bar runs from when its fault began to when it ended, or to the
 end of the run ("until the end"). Below it, the same faults as a table (start and end in
-seconds from the first fault, the test that set it), then the simulator calls a fault hit.
+seconds from when the stack was up, the test that set it), then the simulator calls a
+fault hit.
 """
 
 from __future__ import annotations
@@ -22,17 +23,17 @@ _LEFT: Final = 170
 _SOURCES: Final = ("proxy", "process", "simulator")
 
 
-def _order(row: str) -> tuple[int, str]:
-    source = row.split(" ", 1)[0]
-    return (_SOURCES.index(source) if source in _SOURCES else len(_SOURCES), row)
+def _order(interval: Interval) -> tuple[str, int, str]:
+    source = interval.source
+    rank = _SOURCES.index(source) if source in _SOURCES else len(_SOURCES)
+    return (interval.process, rank, interval.target)
 
 
 def _span(log: FaultLogData) -> tuple[float, float]:
-    """(first start, end of the run) in epoch s."""
+    """(when the stack was up, or the first fault; the end of the run) in epoch s."""
     times = [i.start for i in log.intervals] + [i.end for i in log.intervals if i.end is not None]
     times += [float(h["first"]) for h in log.hits] + [float(h["last"]) for h in log.hits]
-    if log.run_end is not None:
-        times.append(log.run_end)
+    times += [t for t in (log.run_start, log.run_end) if t is not None]
     return min(times), max(times)
 
 
@@ -41,7 +42,7 @@ def _until(interval: Interval, start: float) -> str:
 
 
 def _timeline(log: FaultLogData, start: float, end: float) -> str:
-    rows = sorted({i.row for i in log.intervals}, key=_order)
+    rows = list(dict.fromkeys(i.row for i in sorted(log.intervals, key=_order)))
     span = max(end - start, 1e-3)
     width = _W - _LEFT - 10
     height = _ROW * len(rows) + 24
@@ -69,7 +70,7 @@ def _timeline(log: FaultLogData, start: float, end: float) -> str:
             f"{escape(_until(i, start))}, set by {escape(setter)}</title></rect>"
         )
     parts.append(
-        f'<text x="{_LEFT}" y="{height - 4}" font-size="10">0 s</text>'
+        f'<text x="{_LEFT}" y="{height - 4}" font-size="10">0 s: stack up</text>'
         f'<text x="{_W - 10}" y="{height - 4}" font-size="10" text-anchor="end">'
         f"{span:.1f} s</text></svg>"
     )

@@ -11,6 +11,7 @@ from interlock.faults.events import FaultEvent
 from interlock.helpers.deadline import poll
 from interlock.ports import free_port, port_open
 from interlock.report.faultlog import read_fault_log
+from interlock.report.html_faults import faults_section
 from interlock.stack import ManagedProcess
 
 SERVE = "import socket, sys; s = socket.socket(); s.bind(('127.0.0.1', int(sys.argv[1])));"
@@ -116,6 +117,7 @@ def test_the_log_pairs_each_start_with_its_end_per_process_and_keeps_open_ones(
     (folder / "gw0.jsonl").write_text(
         "\n".join(
             [
+                json.dumps({"type": "begin", "time": 8.0}),
                 event("start", "redis", "down", 10.0),
                 event("end", "redis", "down", 12.0),
                 event("start", "redis", "down", 14.0, test=""),
@@ -131,4 +133,25 @@ def test_the_log_pairs_each_start_with_its_end_per_process_and_keeps_open_ones(
         (10.0, 12.0, "t::a", "gw0"),
         (14.0, None, "", "gw0"),
     ]
-    assert log.run_end == 20.0
+    assert (log.run_start, log.run_end) == (8.0, 20.0)
+
+
+def test_each_workers_proxy_has_its_own_row_timed_from_the_stack_being_up(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "faults"
+    folder.mkdir()
+    for worker, (start, end) in {"gw0": (10.0, 12.0), "gw1": (11.0, 15.0)}.items():
+        lines = [{"type": "begin", "time": 5.0}]
+        lines += [
+            {"type": "event", "phase": phase, "source": "proxy", "target": "redis"}
+            | {"fault": "down", "key": "down", "time": time, "test": "t::a"}
+            for phase, time in (("start", start), ("end", end))
+        ]
+        (folder / f"{worker}.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+    html = faults_section(tmp_path)
+    assert html.count('<tr data-target="gw0: proxy redis">') == 1
+    assert html.count('<tr data-target="gw1: proxy redis">') == 1
+    # the stack was up at 5 s: gw0's down is 5 s into the run, gw1's ends 10 s into it
+    assert '<td class="num">5.00 s</td><td class="num">7.00 s</td>' in html
+    assert '<td class="num">6.00 s</td><td class="num">10.00 s</td>' in html
