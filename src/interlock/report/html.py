@@ -138,7 +138,16 @@ def _failure(outcome: Outcome) -> str:
 
 def _artifact_links(run_dir: Path) -> str:
     links = []
-    for name in ("junit.xml", "slo.json", TESTS_FILE, "flaky.json", "regressions.json"):
+    for name in (
+        "junit.xml",
+        "slo.json",
+        TESTS_FILE,
+        "flaky.json",
+        "regressions.json",
+        "impact.json",
+        "continuity.json",
+        "continuity.md",
+    ):
         if (run_dir / name).is_file():
             links.append(f'<li><a href="{name}">{name}</a></li>')
     for pattern in (
@@ -151,8 +160,9 @@ def _artifact_links(run_dir: Path) -> str:
         for path in sorted(run_dir.glob(pattern)):
             rel = path.relative_to(run_dir).as_posix()
             links.append(f'<li><a href="{escape(rel)}">{escape(rel)}</a></li>')
-    if (run_dir / "logs").is_dir():
-        links.append('<li><a href="logs/">logs/</a></li>')
+    for folder in ("logs", "faults"):
+        if (run_dir / folder).is_dir():
+            links.append(f'<li><a href="{folder}/">{folder}/</a></li>')
     return f'<ul id="artifacts">{"".join(links)}</ul>'
 
 

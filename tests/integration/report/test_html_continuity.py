@@ -79,3 +79,4 @@ def test_writes_the_matrix(interlock_run_dir):
     summary = page.locator("#continuity-summary")
     assert summary.inner_text() == "1 of 4 cells differ from what was declared"
     assert summary.get_attribute("class") == "FAIL"
+    assert page.locator('#artifacts a[href="continuity.json"]').count() == 1
