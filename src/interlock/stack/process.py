@@ -3,7 +3,7 @@
 Process faults (stop, kill, pause, resume, restart) may come from any thread, in any
 order; each call takes the process's lock and leaves it in one of the states a user
 expects: running, paused, or not running. An ``observer`` hears when each one begins
-and ends (a kill or stop ends when the process starts again, a pause when it resumes).
+and ends (a kill or stop ends when the process is ready again, a pause when it resumes).
 Only the process that started a service may signal it: in a forked child every such
 call raises.
 """
@@ -219,7 +219,6 @@ class ManagedProcess:
             )
             self._reader.start()
             self._paused = False
-            self._fault_ends("down")
 
     def wait_ready(self) -> None:
         """Block until the probe passes; raise ServiceStartError with the log's tail otherwise.
@@ -229,6 +228,7 @@ class ManagedProcess:
         ``ready_timeout`` seconds, naming what the probe last saw.
         """
         if wait_until(self.probe, timeout=self.ready_timeout, alive=self.running):
+            self._fault_ends("down")  # down until it serves again, not until it is spawned
             return
         popen = self._popen
         code = popen.poll() if popen is not None else None

@@ -32,8 +32,15 @@ def test_a_process_fault_begins_when_dealt_and_ends_when_undone(tmp_path: Path) 
         port=port,
     )
     events: list[FaultEvent] = []
+    serving_when_ended: list[bool] = []
+
+    def observe(event: FaultEvent) -> None:
+        events.append(event)
+        if event.phase == "end" and event.fault == "kill":
+            serving_when_ended.append(port_open("127.0.0.1", port))
+
     with process:
-        process.observer = events.append
+        process.observer = observe
         process.pause()
         process.resume()
         process.resume()  # not paused: nothing to end
@@ -51,6 +58,7 @@ def test_a_process_fault_begins_when_dealt_and_ends_when_undone(tmp_path: Path) 
         ("end", "svc", "kill"),
     ]
     assert [e.time for e in events] == sorted(e.time for e in events)
+    assert serving_when_ended == [True]  # down until it serves again, not until spawned
 
 
 def test_a_restart_of_a_running_process_is_a_fault_of_its_own(tmp_path: Path) -> None:
