@@ -75,6 +75,7 @@ _TOP_KEYS = {
     "app",
     "services",
     "slo",
+    "impact",
     "suites",
     "load",
     "monitor",
@@ -173,6 +174,7 @@ def _build(
             ).items()
         ),
         slo=_slo(table.get("slo", {})),
+        impact=_impact(table.get("impact", {})),
         seed_data=_seed_data(table.get("seed_data", {}), simulators),
         suites=_suites(table.get("suites", {}), root),
         load=as_table("[tool.interlock.load]", table.get("load", {})),
@@ -303,6 +305,16 @@ def _slo(value: Any) -> dict[str, tuple[str, ...]]:
                 raise ConfigError(f"{where}: {exc.message}", hint=exc.hint) from None
         slo[name] = tuple(rules)
     return slo
+
+
+def _impact(value: Any) -> dict[str, str]:
+    # deferred, as for the SLOs: only a project that weighs its workflows needs it
+    from interlock.report.impact import parse_weight
+
+    impact = as_table("[tool.interlock.impact]", value)
+    for name, weight in impact.items():
+        parse_weight(f"[tool.interlock.impact] {name}", weight)
+    return impact
 
 
 def _seed_data(value: Any, simulators: tuple[str, ...]) -> dict[str, Any]:

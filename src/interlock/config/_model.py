@@ -134,6 +134,9 @@ class Config:
     #: per-workflow thresholds, k6 style: {"onboarding": ("p(95)<1500", "rate>=0.99")};
     #: every one already parsed once at load, so a bad one never reaches a run
     slo: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: ``[tool.interlock.impact]``: workflow -> what an hour of it is worth, as written
+    #: ("1200 USD/h"); every one already parsed once at load
+    impact: Mapping[str, str] = field(default_factory=dict)
     #: what each simulator holds from the start, and again after a reset (its seed
     #: document; strings may hold the placeholders of env, e.g. {app_url})
     seed_data: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)

@@ -24,6 +24,7 @@ from interlock.errors import ConfigError
 from interlock.faults.applied import Applied
 from interlock.faults.connection import Connection, Tracker
 from interlock.faults.errors import FaultExists, FaultNotFound, ProxyUnavailable
+from interlock.faults.events import FaultEvent, FaultObserver, Phase, notify
 from interlock.faults.listener import Listener
 from interlock.faults.schedule import Installed, connection_rng
 from interlock.faults.shorthands import ToxicShorthands
@@ -108,6 +109,8 @@ class Proxy(ToxicShorthands):
         self._life = Lifecycle(f"fault proxy {name!r}")
         #: it has listened before: a bind failing now means its port was taken meanwhile
         self._listened = False
+        #: told when a toxic or a down starts and ends (see interlock.faults.events)
+        self.observer: FaultObserver | None = None
 
     @property
     def port(self) -> int:
@@ -298,6 +301,7 @@ class Proxy(ToxicShorthands):
                 hint="remove it first, or give the new one another name",
             )
         installed = self._toxics[toxic.name] = Installed(toxic)
+        self._tell("start", _describe(toxic), _toxic_key(installed))
         if self._loop is not None:
             installed.arm(self._loop, self._expire)
         if installed.admits_existing():
@@ -319,6 +323,7 @@ class Proxy(ToxicShorthands):
         installed.disarm()
         for conn in list(self._tracker.connections.values()):
             conn.remove(name)
+        self._tell("end", _describe(installed.toxic), _toxic_key(installed))
 
     def _uninstall_exactly(self, toxic: Toxic) -> None:
         # this toxic, not a later one of the same name added after it expired
@@ -394,6 +399,8 @@ class Proxy(ToxicShorthands):
             self._listener = None
 
     def _disable(self, duration: float | None) -> None:
+        if self._enabled:
+            self._tell("start", "down", "down")
         self._enabled = False
         self._unlisten()
         for conn in list(self._tracker.connections.values()):
@@ -409,6 +416,11 @@ class Proxy(ToxicShorthands):
         if self._loop is not None:
             self._listen()  # raises, leaving the proxy down, when the port is gone
         self._enabled = True
+        self._tell("end", "down", "down")
+
+    def _tell(self, phase: Phase, fault: str, key: str) -> None:
+        event = FaultEvent(phase=phase, source="proxy", target=self.name, fault=fault, key=key)
+        notify(self.observer, event)
 
     def _recover_by_itself(self) -> None:
         self._recover = None
@@ -421,3 +433,17 @@ class Proxy(ToxicShorthands):
         if self._recover is not None:
             self._recover.cancel()
             self._recover = None
+
+
+def _describe(toxic: Toxic) -> str:
+    """``latency downstream latency=300 jitter=0``: the toxic as a reader names it."""
+    parts = [toxic.type, toxic.direction]
+    parts += [f"{key}={value:g}" for key, value in toxic.attributes.items()]
+    if toxic.toxicity < 1:
+        parts.append(f"toxicity={toxic.toxicity:g}")
+    return " ".join(parts)
+
+
+def _toxic_key(installed: Installed) -> str:
+    # a toxic name is reused once removed: the installation, not the name, is the fault
+    return f"toxic:{installed.toxic.name}:{id(installed):x}"

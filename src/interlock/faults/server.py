@@ -9,6 +9,7 @@ from typing import final
 from interlock.aio import AppServer, LoopThread
 from interlock.faults.control import build_app
 from interlock.faults.errors import FaultExists, FaultNotFound
+from interlock.faults.events import FaultObserver
 from interlock.faults.proxy import Proxy
 from interlock.faults.toxics import check_name
 from interlock.lifecycle import Lifecycle
@@ -45,6 +46,18 @@ class FaultServer:
         self._running: AsyncExitStack | None = None
         self._owned: ExitStack | None = None
         self._life = Lifecycle("fault server")
+        self._observer: FaultObserver | None = None
+
+    @property
+    def observer(self) -> FaultObserver | None:
+        """Told when a fault starts or ends on any proxy, those added later too."""
+        return self._observer
+
+    @observer.setter
+    def observer(self, observer: FaultObserver | None) -> None:
+        self._observer = observer
+        for proxy in self.proxies.values():
+            proxy.observer = observer
 
     def __getitem__(self, name: str) -> Proxy:
         """The proxy called ``name``; FaultNotFound if there is none."""
@@ -112,6 +125,7 @@ class FaultServer:
         if name in self.proxies:
             raise FaultExists(f"a fault proxy named {name!r} already exists")
         proxy = Proxy(upstream, name=name, seed=self.seed, host=self.host, port=port)
+        proxy.observer = self._observer
         await proxy.start()
         self.proxies[name] = proxy
         return proxy

@@ -1,16 +1,16 @@
 """``--coverage``: the app and its services run under coverage.py; the run is gated at
 COVERAGE_THRESHOLD (85 % by default) and fails below it.
 
-The stack starts its processes with this process's environment, so the coverage
-variables are set here, in the process that starts the stack (each xdist worker, or the
-lone pytest process; never an xdist controller, whose workers would measure
-themselves), and removed when pytest ends. The controller combines the data once every
-stack has stopped.
+The coverage variables go to the stack (``STACK_ENV``), which gives them to the app and
+its services only: the pytest process's own environment is never changed, so neither
+it nor anything else it starts measures itself. Only a process that starts a stack
+(each xdist worker, or the lone pytest process) sets them; the controller combines the
+data once every stack has stopped. A run attached to an ``env up`` cannot measure
+processes already running: ``--coverage`` with ``--interlock-attach`` is a usage error.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Generator
 from typing import final
 
@@ -18,6 +18,7 @@ import pytest
 
 from interlock.errors import DependencyError
 from interlock.plugin.run import RunContext, run_context
+from interlock.plugin.stack import STACK_ENV
 from interlock.report.coverage import CoverageResult, combine, coverage_env
 
 __all__ = ["CoverageGate"]
@@ -25,23 +26,14 @@ __all__ = ["CoverageGate"]
 
 @final
 class CoverageGate:
-    """Sets the coverage environment for the stack; in the controller, combines and judges."""
+    """In the controller (or the lone process): combines the data and judges it."""
 
     NAME = "interlock-coverage"
 
-    def __init__(self, run: RunContext, env: dict[str, str], *, controller: bool) -> None:
+    def __init__(self, run: RunContext, *, controller: bool) -> None:
         self.run = run
         self.controller = controller
         self.result: CoverageResult | None = None
-        self._saved = {key: os.environ.get(key) for key in env}
-        os.environ.update(env)
-
-    def restore(self) -> None:
-        for key, value in self._saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
     @pytest.hookimpl(wrapper=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> Generator[None, None, None]:
@@ -75,17 +67,25 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+def pytest_cmdline_main(config: pytest.Config) -> None:
+    # before configure, where the run would attach to an env it could not measure
+    if config.getoption("coverage") and config.getoption("interlock_attach", None) is not None:
+        raise pytest.UsageError(
+            "interlock: --coverage measures processes the run starts; an attached env's "
+            "processes already run (drop --interlock-attach / --attach)"
+        )
+
+
 def pytest_configure(config: pytest.Config) -> None:
     if not config.getoption("coverage"):
         return
     run = run_context(config)
     xdist_controller = run.worker is None and bool(getattr(config.option, "numprocesses", None))
-    env: dict[str, str] = {}
     if not xdist_controller:
         try:
             env = coverage_env(run.ensure_run_dir(), config.getoption("coverage_source"))
         except DependencyError as exc:
             raise pytest.UsageError(f"interlock: {exc}") from None
-    gate = CoverageGate(run, env, controller=run.worker is None)
+        config.stash.setdefault(STACK_ENV, {}).update(env)
+    gate = CoverageGate(run, controller=run.worker is None)
     config.pluginmanager.register(gate, CoverageGate.NAME)
-    config.add_cleanup(gate.restore)

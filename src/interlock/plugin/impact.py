@@ -1,18 +1,17 @@
-"""Business impact: a workflow may carry a weight (e.g. revenue at risk per hour), and the
-report states the impact of each of its breaches.
+"""Business impact: workflows carry a weight (e.g. revenue at risk per hour), and the report
+states the impact of each of their breaches.
 
-Weights are configuration, one line each in the ``interlock_impact`` ini option
-(``[tool.pytest.ini_options]``)::
+Weights are configuration, in ``[tool.interlock.impact]`` beside the SLOs::
 
-    interlock_impact = [
-        "billing = 1200 USD/h",
-        "onboarding = 300 USD/h",
-    ]
+    [tool.interlock.impact]
+    billing = "1200 USD/h"
+    onboarding = "300 USD/h"
 
-A breached success rate puts the failing share of the weight at risk (a workflow that
-fails 20 % of its runs: 20 % of 1200 USD/h); a breached latency or count objective puts
-the whole weight at risk while it lasts. Written to ``impact.json`` (shown in the HTML
-report) and the terminal.
+(checked when the configuration is read: a bad weight is one line, exit 2). The older
+``interlock_impact`` ini option (``"billing = 1200 USD/h"`` lines) is still read; for a
+workflow named in both, ``[tool.interlock.impact]`` wins. The lines go to ``impact.json``
+(shown in the HTML report) and the terminal, with a note for a weight that names no
+workflow of the run.
 """
 
 from __future__ import annotations
@@ -20,67 +19,38 @@ from __future__ import annotations
 import json
 import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Final, final
 
 import pytest
 
-from interlock.slo.report import SloReport, WorkflowResult
+from interlock.errors import ConfigError
+from interlock.plugin.run import run_context
+from interlock.report.impact import IMPACT_FILE, Weight, impact_lines, parse_weight, unmatched_lines
+from interlock.slo.report import SloReport
 
-__all__ = ["IMPACT_FILE", "Weight", "impact_lines", "parse_weights"]
+__all__ = ["parse_weights"]
 
-IMPACT_FILE: Final = "impact.json"
-_LINE = re.compile(r"^\s*([\w.\-]+)\s*=\s*(\d+(?:\.\d+)?)\s*([A-Za-z$€£]*)\s*/\s*h\s*$")
-
-
-@final
-@dataclass(frozen=True)
-class Weight:
-    """What an hour of a workflow is worth: ``amount`` ``unit`` per hour."""
-
-    amount: float
-    unit: str
+_LINE = re.compile(r"^\s*([\w.\-]+)\s*=(.*)$")
 
 
 def parse_weights(lines: list[str]) -> dict[str, Weight]:
-    """``["billing = 1200 USD/h"]`` -> {"billing": Weight(1200, "USD")}; ValueError otherwise."""
+    """``["billing = 1200 USD/h"]`` -> {"billing": Weight(1200, "USD")}; ConfigError otherwise."""
     weights = {}
     for line in lines:
         match = _LINE.match(line)
         if not match:
-            raise ValueError(
+            raise ConfigError(
                 f"interlock_impact {line!r}: expected WORKFLOW = AMOUNT UNIT/h, "
                 "e.g. billing = 1200 USD/h"
             )
-        weights[match[1]] = Weight(float(match[2]), match[3])
+        weights[match[1]] = parse_weight(f"interlock_impact {match[1]}", match[2])
     return weights
-
-
-def _impact(result: WorkflowResult, weight: Weight) -> str:
-    unit = f" {weight.unit}" if weight.unit else ""
-    kinds = {v.threshold.kind for v in result.breaches()}
-    if result.no_data:
-        return f"{result.name}: never ran: {weight.amount:g}{unit}/h is unguarded"
-    if kinds == {"rate"}:
-        failing = 1 - result.figures.rate
-        return (
-            f"{result.name}: {failing * 100:.1f}% of runs fail: about "
-            f"{weight.amount * failing:,.2f}{unit}/h at risk (of {weight.amount:g}{unit}/h)"
-        )
-    broken = ", ".join(v.describe() for v in result.breaches())
-    return f"{result.name}: {broken}: up to {weight.amount:,.2f}{unit}/h at risk while it lasts"
-
-
-def impact_lines(report: SloReport, weights: dict[str, Weight]) -> list[str]:
-    """One line per breached workflow that carries a weight."""
-    return [_impact(w, weights[w.name]) for w in report.workflows if not w.ok and w.name in weights]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini(
         "interlock_impact",
-        "workflow weights, 'WORKFLOW = AMOUNT UNIT/h' each: what a breach puts at risk",
+        "older form of [tool.interlock.impact]: 'WORKFLOW = AMOUNT UNIT/h' lines",
         type="linelist",
         default=[],
     )
@@ -90,10 +60,14 @@ _WEIGHTS = pytest.StashKey[dict[str, Weight]]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    configured = run_context(config).config.impact
     try:
-        config.stash[_WEIGHTS] = parse_weights(config.getini("interlock_impact"))
-    except ValueError as exc:
+        weights = parse_weights(config.getini("interlock_impact"))
+        for name, text in configured.items():
+            weights[name] = parse_weight(f"[tool.interlock.impact] {name}", text)
+    except ConfigError as exc:
         raise pytest.UsageError(f"interlock: {exc}") from None
+    config.stash[_WEIGHTS] = weights
 
 
 @pytest.hookimpl(trylast=True)  # after the SLO table, which it annotates
@@ -102,7 +76,11 @@ def pytest_interlock_report(report: SloReport, run_dir: Path, config: pytest.Con
     if not weights:
         return
     lines = impact_lines(report, weights)
-    document = {"summary": f"{len(lines)} weighted workflows breached", "lines": lines}
+    unmatched = unmatched_lines(report, weights)
+    document = {
+        "summary": f"{len(lines)} weighted workflows breached",
+        "lines": lines + unmatched,
+    }
     path = run_dir / IMPACT_FILE
     tmp = path.with_name(f".{IMPACT_FILE}.{os.getpid()}")
     tmp.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
@@ -111,3 +89,5 @@ def pytest_interlock_report(report: SloReport, run_dir: Path, config: pytest.Con
     if terminal is not None:
         for line in lines:
             terminal.write_line(f"impact: {line}", red=True)
+        for line in unmatched:
+            terminal.write_line(f"impact: {line}", yellow=True)

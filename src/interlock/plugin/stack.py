@@ -30,9 +30,12 @@ from interlock.stack import Stack
 from interlock.stack.attach import AttachedStack, reset_state
 from interlock.stack.watch import ProcessWatch
 
-__all__ = ["STACK", "StackPlugin"]
+__all__ = ["STACK", "STACK_ENV", "StackPlugin"]
 
 _WORKEROUTPUT_KEY = "interlock_stack_error"
+#: environment a feature (``--coverage``) adds to the system under test's processes;
+#: set at configure time, read when the stack starts
+STACK_ENV = pytest.StashKey[dict[str, str]]()
 
 
 @final
@@ -179,6 +182,7 @@ def stack(pytestconfig: pytest.Config) -> Iterator[Stack | AttachedStack]:
         sim_faults=faults,
         seed=run.seed,
         progress=plugin.say,  # which servers it uses, and when it is up (with the time)
+        service_env=pytestconfig.stash.get(STACK_ENV, {}),
     )
     began = time.perf_counter()
     try:

@@ -1,9 +1,10 @@
 """``report.html``: one self-contained page per run, rendered from the run folder's files.
 
 The page is a function of the run folder (``slo.json``, ``tests.json``, and when present
-``flaky.json``, ``regressions.json``, coverage and profiles), so a merged run renders
-the same way as a single one. It holds a summary, the SLO table with verdicts, a
-latency chart per workflow over the recent runs of the same artifacts folder, the
+``flaky.json``, ``regressions.json``, ``faults/``, ``continuity.json``, coverage and
+profiles), so a merged run renders the same way as a single one. It holds a summary,
+the SLO table with verdicts, a latency chart per workflow over the recent runs of the
+same artifacts folder, the faults that were active, the continuity matrix, the
 failures with their log excerpts and simulator calls, and links to the other artifacts.
 No script and no external resource: it opens from a CI artifact store as it is.
 """
@@ -20,6 +21,7 @@ from typing import Any, Final, final
 import pytest
 
 from interlock.plugin.run import RunContext, run_context
+from interlock.report.html_continuity import continuity_section
 from interlock.report.html_faults import faults_section
 from interlock.report.html_load import load_section
 from interlock.report.outcomes import TESTS_FILE, Outcome, Outcomes, read_outcomes, write_outcomes
@@ -40,6 +42,8 @@ td.num{text-align:right}.PASS{color:#276749;font-weight:bold}.FAIL{color:#c53030
 pre{background:#f7fafc;border:1px solid #e2e8f0;padding:.6em;overflow-x:auto;font-size:.85em}
 .failure{border-left:4px solid #c53030;padding-left:1em;margin:1.5em 0}
 figure.chart{display:inline-block;margin:.5em 1em .5em 0}
+td.match{background:#f0fff4}td.mismatch{background:#fed7d7;font-weight:bold}
+td .detail{font-size:.8em;font-weight:normal;color:#4a5568}
 """
 
 
@@ -134,7 +138,16 @@ def _failure(outcome: Outcome) -> str:
 
 def _artifact_links(run_dir: Path) -> str:
     links = []
-    for name in ("junit.xml", "slo.json", TESTS_FILE, "flaky.json", "regressions.json"):
+    for name in (
+        "junit.xml",
+        "slo.json",
+        TESTS_FILE,
+        "flaky.json",
+        "regressions.json",
+        "impact.json",
+        "continuity.json",
+        "continuity.md",
+    ):
         if (run_dir / name).is_file():
             links.append(f'<li><a href="{name}">{name}</a></li>')
     for pattern in (
@@ -147,8 +160,9 @@ def _artifact_links(run_dir: Path) -> str:
         for path in sorted(run_dir.glob(pattern)):
             rel = path.relative_to(run_dir).as_posix()
             links.append(f'<li><a href="{escape(rel)}">{escape(rel)}</a></li>')
-    if (run_dir / "logs").is_dir():
-        links.append('<li><a href="logs/">logs/</a></li>')
+    for folder in ("logs", "faults"):
+        if (run_dir / folder).is_dir():
+            links.append(f'<li><a href="{folder}/">{folder}/</a></li>')
     return f'<ul id="artifacts">{"".join(links)}</ul>'
 
 
@@ -191,6 +205,7 @@ def render_run(run_dir: Path) -> str:
         "</div>",
         load_section(run_dir),
         faults_section(run_dir),
+        continuity_section(run_dir),
         _extra_section(run_dir, "impact.json", "Business impact of the breaches", "lines"),
         _extra_section(run_dir, "regressions.json", "Against the baseline", "lines"),
         _extra_section(run_dir, "flaky.json", "Flaky tests", "lines"),

@@ -4,7 +4,8 @@ Each shard's ``slo.json`` carries every workflow's exact aggregate (an HDR histo
 with counts and sums), so the merged figures are those one run recording every sample
 would give. Each workflow is judged again on the merged figures by every threshold any
 shard held it to (a declaration seen by one shard binds the merged run). JUnit suites
-are concatenated; ``tests.json`` entries are joined.
+are concatenated; ``tests.json`` entries are joined; each shard's fault log is kept, so
+the timeline shows them all; continuity cells are joined.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from typing import TYPE_CHECKING, cast
 
 from interlock.errors import ConfigError, UsageError
 from interlock.report import junit
+from interlock.report.faultlog import copy_fault_logs
 from interlock.report.html import write_html
+from interlock.report.html_continuity import merge_continuity, write_continuity
 from interlock.report.jsonfile import write_json
 from interlock.report.mergeload import merge_load
 from interlock.report.outcomes import TESTS_FILE, Outcome, read_outcomes, write_outcomes
@@ -140,10 +143,16 @@ def merge_runs(
             ET.parse(path)
         except ET.ParseError as exc:
             raise UsageError(f"{path}: not JUnit XML: {exc}") from None
+    try:
+        cells = merge_continuity(runs)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     try:  # first of the writes: it is the last check that can refuse the inputs
         notes = [note for note in (merge_load(runs, out),) if note]
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    write_continuity(cells, out)
+    copy_fault_logs(runs, out)
     if documents:
         write_json(report, out / "slo.json")
     if junits:

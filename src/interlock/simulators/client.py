@@ -7,6 +7,7 @@ from typing import Any, NoReturn, final
 import httpx
 
 from interlock.faults.applied import Applied
+from interlock.faults.events import FaultEvent, FaultObserver, Phase, notify
 from interlock.lifecycle import Lifecycle
 from interlock.simulators.base import CONTROL_PREFIX
 
@@ -30,6 +31,9 @@ class SimulatorClient:
         #: ids of the faults added through this client, so a test can remove just its own
         self.added: set[int] = set()
         self._life = Lifecycle(f"simulator client {name!r}")
+        #: told when a fault added here starts and ends (see interlock.faults.events)
+        self.observer: FaultObserver | None = None
+        self._described: dict[int, str] = {}
 
     def __enter__(self) -> SimulatorClient:
         self._life.open()
@@ -82,6 +86,7 @@ class SimulatorClient:
     def reset(self) -> None:
         """The simulator's state, journal and test-added faults back to the run's start."""
         self._call("POST", "/reset")
+        self._ended(list(self._described))
 
     def state(self) -> dict[str, Any]:
         result: dict[str, Any] = self._call("GET", "/state")
@@ -93,8 +98,11 @@ class SimulatorClient:
     def add_fault(self, kind: str, **options: Any) -> int:
         """Add a fault rule (see ``FaultRule``) now; returns its id. Raises if refused."""
         rule: dict[str, Any] = self._call("POST", "/faults", json={"kind": kind, **options})
-        self.added.add(int(rule["id"]))
-        return int(rule["id"])
+        rule_id = int(rule["id"])
+        self.added.add(rule_id)
+        self._described[rule_id] = " ".join([kind, *(f"{k}={v}" for k, v in options.items())])
+        self._tell("start", rule_id)
+        return rule_id
 
     def remove_fault(self, rule_id: int) -> None:
         """Remove a fault rule; one that already ran out (``times``) counts as removed."""
@@ -102,6 +110,7 @@ class SimulatorClient:
         if response.status_code not in (200, 404):
             self._refused("DELETE", f"/faults/{rule_id}", response)
         self.added.discard(rule_id)
+        self._ended([rule_id])
 
     def remove_added_faults(self) -> None:
         """Remove every fault added through this client (what the ``sims`` fixture does)."""
@@ -112,6 +121,23 @@ class SimulatorClient:
         """Remove every fault tests added; run-wide faults (``--sim-fault``) stay."""
         self._call("DELETE", "/faults")
         self.added.clear()
+        self._ended(list(self._described))
+
+    def _ended(self, rule_ids: list[int]) -> None:
+        for rule_id in rule_ids:
+            if rule_id in self._described:
+                self._tell("end", rule_id)
+                del self._described[rule_id]
+
+    def _tell(self, phase: Phase, rule_id: int) -> None:
+        event = FaultEvent(
+            phase=phase,
+            source="simulator",
+            target=self.name,
+            fault=self._described[rule_id],
+            key=f"rule:{rule_id}",
+        )
+        notify(self.observer, event)
 
     def fault(self, kind: str, **options: Any) -> Applied[int]:
         """Add a fault now; as ``with sim.fault(...) as rule_id:`` it is removed after the block.

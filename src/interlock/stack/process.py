@@ -2,8 +2,10 @@
 
 Process faults (stop, kill, pause, resume, restart) may come from any thread, in any
 order; each call takes the process's lock and leaves it in one of the states a user
-expects: running, paused, or not running. Only the process that started a service may
-signal it: in a forked child every such call raises.
+expects: running, paused, or not running. An ``observer`` hears when each one begins
+and ends (a kill or stop ends when the process is ready again, a pause when it resumes).
+Only the process that started a service may signal it: in a forked child every such
+call raises.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import IO, Any
 import psutil
 
 from interlock.errors import InterlockError, ServiceStartError
+from interlock.faults.events import FaultEvent, FaultObserver, Phase, notify
 from interlock.ports import port_open
 from interlock.stack.redaction import redact_text
 
@@ -174,6 +177,10 @@ class ManagedProcess:
         self._paused = False
         self._lock = threading.RLock()
         self._owner = os.getpid()
+        #: told when a process fault begins and ends (see interlock.faults.events)
+        self.observer: FaultObserver | None = None
+        #: the faults in effect now: "down" (stopped or killed) and "paused", with their name
+        self._faults: dict[str, str] = {}
 
     @property
     def pid(self) -> int | None:
@@ -245,6 +252,7 @@ class ManagedProcess:
         ``ready_timeout`` seconds, naming what the probe last saw.
         """
         if wait_until(self.probe, timeout=self.ready_timeout, alive=self.running):
+            self._fault_ends("down")  # down until it serves again, not until it is spawned
             return
         popen = self._popen
         code = popen.poll() if popen is not None else None
@@ -274,11 +282,11 @@ class ManagedProcess:
             return ""
         return "\n".join(text.splitlines()[-lines:])
 
-    def stop(self) -> None:
+    def stop(self, *, fault: str = "stop") -> None:
         """Signal the group (``stop_signal``), wait ``stop_timeout``, then SIGKILL what is left.
 
         A paused process is woken so that it can act on the signal; stopping a process
-        that is not running does nothing.
+        that is not running does nothing. ``fault`` names the stop for the observer.
         """
         self._check_owner("stop")
         with self._lock:
@@ -287,6 +295,7 @@ class ManagedProcess:
                 return
             family = _descendants(popen.pid)
             if popen.poll() is None:
+                self._fault_begins("down", fault)
                 self._signal(popen.pid, family, self.stop_signal)
                 if self._paused:  # the signal stays pending until the group runs again
                     self._signal(popen.pid, family, signal.SIGCONT)
@@ -304,6 +313,8 @@ class ManagedProcess:
             if popen is None:
                 return
             family = _descendants(popen.pid)
+            if popen.poll() is None:
+                self._fault_begins("down", "kill")
             self._signal(popen.pid, family, signal.SIGKILL)
             self._finish(family)
 
@@ -311,7 +322,7 @@ class ManagedProcess:
         """Stop (a paused, killed or crashed process too), start again, wait until ready."""
         self._check_owner("restart")
         with self._lock:
-            self.stop()
+            self.stop(fault="restart")
             self.start()
             self.wait_ready()
 
@@ -330,6 +341,7 @@ class ManagedProcess:
             pid = popen.pid
             self._signal(pid, _descendants(pid), signal.SIGSTOP)
             self._paused = True
+            self._fault_begins("paused", "pause")
             if not wait_until(lambda: _stopped(pid), timeout=5):
                 raise ProcessStateError(f"{self.describe} did not stop on SIGSTOP")
 
@@ -341,6 +353,7 @@ class ManagedProcess:
             if popen is not None and popen.poll() is None:
                 self._signal(popen.pid, _descendants(popen.pid), signal.SIGCONT)
             self._paused = False
+            self._fault_ends("paused")
 
     def _signal(self, pid: int, family: list[psutil.Process], signum: int) -> None:
         """Signal the process group and every descendant: some servers (PostgreSQL) put
@@ -375,6 +388,21 @@ class ManagedProcess:
             popen.kill()
             popen.wait()
         self._paused = False
+        self._fault_ends("paused")  # a process that is gone is no longer paused
+
+    def _fault_begins(self, key: str, fault: str) -> None:
+        if key not in self._faults:
+            self._faults[key] = fault
+            self._tell("start", key, fault)
+
+    def _fault_ends(self, key: str) -> None:
+        fault = self._faults.pop(key, None)
+        if fault is not None:
+            self._tell("end", key, fault)
+
+    def _tell(self, phase: Phase, key: str, fault: str) -> None:
+        event = FaultEvent(phase=phase, source="process", target=self.name, fault=fault, key=key)
+        notify(self.observer, event)
 
     def _check_owner(self, action: str) -> None:
         if os.getpid() != self._owner:

@@ -16,7 +16,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -94,7 +94,10 @@ class Stack:
     how long start-up took. ``postgres_url`` / ``redis_url`` are None when that server
     is disabled in the configuration. Entering raises StackStateError when the stack
     was entered before; a start that fails raises ConfigError, DependencyError or
-    ServiceStartError, having stopped everything it started.
+    ServiceStartError, having stopped everything it started. ``service_env`` is added to
+    the environment of the system under test's processes (the app and its services;
+    their own configured ``env`` wins), so a run can set it up (e.g. coverage) without
+    changing its own environment.
     """
 
     def __init__(
@@ -106,8 +109,10 @@ class Stack:
         seed: int = 0,
         with_app: bool = True,
         progress: Progress | None = None,
+        service_env: Mapping[str, str] | None = None,
     ) -> None:
         self.config = config
+        self.service_env = dict(service_env or {})
         self.run_dir = run_dir
         self.log_dir = run_dir / "logs"
         self.sim_faults = sim_faults
@@ -183,6 +188,8 @@ class Stack:
         if self._builder_pid != os.getpid():
             return  # a forked child: the stack belongs to the process that built it
         self._life.close()
+        for process in self.processes.values():
+            process.observer = None  # stopped at teardown: the end of the run, not a fault
         exit_stack, self._exit = self._exit, None
         if exit_stack is not None:
             exit_stack.close()
@@ -445,7 +452,10 @@ class Stack:
         where = f"[tool.interlock.{'app' if primary else 'services.' + spec.name}]"
         disabled = self._disabled()
         command = [fill(part, values, where, disabled) for part in spec.command]
-        env = {k: fill(v, values, where, disabled) for k, v in spec.env.items()}
+        env = {
+            **self.service_env,
+            **{k: fill(v, values, where, disabled) for k, v in spec.env.items()},
+        }
         uses_port = primary or any("{port}" in part for part in (*spec.command, *spec.env.values()))
         probe: Callable[[], bool]
         if spec.health is not None:

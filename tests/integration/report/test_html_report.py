@@ -100,9 +100,10 @@ def test_report_shows_the_slo_table_a_chart_per_workflow_and_the_failures_log(
     assert "interlock simulator: twilio" in failure
     assert "GET /2010-04-01/Accounts/AC0/Messages.json -> " in failure
     assert page.locator("#summary").inner_text().startswith("FAIL")
-    fired = page.locator('#faults svg rect.fault[data-service="twilio"]')
+    fired = page.locator('#faults svg rect.fault[data-target="twilio"]')
     assert fired.count() == 1
-    assert "test_sms_under_a_fault" in page.locator("#faults table").inner_text()
+    assert "test_sms_under_a_fault" in page.locator("#faults table.active").inner_text()
+    assert "test_sms_under_a_fault" in page.locator("#faults table.hits").inner_text()
     assert outside == []
 
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import xml.etree.ElementTree as ET
 
 import pytest
+
+from interlock.plugin import USAGE_EXIT
 
 PYPROJECT = """
 [tool.interlock]
@@ -149,3 +152,71 @@ def test_shards_in_two_checkouts_combine_into_the_unsharded_coverage(
     assert combined["total"] > max(totals["one"], totals["two"])
     files = [c.get("filename") for c in ET.parse(merged / "coverage.xml").iter("class")]
     assert files == ["server/app.py"]
+
+
+WORKER = """
+import signal
+import sys
+
+
+def do_the_work():
+    done = ["work"]
+    return done
+
+
+do_the_work()
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+signal.pause()
+"""
+
+WITH_A_WORKER = (
+    PYPROJECT
+    + """
+[tool.interlock.services.worker]
+command = ["{python}", "server/worker.py"]
+"""
+)
+
+ENV_UNTOUCHED = """
+import os
+import httpx
+
+def test_used_while_nothing_here_measures_itself(stack):
+    assert httpx.get(stack.app_url + "/used").text == "used"
+    assert sorted(k for k in os.environ if k.startswith("COVERAGE_")) == []
+"""
+
+
+def test_the_app_and_its_worker_are_measured_without_touching_the_runs_environment(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyprojecttoml(WITH_A_WORKER)
+    pytester.mkdir("server")
+    (pytester.path / "server" / "app.py").write_text(APP)
+    (pytester.path / "server" / "worker.py").write_text(WORKER)
+    pytester.makepyfile(test_app=ENV_UNTOUCHED)
+    before = {k: v for k, v in os.environ.items() if k.startswith("COVERAGE_")}
+    run_dir = pytester.path / "run"
+    result = pytester.runpytest(
+        f"--interlock-run-dir={run_dir}",
+        "--coverage",
+        "--coverage-source",
+        str(pytester.path / "server"),
+    )
+    result.assert_outcomes(passed=1)
+    assert {k: v for k, v in os.environ.items() if k.startswith("COVERAGE_")} == before
+    measured = {
+        c.get("filename"): float(c.get("line-rate") or 0)
+        for c in ET.parse(run_dir / "coverage.xml").iter("class")
+    }
+    assert sorted(measured) == ["server/app.py", "server/worker.py"]
+    assert measured["server/worker.py"] > 0.5  # every line but the handler's body ran
+
+
+def test_coverage_of_an_attached_envs_processes_is_refused_before_anything(
+    pytester: pytest.Pytester,
+) -> None:
+    _project(pytester)
+    result = pytester.runpytest_subprocess("--coverage", "--interlock-attach", "1")
+    assert result.ret == USAGE_EXIT
+    result.stderr.fnmatch_lines(["*--coverage measures processes the run starts*"])

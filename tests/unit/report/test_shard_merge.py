@@ -164,3 +164,46 @@ def test_report_html_renders_a_run_folder_again(
     assert main(["--project", str(tmp_path), "report", "html", str(run)]) == 0
     assert "boom" in (run / "report.html").read_text()
     assert main(["--project", str(tmp_path), "report", "html", str(tmp_path / "nope")]) == 2
+
+
+def _shard_with_faults(folder: Path, target: str, cells: list[dict[str, str]]) -> Path:
+    (folder / "faults").mkdir(parents=True)
+    edges = [
+        {"type": "event", "phase": phase, "source": "proxy", "target": target}
+        | {"fault": "down", "key": "down", "time": time, "test": f"t::{target}"}
+        for phase, time in (("start", 10.0), ("end", 11.0))
+    ]
+    (folder / "faults" / "main.jsonl").write_text("".join(json.dumps(e) + "\n" for e in edges))
+    (folder / "continuity.json").write_text(json.dumps(cells))
+    write_outcomes([], folder / "tests.json")
+    return folder
+
+
+def test_a_merged_report_keeps_every_shards_faults_and_continuity_cells(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyprojecttoml(PYPROJECT)
+    cell = {"dependency": "redis", "declared": "works", "measured": "works"}
+    one = _shard_with_faults(pytester.path / "one", "redis", [cell | {"workflow": "pay"}])
+    two = _shard_with_faults(pytester.path / "two", "postgres", [cell | {"workflow": "read"}])
+    out = pytester.path / "out"
+    argv = ["--project", str(pytester.path), "report", "merge", str(one), str(two)]
+    assert main([*argv, "--out", str(out)]) == 0
+    html = (out / "report.html").read_text()
+    assert 'data-source="proxy" data-target="redis"' in html
+    assert 'data-source="proxy" data-target="postgres"' in html
+    cells = json.loads((out / "continuity.json").read_text())
+    assert sorted(c["workflow"] for c in cells) == ["pay", "read"]
+
+
+def test_a_merge_refuses_a_shards_unreadable_continuity_file_and_writes_nothing(
+    pytester: pytest.Pytester, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytester.makepyprojecttoml(PYPROJECT)
+    one = _shard_with_faults(pytester.path / "one", "redis", [])
+    (one / "continuity.json").write_text('{"not": "a list"}')
+    out = pytester.path / "out"
+    code = main(["--project", str(pytester.path), "report", "merge", str(one), "--out", str(out)])
+    assert code == 2
+    assert "continuity.json: not a list of continuity cells" in capsys.readouterr().err
+    assert not out.exists()
