@@ -38,6 +38,9 @@ pytestmark = pytest.mark.performance
 
 #: iterations per second of each stream, and how long the streams run (seconds)
 RATE, DURATION = 2, 30
+#: billings and onboardings per second while SendGrid hangs: a rate two shared cores
+#: serve within the SLO when nothing hangs, so that a breach is the hang's doing
+HUNG_MAIL_RATE = 1
 #: customer look-ups per second while the database is slowed: each holds a connection
 #: for several 200 ms round trips, so together they keep a good part of the pool busy
 LOOK_UPS = 8
@@ -127,8 +130,14 @@ def test_with_sendgrid_hung_billing_and_onboarding_keep_their_slos(
 
     results = load.run_together(
         {
-            billing: (billing_workflow(payer, dict(interlock_auth("billing"))), steady()),
-            onboarding: (onboarding_workflow(dict(interlock_auth("admin")), mails), steady()),
+            billing: (
+                billing_workflow(payer, dict(interlock_auth("billing"))),
+                steady(HUNG_MAIL_RATE),
+            ),
+            onboarding: (
+                onboarding_workflow(dict(interlock_auth("admin")), mails),
+                steady(HUNG_MAIL_RATE),
+            ),
         },
         thresholds={billing: SLO, onboarding: SLO},  # their own rows of the SLO report
     )
@@ -145,7 +154,7 @@ def test_with_sendgrid_hung_billing_and_onboarding_keep_their_slos(
     assert failed_fast > 0, after
     assert waited < onboarded, (waited, onboarded)
     for name, result in results.items():
-        assert result.dropped == 0, f"{name}: WMS could not keep up with {RATE}/s"
+        assert result.dropped == 0, f"{name}: WMS could not keep up with {HUNG_MAIL_RATE}/s"
         assert result.ok, f"{name}: {[t for t in result.thresholds if not t['ok']]}"
 
 
