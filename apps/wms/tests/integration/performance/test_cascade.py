@@ -5,22 +5,24 @@ whatever WMS does, and are timed from their scheduled start):
 
 - with SendGrid hung, billing (an invoice made and paid through Stripe) and onboarding
   (Stripe, the rows, a welcome e-mail and SMS) keep their own SLOs (≥ 95 % success,
-  p95 < 2 s), judged in the SLO report: the hung e-mail costs its own timeout, then the
-  breaker fails it fast;
+  p95 < 2 s), judged in the SLO report: a hung e-mail costs its own timeout (1 s in the
+  stack, ``WMS_SENDGRID_TIMEOUT_S``), then the breaker fails it fast;
 - with every answer of the database slowed by 200 ms, the database pool fills, and WMS
   sheds its least critical external work first: the threat feeds (priority 4) before
   e-mail (7) and SMS (8), never Stripe (10). WMS's own counters (``GET
-  /api/v1/integrations``), sampled through the load, show in which order each priority
-  began to be shed; billing still succeeds (≥ 95 %).
+  /api/v1/integrations``), sampled through the load, give each service's share of calls
+  shed (in the run folder, ``cascade-database.json``); billing still succeeds (≥ 95 %).
 
-Neither verdict depends on how fast the machine is: the pool fills because each request
-holds its connections at least 200 ms per round trip (Little's law: connections in use
-= arrival rate x time held), and a slower machine only holds them longer.
+The shedding verdict does not depend on how fast the machine is: the pool fills because
+each request holds its connections at least 200 ms per round trip (Little's law:
+connections in use = arrival rate x time held); a slower machine holds them longer and
+sheds more, in the same order.
 """
 
 from __future__ import annotations
 
 import itertools
+import json
 import secrets
 import threading
 import time
@@ -41,6 +43,7 @@ RATE, DURATION = 2, 30
 #: billings and onboardings per second while SendGrid hangs: a rate two shared cores
 #: serve within the SLO when nothing hangs, so that a breach is the hang's doing
 HUNG_MAIL_RATE = 1
+FEEDS = ("virustotal", "abuseipdb", "misp", "greynoise", "otx")
 #: customer look-ups per second while the database is slowed: each holds a connection
 #: for several 200 ms round trips, so together they keep a good part of the pool busy
 LOOK_UPS = 8
@@ -227,7 +230,7 @@ class Sampler:
 
 @pytest.mark.integration_timeout(240_000)  # half a minute of slowed load, plus set-up
 def test_with_the_database_slowed_the_lowest_priorities_are_shed_first(
-    load, api, sims, faults, interlock_auth, payer
+    load, api, sims, faults, interlock_auth, payer, interlock_run_dir
 ):
     billing = "cascade: billing while the database is slow"
     admin = dict(interlock_auth("admin"))
@@ -270,22 +273,30 @@ def test_with_the_database_slowed_the_lowest_priorities_are_shed_first(
     finally:
         sims["virustotal"].seed({"quota": {"per_minute": 4}})
     assert sampler.error is None, sampler.error
-    first = sampler.first_shed()
-    shed = sampler.shed_since_start()
-    print(
-        f"\npeak load {sampler.peak_load()}; first shed by priority: {first}; "
-        f"share shed: {sampler.shed_share()}; "
-        f"shed by service: {shed}; feeds: {dict(feeds)}; e-mails: {dict(mails)}"
-    )
+    shed, share = sampler.shed_since_start(), sampler.shed_share()
+    figures = {
+        "database_latency_ms": 200,
+        "peak_load": sampler.peak_load(),
+        "first_shed_s_by_priority": {
+            p: round(at - sampler.samples[0][0], 3) for p, at in sampler.first_shed().items()
+        },
+        "shed_by_service": shed,
+        "share_shed_by_service": share,
+        "verdict_feeds": dict(feeds),
+        "welcome_emails": dict(mails),
+    }
+    (interlock_run_dir / "cascade-database.json").write_text(json.dumps(figures, indent=2) + "\n")
+    print(f"\n{figures}")
 
-    # the slowed database filled the pool: the threat feeds (4) were shed...
-    assert 4 in first, (first, shed)
-    assert feeds["shed"] > 0
-    # ...before or with anything more critical, and Stripe (10) never
-    for priority, at in first.items():
-        assert all(first[lower] <= at for lower in first if lower < priority), first
-    assert shed["stripe"] == 0
-    # and the less critical a service, the larger the share of its calls shed
-    share = sampler.shed_share()
-    assert share["otx"] >= share["sendgrid"] >= share["twilio"] >= share["stripe"] == 0, share
+    def mean_share(names: tuple[str, ...]) -> float:
+        return sum(share[name] for name in names) / len(names)
+
+    # the slowed database filled the pool: the threat feeds (priority 4) were shed...
+    assert feeds["shed"] > 0, figures
+    # ...more than e-mail and SMS (7, 8: shed only from 70 and 80 % load), and Stripe
+    # (10) never. Each call is judged against the load of its own instant: calls of two
+    # services at two instants prove the order only in the large (the exact order at
+    # each load is held by the unit tests of wms.integrations.resilience)
+    assert mean_share(FEEDS) >= mean_share(("sendgrid", "twilio")), figures
+    assert shed["stripe"] == 0, figures
     assert results[billing].ok, results[billing].thresholds
