@@ -182,8 +182,8 @@ class _Pressure:
     def __init__(self) -> None:
         self.in_flight = 0
         self.capacity = 0
-        #: resource name -> share of it in use now (0 to 1)
-        self.gauges: dict[str, Callable[[], float]] = {}
+        #: (resource, share of it in use now, 0 to 1), one per watch
+        self.gauges: list[tuple[str, Callable[[], float]]] = []
 
 
 class ExternalService:
@@ -258,15 +258,16 @@ class ExternalService:
         """Count ``in_use()`` (the share of ``resource`` in use, 0 to 1) in the load that
         shedding goes by: when the database slows down and its pool fills, the least
         critical external work is shed first, as when the external calls themselves pile
-        up. Returns the call that stops watching it. Raises ValueError if already watched.
+        up. Returns the call that stops this watch (each watch stops on its own: two
+        runtimes in one process, one after the other or side by side, each watch theirs).
         """
         gauges = cls._pressure.gauges
-        if resource in gauges:
-            raise ValueError(f"{resource} is already watched")
-        gauges[resource] = in_use
+        gauge = (resource, in_use)
+        gauges.append(gauge)
 
         def unwatch() -> None:
-            gauges.pop(resource, None)
+            if gauge in gauges:
+                gauges.remove(gauge)
 
         return unwatch
 
@@ -276,7 +277,7 @@ class ExternalService:
         external-call capacity in use and the share in use of each watched resource."""
         pressure = cls._pressure
         calls = pressure.in_flight / pressure.capacity if pressure.capacity else 0.0
-        return max([calls, *(in_use() for in_use in pressure.gauges.values())])
+        return max([calls, *(in_use() for _, in_use in pressure.gauges)])
 
     def _should_shed(self) -> bool:
         if self.policy.priority >= 10:
