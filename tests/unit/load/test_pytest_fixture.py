@@ -47,3 +47,21 @@ def test_a_run_kept_out_of_the_slo_gate_records_nothing_there(target: Target) ->
     assert result.workflow.count == 2
     assert not recorder.tally.figures
     assert not recorder.tally.declared
+
+
+def test_streams_run_together_feed_the_slo_report_unless_kept_out(target: Target) -> None:
+    recorder = Recorder()
+    fixture = LoadFixture(base_url=target.url, slo=recorder)
+    streams = {
+        "one": (checkout, PerVUIterations(vus=1, iterations=2)),
+        "two": (checkout, PerVUIterations(vus=1, iterations=3)),
+    }
+
+    fixture.run_together(streams, thresholds={"one": ["p(95)<5000"]}, slo=False)
+    assert not recorder.tally.figures
+    assert not recorder.tally.declared
+
+    results = fixture.run_together(streams, thresholds={"one": ["p(95)<5000"]})
+    assert recorder.tally.figures["one"] == results["one"].workflow
+    assert recorder.tally.figures["two"].count == 3
+    assert [r.expression for r in recorder.tally.declared["one"]] == ["p(95)<5000"]

@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from wms.db.session import make_engine, make_sessionmaker, migrate
+from wms.db.session import make_engine, make_sessionmaker, migrate, pool_in_use
 from wms.domain.billing.service import Billing
 from wms.domain.customers.notifications import Notifier
+from wms.integrations import ExternalService
 from wms.integrations.keys import KeyRing, key_rings
 from wms.integrations.messaging import Email, Sms
 from wms.integrations.payments import Payments
@@ -54,6 +55,8 @@ async def open_core(settings: Settings) -> AsyncIterator[Core]:
             )
         engine = make_engine(settings.database_url)
         stack.push_async_callback(engine.dispose)
+        # a slow database fills the pool: shed the least critical external work first
+        stack.callback(ExternalService.watch("database", lambda: pool_in_use(engine)))
         redis = Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=2)
         stack.push_async_callback(redis.aclose)
         sessions = make_sessionmaker(engine)

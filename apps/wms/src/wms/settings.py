@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Mapping
 from functools import lru_cache
@@ -10,7 +11,23 @@ from typing import Any
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["MIN_SECRET_LENGTH", "Settings", "SettingsError", "get_settings"]
+__all__ = ["MIN_SECRET_LENGTH", "TIMED_SERVICES", "Settings", "SettingsError", "get_settings"]
+
+#: the external services with a timeout of their own (``WMS_<SERVICE>_TIMEOUT_S``)
+TIMED_SERVICES = (
+    "stripe",
+    "samsara",
+    "twilio",
+    "sendgrid",
+    "mapbox",
+    "google",
+    "airtable",
+    "virustotal",
+    "abuseipdb",
+    "misp",
+    "greynoise",
+    "otx",
+)
 
 #: shortest signing or encryption secret WMS starts with, characters (256 bits of hex)
 MIN_SECRET_LENGTH = 32
@@ -97,7 +114,21 @@ class Settings(BaseSettings):
     #: daily spend per service in USD; alerts at 50, 80 and 100 % (e.g. {"twilio": 5})
     cost_budgets_usd: dict[str, float] = Field(default_factory=dict)
     #: seconds an external call may take before it is abandoned
-    external_timeout_seconds: float = 5.0
+    external_timeout_seconds: float = Field(default=5.0, gt=0)
+    #: seconds one service's calls may take, in place of external_timeout_seconds
+    #: (``WMS_<SERVICE>_TIMEOUT_S``, e.g. WMS_SENDGRID_TIMEOUT_S=30); unset, the default
+    stripe_timeout_s: float | None = Field(default=None, gt=0)
+    samsara_timeout_s: float | None = Field(default=None, gt=0)
+    twilio_timeout_s: float | None = Field(default=None, gt=0)
+    sendgrid_timeout_s: float | None = Field(default=None, gt=0)
+    mapbox_timeout_s: float | None = Field(default=None, gt=0)
+    google_timeout_s: float | None = Field(default=None, gt=0)
+    airtable_timeout_s: float | None = Field(default=None, gt=0)
+    virustotal_timeout_s: float | None = Field(default=None, gt=0)
+    abuseipdb_timeout_s: float | None = Field(default=None, gt=0)
+    misp_timeout_s: float | None = Field(default=None, gt=0)
+    greynoise_timeout_s: float | None = Field(default=None, gt=0)
+    otx_timeout_s: float | None = Field(default=None, gt=0)
 
     # -- waste-collection operations: routes, GPS tracking, the Airtable mirror -----------
     #: how often the worker asks Samsara where the trucks are
@@ -146,6 +177,17 @@ class Settings(BaseSettings):
         if self.jwt_secret.get_secret_value() == self.encryption_key.get_secret_value():
             raise ValueError("WMS_ENCRYPTION_KEY must differ from WMS_JWT_SECRET")
 
+    def timeout_for(self, service: str) -> float:
+        """Seconds one call of ``service`` (e.g. ``"sendgrid"``) may take before it is
+        abandoned: its own ``WMS_<SERVICE>_TIMEOUT_S``, else ``WMS_EXTERNAL_TIMEOUT_SECONDS``.
+
+        Raises KeyError for a service WMS does not call (a typo must not fall back silently).
+        """
+        if service not in TIMED_SERVICES:
+            raise KeyError(f"no external service {service!r}; have {', '.join(TIMED_SERVICES)}")
+        own: float | None = getattr(self, f"{service}_timeout_s")
+        return self.external_timeout_seconds if own is None else own
+
 
 class SettingsError(SystemExit):
     """WMS cannot start with these settings: exit code 2, ``message`` is one line saying why."""
@@ -160,9 +202,17 @@ def get_settings() -> Settings:
     """The settings from the environment.
 
     Raises SettingsError (a SystemExit with code 2 whose message is one line naming the
-    variables at fault) on a missing, short or publicly known secret or any invalid value.
+    variables at fault) on a missing, short or publicly known secret, any invalid value, or
+    a ``WMS_<SERVICE>_TIMEOUT_S`` naming no service (a misspelt timeout would otherwise
+    be ignored, and the default applied without a word).
     """
     try:
+        unknown = _unknown_timeouts(os.environ)
+        if unknown:
+            raise ValueError(
+                f"{', '.join(unknown)} names no external service "
+                f"(WMS_<SERVICE>_TIMEOUT_S with SERVICE one of {', '.join(TIMED_SERVICES)})"
+            )
         return Settings()
     except ValidationError as exc:
         problems = "; ".join(_problem(error) for error in exc.errors())
@@ -180,3 +230,14 @@ def _problem(error: Mapping[str, Any]) -> str:
         return reason
     name = "WMS_" + "_".join(str(part) for part in error["loc"]).upper()
     return f"{name} is not set" if error["type"] == "missing" else f"{name} {reason}"
+
+
+def _unknown_timeouts(environ: Mapping[str, str]) -> list[str]:
+    known = {f"WMS_{service.upper()}_TIMEOUT_S" for service in TIMED_SERVICES}
+    return sorted(
+        name
+        for name in environ
+        if name.upper().startswith("WMS_")
+        and name.upper().endswith("_TIMEOUT_S")
+        and name.upper() not in known
+    )

@@ -7,7 +7,7 @@ import threading
 from collections.abc import Callable
 
 from wms.errors import UpstreamUnavailable
-from wms.integrations.resilience import ExternalService, Policy
+from wms.integrations.resilience import ExternalService, Policy, Transient
 
 NAMES = ("otx", "sendgrid", "twilio", "stripe")  # priorities 4, 7, 8, 10
 
@@ -73,3 +73,69 @@ def test_a_shed_call_is_counted_and_never_reaches_the_service() -> None:
 
     result, otx = asyncio.run(scenario())
     assert (result, otx.stats.shed, otx.stats.calls, reached) == ("shed", 1, 0, [])
+
+
+def test_a_busy_database_sheds_the_lowest_priorities_first() -> None:
+    """The pool of a slowed database fills up while no external call is in flight: the
+    process is busy all the same, and sheds as it would under external load."""
+    in_use = 0.0
+    stop_watching = ExternalService.watch("database", lambda: in_use)
+
+    async def scenario() -> dict[float, set[str]]:
+        nonlocal in_use
+        services = {name: ExternalService(name) for name in NAMES}
+        shed = {}
+        for in_use in (0.0, 0.45, 0.75, 0.85, 1.0):
+            shed[in_use] = {n for n, s in services.items() if await outcome(s) == "shed"}
+        return shed
+
+    try:
+        shed = asyncio.run(scenario())
+        assert ExternalService.load() == 1.0
+    finally:
+        stop_watching()
+    assert ExternalService.load() == 0.0  # no longer watched
+    assert shed[0.0] == set()
+    assert shed[0.45] == {"otx"}
+    assert shed[0.75] == {"otx", "sendgrid"}
+    assert shed[0.85] == {"otx", "sendgrid", "twilio"}
+    assert shed[1.0] == {"otx", "sendgrid", "twilio"}  # Stripe (10) never is
+
+
+def test_calls_of_one_service_run_side_by_side_not_one_after_another() -> None:
+    """Three calls that can only finish together (a barrier): the breaker must not make
+    them wait for one another, or one hung call would hold every other."""
+    meet = threading.Barrier(3, timeout=10)
+
+    async def scenario() -> list[str]:
+        service = ExternalService("sendgrid", Policy(timeout=20, retries=0))
+        return list(await asyncio.gather(*(outcome(service, meet.wait) for _ in range(3))))
+
+    assert asyncio.run(scenario()) == ["ok", "ok", "ok"]
+
+
+def test_an_open_breaker_lets_one_trial_through_and_the_others_fail_fast() -> None:
+    release = threading.Event()
+
+    def fail() -> None:
+        raise Transient("no answer")
+
+    async def scenario() -> tuple[str, str, str, str]:
+        # opens at the first failure; due for a trial at once
+        service = ExternalService(
+            "sendgrid", Policy(timeout=20, retries=0, fail_max=1, reset_timeout=0.0)
+        )
+        opened = await outcome(service, fail)
+        trial = asyncio.create_task(outcome(service, release.wait))
+        while service.in_flight < 1:
+            await asyncio.sleep(0)  # let the trial start; no time passes
+        # a second call while the trial hangs fails at once, without waiting for it
+        during = await asyncio.wait_for(outcome(service), timeout=10)
+        release.set()
+        return opened, during, await trial, await outcome(service)
+
+    opened, during, trial, after = asyncio.run(scenario())
+    assert opened == "circuit_open"
+    assert during == "circuit_open"
+    assert trial == "ok"
+    assert after == "ok"  # the trial's success closed the breaker

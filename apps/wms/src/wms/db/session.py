@@ -7,8 +7,9 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import QueuePool
 
-__all__ = ["async_url", "make_engine", "make_sessionmaker", "migrate", "sync_url"]
+__all__ = ["async_url", "make_engine", "make_sessionmaker", "migrate", "pool_in_use", "sync_url"]
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 #: any constant will do; it serialises migrations between processes that start together
@@ -30,10 +31,25 @@ def sync_url(url: str) -> str:
     return _driver_url(url)
 
 
+#: connections a process keeps open, and how many more it may open under load
+POOL_SIZE, MAX_OVERFLOW = 10, 20
+
+
 def make_engine(url: str) -> AsyncEngine:
     return create_async_engine(
-        async_url(url), pool_size=10, max_overflow=20, pool_pre_ping=True, pool_timeout=10
+        async_url(url),
+        pool_size=POOL_SIZE,
+        max_overflow=MAX_OVERFLOW,
+        pool_pre_ping=True,
+        pool_timeout=10,
     )
+
+
+def pool_in_use(engine: AsyncEngine) -> float:
+    """Share of the engine's connections checked out now, 0 to 1 (1: requests wait for one)."""
+    pool = engine.sync_engine.pool
+    checked_out = pool.checkedout() if isinstance(pool, QueuePool) else 0
+    return min(1.0, checked_out / (POOL_SIZE + MAX_OVERFLOW))
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker:  # type: ignore[type-arg]

@@ -15,12 +15,13 @@ __all__ = ["ExternalService", "Permanent", "Policy", "Transient", "external_serv
 
 
 def external_service(name: str, settings: Settings) -> ExternalService:
-    """The resilient wrapper of one service, configured from settings."""
+    """The resilient wrapper of one service, configured from settings (its own timeout,
+    ``WMS_<SERVICE>_TIMEOUT_S``, or the default); raises KeyError for an unknown service."""
     return ExternalService(
         name,
         policy_for(
             name,
-            timeout=settings.external_timeout_seconds,
+            timeout=settings.timeout_for(name),
             fail_max=settings.breaker_fail_max,
             reset_timeout=settings.breaker_reset_seconds,
         ),

@@ -50,7 +50,7 @@ def _refused(exc: Exception) -> bool:
 class Fleet:
     def __init__(self, settings: Settings, keys: Mapping[str, KeyRing] | None = None) -> None:
         self.service: ExternalService = external_service("samsara", settings)
-        base, timeout = settings.samsara_api_base.rstrip("/"), settings.external_timeout_seconds
+        base, timeout = settings.samsara_api_base.rstrip("/"), self.service.policy.timeout
         # the token goes in each client's headers; one connection pool serves them all (as
         # the single client before rotation did, it lives as long as the process)
         self._http = httpx.Client(timeout=timeout, follow_redirects=True)

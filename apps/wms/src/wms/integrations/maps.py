@@ -82,7 +82,7 @@ class Mapbox:
             rings=keys,
             default=settings.mapbox_access_token.get_secret_value(),
         )
-        self.timeout = settings.external_timeout_seconds
+        self.timeout = self.service.policy.timeout
 
     async def _get(self, path: str, params: dict[str, str], read: Callable[[Any], T]) -> T:
         """GET ``path`` and ``read`` its body, both on a worker thread."""
@@ -185,7 +185,7 @@ class GoogleMaps:
         # one session (and connection pool) for every key: the key is a query parameter
         session = requests.Session()
         session.hooks["response"].append(_refuse_server_errors)
-        base, timeout = settings.google_maps_api_base.rstrip("/"), settings.external_timeout_seconds
+        base, timeout = settings.google_maps_api_base.rstrip("/"), self.service.policy.timeout
         malformed: set[str] = set()  # fingerprints of the keys already warned about
 
         def client(key: str) -> Any:

@@ -44,7 +44,7 @@ class Email:
             default=settings.sendgrid_api_key.get_secret_value(),
         )
         self.sender = settings.email_from
-        self.timeout = settings.external_timeout_seconds
+        self.timeout = self.service.policy.timeout
 
     async def send(self, *, to: str, subject: str, text: str) -> str:
         body = {
@@ -93,7 +93,7 @@ class Sms:
         client = TwilioClient(
             settings.twilio_account_sid,
             token,
-            http_client=TwilioHttpClient(timeout=settings.external_timeout_seconds),
+            http_client=TwilioHttpClient(timeout=settings.timeout_for("twilio")),
         )
         # the SDK has no base-URL argument; its Api domain is cached, so this sticks
         client.api.base_url = settings.twilio_api_base

@@ -36,7 +36,7 @@ class Payments:
     def __init__(self, settings: Settings, keys: Mapping[str, KeyRing] | None = None) -> None:
         self.service = external_service("stripe", settings)
         self.webhook_secret = settings.stripe_webhook_secret.get_secret_value()
-        base, timeout = settings.stripe_api_base, settings.external_timeout_seconds
+        base, timeout = settings.stripe_api_base, self.service.policy.timeout
         self.clients = KeyedClients(
             "stripe",
             lambda key: stripe.StripeClient(

@@ -1,6 +1,8 @@
 """Calls to external services that survive the services misbehaving.
 
-Every call passes, in order: load shedding by priority, the service's circuit breaker
+Every call passes, in order: load shedding by priority (by how busy the process is: its
+slots for external calls, or a resource it watches such as the database pool), the
+service's circuit breaker
 (state in Redis, so the API and the worker see the same breaker), the service's own
 capacity limit (a bulkhead: a hung service can only fill its own slots), a timeout,
 and retries with full-jitter backoff on transient failures only, honouring Retry-After.
@@ -174,11 +176,14 @@ class Stats:
 
 
 class _Pressure:
-    """How busy all external calls of this process are, for shedding by priority."""
+    """How busy this process is, for shedding by priority: its external calls in flight
+    against their capacity, and the share in use of each watched resource."""
 
     def __init__(self) -> None:
         self.in_flight = 0
         self.capacity = 0
+        #: (resource, share of it in use now, 0 to 1), one per watch
+        self.gauges: list[tuple[str, Callable[[], float]]] = []
 
 
 class ExternalService:
@@ -201,6 +206,8 @@ class ExternalService:
         self.stats = Stats()
         #: calls of this service under way in this process, waiting for a slot or running
         self.in_flight = 0
+        #: the breaker's trial call is under way in this process (the others fail fast)
+        self._trial_under_way = False
         self._limiter = anyio.CapacityLimiter(self.policy.capacity)
         self._pressure.capacity += self.policy.capacity
         storage: pybreaker.CircuitBreakerStorage = pybreaker.CircuitMemoryStorage(
@@ -247,18 +254,36 @@ class ExternalService:
         return (datetime.now(UTC) - opened).total_seconds() < self.policy.reset_timeout
 
     @classmethod
+    def watch(cls, resource: str, in_use: Callable[[], float]) -> Callable[[], None]:
+        """Count ``in_use()`` (the share of ``resource`` in use, 0 to 1) in the load that
+        shedding goes by: when the database slows down and its pool fills, the least
+        critical external work is shed first, as when the external calls themselves pile
+        up. Returns the call that stops this watch (each watch stops on its own: two
+        runtimes in one process, one after the other or side by side, each watch theirs).
+        """
+        gauges = cls._pressure.gauges
+        gauge = (resource, in_use)
+        gauges.append(gauge)
+
+        def unwatch() -> None:
+            if gauge in gauges:
+                gauges.remove(gauge)
+
+        return unwatch
+
+    @classmethod
     def load(cls) -> float:
-        """Share of this process's external-call capacity in use (what shedding goes by)."""
+        """How busy this process is (what shedding goes by): the larger of the share of its
+        external-call capacity in use and the share in use of each watched resource."""
         pressure = cls._pressure
-        return pressure.in_flight / pressure.capacity if pressure.capacity else 0.0
+        calls = pressure.in_flight / pressure.capacity if pressure.capacity else 0.0
+        return max([calls, *(in_use() for _, in_use in pressure.gauges)])
 
     def _should_shed(self) -> bool:
-        pressure = self._pressure
-        if self.policy.priority >= 10 or pressure.capacity == 0:
+        if self.policy.priority >= 10:
             return False
-        load = pressure.in_flight / pressure.capacity
         # priority 9 goes at 90 % load, priority 4 at 40 %: the least critical first
-        return load >= self.policy.priority / 10
+        return self.load() >= self.policy.priority / 10
 
     # -- a call ----------------------------------------------------------------------------
     async def call(self, fn: Callable[[], T], *, idempotent: bool = True) -> T:
@@ -307,14 +332,45 @@ class ExternalService:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _metered(self, fn: Callable[[], T]) -> T:
-        """In the worker thread: the breaker around the call, then its cost."""
+        """In the worker thread: the call, then its outcome told to the breaker, then its cost.
+
+        The call runs outside the breaker: pybreaker holds a lock through ``call``, so
+        every call of the service would wait for the one before it, and one hung call
+        would hold them all (the bulkhead's slots would be a queue of one).
+        """
         try:
-            result = self.breaker.call(fn)
-        except Permanent:
-            self._charge()  # the service did the work of refusing
-            raise
+            result = fn()
+        except Exception as exc:
+            error = exc
+
+            def replay() -> T:
+                raise error
+
+            if isinstance(error, Permanent):
+                self._charge()  # the service did the work of refusing
+            return self.breaker.call(replay)  # raises error, or CircuitBreakerError
         self._charge()
-        return result
+        try:
+            return self.breaker.call(lambda: result)
+        except pybreaker.CircuitBreakerError:
+            return result  # other calls opened the breaker meanwhile; this one was answered
+
+    def _trial(self) -> bool:
+        """Whether the next attempt is the breaker's trial (it is open or half-open and
+        due): one trial at a time in this process, so a hung service costs one call per
+        reset period. Raises CircuitBreakerError while open and not yet due, or while
+        another trial is under way."""
+        if self._open_and_waiting():
+            raise pybreaker.CircuitBreakerError("circuit open: failing fast")
+        try:
+            closed = self.breaker.current_state == pybreaker.STATE_CLOSED
+        except redis.RedisError:
+            return False  # no shared state: let the call decide
+        if closed:
+            return False
+        if self._trial_under_way:
+            raise pybreaker.CircuitBreakerError("a trial call is under way: failing fast")
+        return True
 
     def _charge(self) -> None:
         if self._redis is None or self.policy.cost_per_call <= 0:
@@ -362,6 +418,8 @@ class ExternalService:
         return round(float(value), 4) if value is not None else 0.0
 
     async def _once(self, fn: Callable[[], T]) -> T:
+        trial = self._trial()
+        self._trial_under_way = trial or self._trial_under_way
         began = time.perf_counter()
         self._pressure.in_flight += 1
         self.in_flight += 1
@@ -379,6 +437,8 @@ class ExternalService:
             ok = True  # the service answered; the request was wrong
             raise
         finally:
+            if trial:
+                self._trial_under_way = False
             self._pressure.in_flight -= 1
             self.in_flight -= 1
             self.stats.record(time.perf_counter() - began, ok)

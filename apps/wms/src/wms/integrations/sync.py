@@ -185,7 +185,7 @@ class AirtableMirror:
         self.sessions = sessions
         self.service: ExternalService = external_service("airtable", settings)
         self.base_id = settings.airtable_base_id
-        timeout = math.ceil(settings.external_timeout_seconds)
+        timeout = math.ceil(self.service.policy.timeout)
         endpoint = settings.airtable_api_base.rstrip("/")
         self.clients = KeyedClients(
             "airtable",

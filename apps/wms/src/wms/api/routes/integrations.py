@@ -30,7 +30,8 @@ class IntegrationOut(BaseModel):
     rejected_by_breaker: int
     #: calls under way now in this process (waiting for a slot or running)
     in_flight: int
-    #: share of this process's capacity for external calls in use; services are shed
+    #: how busy this process is: the larger of the share of its capacity for external
+    #: calls in use and the share of its database connections in use; services are shed
     #: from their priority / 10 up (10: never)
     load: float
     error_rate: float

@@ -161,8 +161,8 @@ class Feed(abc.ABC, Generic[C]):
         )
         self.configured = self.clients.configured
         #: the longest Retry-After a lookup waits out
-        self._patience = settings.external_timeout_seconds
-        self._timeout = settings.external_timeout_seconds
+        self._patience = self.service.policy.timeout
+        self._timeout = self.service.policy.timeout
 
     def supports(self, ip: IPAddress) -> bool:
         return True
