@@ -175,7 +175,7 @@ def _build(
         load=as_table("[tool.interlock.load]", table.get("load", {})),
         monitor=as_table("[tool.interlock.monitor]", table.get("monitor", {})),
         report=as_table("[tool.interlock.report]", table.get("report", {})),
-        security=as_table("[tool.interlock.security]", table.get("security", {})),
+        security=_security(table.get("security", {})),
     )
 
 
@@ -296,6 +296,17 @@ def _slo(value: Any) -> dict[str, tuple[str, ...]]:
                 raise ConfigError(f"{where}: {exc.message}", hint=exc.hint) from None
         slo[name] = tuple(rules)
     return slo
+
+
+def _security(value: Any) -> dict[str, Any]:
+    # deferred, as for the SLO: checked here so that a mistake stops a run before it starts
+    from interlock.security import parse_authz, parse_security
+
+    section = as_table("[tool.interlock.security]", value)
+    parse_security(section)
+    if "authz" in section:
+        parse_authz(section)
+    return section
 
 
 def _seed_data(value: Any, simulators: tuple[str, ...]) -> dict[str, Any]:
