@@ -10,9 +10,16 @@ import pytest
 from tests.integration.helpers.factories import customer_payload
 from tests.integration.security.callers import CUSTOMER_PASSWORD, Callers, bearer, login
 
+from interlock.config import Config
 from interlock.helpers.api import ApiClient
-from interlock.security import ANONYMOUS
+from interlock.security import ANONYMOUS, SecuritySettings, parse_security
 from interlock.stack import Stack
+
+
+@pytest.fixture(scope="session")
+def security(interlock_config: Config) -> SecuritySettings:
+    """WMS's [tool.interlock.security]: login, limits and WebSocket channels."""
+    return parse_security(interlock_config.security)
 
 
 @pytest.fixture(scope="session")
