@@ -16,6 +16,17 @@ from interlock.security import ANONYMOUS, SecuritySettings, parse_security
 from interlock.stack import Stack
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The scan of the logs and artifacts runs after every other test of the run, so
+    that it reads what all of them left behind."""
+    scans = [item for item in items if _SCAN in item.nodeid]
+    items[:] = [item for item in items if item not in scans] + scans
+
+
+_SCAN = "security/test_leaks.py::"
+
+
 @pytest.fixture(scope="session")
 def security(interlock_config: Config) -> SecuritySettings:
     """WMS's [tool.interlock.security]: login, limits and WebSocket channels."""
