@@ -4,15 +4,22 @@ and known e-mails, refuses common passwords and is reported as a security event.
 from __future__ import annotations
 
 import secrets
+import sys
 
+import httpx
+import psutil
 import pytest
 from tests.integration.security.callers import new_user
 
+from interlock.ports import free_port
 from interlock.security import check_account_throttled, check_client_throttled, check_no_enumeration
+from interlock.stack import ManagedProcess
+from interlock.stack.wiring import HttpProbe
 
 pytestmark = pytest.mark.security
 
 TOKEN = "/api/v1/auth/token"
+APP = [sys.executable, "-m", "uvicorn", "wms.api.app:create_app", "--factory"]
 
 
 def test_an_account_is_throttled_after_five_failures_even_for_the_right_password(
@@ -20,6 +27,29 @@ def test_an_account_is_throttled_after_five_failures_even_for_the_right_password
 ):
     _, email, password, _ = new_user(api, "driver")
     check_account_throttled(stack.app_url, security.login, email=email, password=password)
+
+
+def test_every_api_process_counts_the_same_failures(stack, api, security):
+    # a second API process of the same deployment: same database, Redis and secrets
+    env = psutil.Process(stack.processes["app"].pid).environ()
+    port = free_port()
+    second = ManagedProcess(
+        "app-2",
+        [*APP, "--host", "127.0.0.1", "--port", str(port), "--no-access-log"],
+        log_path=stack.log_dir / "app-2.log",
+        probe=HttpProbe("127.0.0.1", port, "/health/ready"),
+        env=env,
+        ready_timeout=60,
+        port=port,
+    )
+    _, email, password, _ = new_user(api, "driver")
+    with second:
+        for _ in range(security.login.per_account):
+            wrong = api.post(security.login.path, json={"email": email, "password": "nope"})
+            assert wrong.status_code == 401
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as other:
+            right = other.post(security.login.path, json={"email": email, "password": password})
+    assert right.status_code == 429  # (its text would hold a token: not in the report)
 
 
 def test_a_client_is_throttled_across_accounts(stack, security):
