@@ -299,10 +299,12 @@ def _slo(value: Any) -> dict[str, tuple[str, ...]]:
 
 
 def _security(value: Any) -> dict[str, Any]:
+    section = as_table("[tool.interlock.security]", value)
+    if not section:
+        return section
     # deferred, as for the SLO: checked here so that a mistake stops a run before it starts
     from interlock.security import parse_authz, parse_security
 
-    section = as_table("[tool.interlock.security]", value)
     parse_security(section)
     if "authz" in section:
         parse_authz(section)

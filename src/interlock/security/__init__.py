@@ -15,18 +15,15 @@
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from interlock.security.authz import ANONYMOUS, AuthzCase, parse_authz
 from interlock.security.jwt_attacks import JwtAttack, jwt_attacks, resigned
 from interlock.security.limits import (
     check_declared_body_refused,
     check_huge_headers_refused,
     check_streamed_body_refused,
-)
-from interlock.security.login import (
-    LoginAnswer,
-    check_account_throttled,
-    check_client_throttled,
-    check_no_enumeration,
 )
 from interlock.security.outcome import CheckFailed
 from interlock.security.project import signing_key
@@ -38,15 +35,57 @@ from interlock.security.settings import (
     WebSocketSettings,
     parse_security,
 )
-from interlock.security.websocket import (
-    FOREIGN_ORIGIN,
-    MALFORMED_MESSAGES,
-    check_channel,
-    check_handshake_refused,
-    check_huge_frame_closes,
-    check_malformed_messages_answered,
-    ws_connect,
-)
+
+if TYPE_CHECKING:
+    from interlock.security.login import (
+        LoginAnswer,
+        check_account_throttled,
+        check_client_throttled,
+        check_no_enumeration,
+    )
+    from interlock.security.websocket import (
+        FOREIGN_ORIGIN,
+        MALFORMED_MESSAGES,
+        check_channel,
+        check_handshake_refused,
+        check_huge_frame_closes,
+        check_malformed_messages_answered,
+        ws_connect,
+    )
+
+# imported on first use: httpx and websockets' clients cost ~0.3 s, and loading a
+# configuration (every command) checks [tool.interlock.security] through this package
+_LAZY = {
+    **dict.fromkeys(
+        [
+            "LoginAnswer",
+            "check_account_throttled",
+            "check_client_throttled",
+            "check_no_enumeration",
+        ],
+        "login",
+    ),
+    **dict.fromkeys(
+        [
+            "FOREIGN_ORIGIN",
+            "MALFORMED_MESSAGES",
+            "check_channel",
+            "check_handshake_refused",
+            "check_huge_frame_closes",
+            "check_malformed_messages_answered",
+            "ws_connect",
+        ],
+        "websocket",
+    ),
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'interlock.security' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"interlock.security.{module}"), name)
+
 
 __all__ = [
     "ANONYMOUS",
