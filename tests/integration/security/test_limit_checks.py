@@ -25,6 +25,12 @@ def test_a_streamed_body_check_fails_when_the_app_reads_it_all(flawed):
         check_streamed_body_refused(app.url, "/echo")
 
 
+def test_a_streamed_body_check_fails_when_the_app_refuses_only_after_reading_it(flawed):
+    app = flawed("refuses-after-reading")
+    with pytest.raises(CheckFailed, match="413 only after the whole body was read"):
+        check_streamed_body_refused(app.url, "/echo")
+
+
 def test_a_declared_length_check_passes_when_the_app_answers_before_the_body(holding, settings):
     assert check_declared_body_refused(holding.url, "/echo", settings.limits).status == 413
 

@@ -29,6 +29,7 @@ LIMITS = {"body": MIB, "headers": 16 * 1024, "frame": MIB, "account": 5, "client
 FLAWS = frozenset(
     {
         "reads-any-body",  # counts Content-Length only: a chunked body is read whole
+        "refuses-after-reading",  # 413, but only once the whole body was read
         "waits-for-declared-body",  # no check of Content-Length before the body comes
         "takes-any-headers",
         "no-throttle",
@@ -93,8 +94,13 @@ class TinyApp:
         body = bytearray()
         while chunk := await request.content.readany():
             body += chunk
-            if len(body) > LIMITS["body"] and "reads-any-body" not in self.flaws:
+            if len(body) > LIMITS["body"] and not self.flaws & {
+                "reads-any-body",
+                "refuses-after-reading",
+            }:
                 return web.json_response({"error": "too large"}, status=413, headers=_CLOSE)
+        if len(body) > LIMITS["body"] and "refuses-after-reading" in self.flaws:
+            return web.json_response({"error": "too large"}, status=413, headers=_CLOSE)
         request[BODY] = bytes(body)
         return await handler(request)
 
