@@ -20,6 +20,7 @@ from interlock.security import (
     resigned,
     signing_key,
 )
+from wms.api.ws import CHANNELS as HUB_CHANNELS
 
 pytestmark = pytest.mark.security
 
@@ -28,6 +29,11 @@ _WS = parse_security(_CONFIG.security).websocket
 assert _WS is not None, "[tool.interlock.security.websocket] describes WMS's hub"
 ROLES = ("admin", "dispatcher", "driver", "billing", "customer")
 CHANNELS = [(channel, role) for channel in sorted(_WS.channels) for role in ROLES]
+
+
+def test_the_matrix_names_every_channel_of_the_hub():
+    # a channel added to the hub without a line here would go unchecked
+    assert set(_WS.channels) == set(HUB_CHANNELS)
 
 
 def test_no_token_is_refused(stack, security):
