@@ -298,19 +298,6 @@ def _slo(value: Any) -> dict[str, tuple[str, ...]]:
     return slo
 
 
-def _security(value: Any) -> dict[str, Any]:
-    section = as_table("[tool.interlock.security]", value)
-    if not section:
-        return section
-    # deferred, as for the SLO: checked here so that a mistake stops a run before it starts
-    from interlock.security import parse_authz, parse_security
-
-    parse_security(section)
-    if "authz" in section:
-        parse_authz(section)
-    return section
-
-
 def _seed_data(value: Any, simulators: tuple[str, ...]) -> dict[str, Any]:
     seed_data = as_table("[tool.interlock.seed_data]", value)
     for name, data in seed_data.items():
@@ -361,3 +348,16 @@ def _suites(value: Any, root: Path) -> dict[str, Suite]:
 def _describe(marker: str, paths: tuple[str, ...]) -> str:
     parts = ([f"-m {marker!r}"] if marker else []) + list(paths)
     return " ".join(parts) or "every test"
+
+
+def _security(value: Any) -> dict[str, Any]:
+    section = as_table("[tool.interlock.security]", value)
+    if not section:
+        return section
+    # deferred, as for the SLO: checked here so that a mistake stops a run before it starts
+    from interlock.security import parse_authz, parse_security
+
+    parse_security(section)
+    if "authz" in section:
+        parse_authz(section)
+    return section
