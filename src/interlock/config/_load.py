@@ -180,7 +180,7 @@ def _build(
         load=as_table("[tool.interlock.load]", table.get("load", {})),
         monitor=as_table("[tool.interlock.monitor]", table.get("monitor", {})),
         report=as_table("[tool.interlock.report]", table.get("report", {})),
-        security=as_table("[tool.interlock.security]", table.get("security", {})),
+        security=_security(table.get("security", {})),
     )
 
 
@@ -367,3 +367,16 @@ def _suites(value: Any, root: Path) -> dict[str, Suite]:
 def _describe(marker: str, paths: tuple[str, ...]) -> str:
     parts = ([f"-m {marker!r}"] if marker else []) + list(paths)
     return " ".join(parts) or "every test"
+
+
+def _security(value: Any) -> dict[str, Any]:
+    section = as_table("[tool.interlock.security]", value)
+    if not section:
+        return section
+    # deferred, as for the SLO: checked here so that a mistake stops a run before it starts
+    from interlock.security import parse_authz, parse_security
+
+    parse_security(section)
+    if "authz" in section:
+        parse_authz(section)
+    return section

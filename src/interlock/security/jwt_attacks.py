@@ -16,7 +16,7 @@ from typing import Any, final
 
 from interlock.errors import ConfigError
 
-__all__ = ["JwtAttack", "jwt_attacks"]
+__all__ = ["JwtAttack", "jwt_attacks", "resigned"]
 
 #: one forged token's size for the "huge token" case, bytes (past any sane header limit
 #: of a JWT, still under a server's header limit so the API itself must refuse it)
@@ -54,6 +54,44 @@ def _claims_of(token: str) -> dict[str, Any]:
     return claims
 
 
+def _pyjwt() -> Any:
+    try:
+        import jwt
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "interlock.security needs the 'security' extra "
+            f"(pip install interlock[security]): {exc}"
+        ) from None
+    return jwt
+
+
+def _check_key(key: str, algorithm: str) -> None:
+    if not key:
+        raise ConfigError("forging a token needs the project's signing key")
+    if algorithm not in ("HS256", "HS384", "HS512"):
+        raise ConfigError(f"interlock.security forges with HMAC keys only, not {algorithm!r}")
+
+
+def resigned(
+    token: str,
+    *,
+    key: str,
+    algorithm: str = "HS256",
+    changes: Mapping[str, Any] | None = None,
+    drop: tuple[str, ...] = (),
+) -> str:
+    """``token``'s claims with ``changes`` applied and ``drop`` removed, signed again with
+    ``key``: e.g. an expired copy of a valid token (``changes={"exp": now - 3600}``).
+
+    Raises ConfigError for a token that is not a JWT, an empty key or a non-HMAC
+    algorithm; ImportError (naming the ``security`` extra) without PyJWT.
+    """
+    _check_key(key, algorithm)
+    claims = {k: v for k, v in {**_claims_of(token), **(changes or {})}.items() if k not in drop}
+    encoded: str = _pyjwt().encode(claims, key, algorithm=algorithm)
+    return encoded
+
+
 def jwt_attacks(
     valid_token: str,
     *,
@@ -68,12 +106,9 @@ def jwt_attacks(
     algorithm is not HS256/HS384/HS512, and ImportError (naming the ``security``
     extra) without PyJWT and ``cryptography``.
     """
-    if not key:
-        raise ConfigError("jwt_attacks needs the project's signing key to forge claims")
-    if algorithm not in ("HS256", "HS384", "HS512"):
-        raise ConfigError(f"jwt_attacks knows HMAC keys only, not {algorithm!r}")
+    _check_key(key, algorithm)
+    jwt = _pyjwt()
     try:
-        import jwt
         from cryptography.hazmat.primitives import serialization
         from cryptography.hazmat.primitives.asymmetric import rsa
     except ImportError as exc:  # pragma: no cover - depends on the environment
@@ -86,8 +121,7 @@ def jwt_attacks(
     t = int(now())
 
     def signed(changes: Mapping[str, Any], *, drop: tuple[str, ...] = ()) -> str:
-        forged = {k: v for k, v in {**claims, **changes}.items() if k not in drop}
-        return jwt.encode(forged, key, algorithm=algorithm)
+        return resigned(valid_token, key=key, algorithm=algorithm, changes=changes, drop=drop)
 
     attacker = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     attacker_pem = attacker.private_bytes(

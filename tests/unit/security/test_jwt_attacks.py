@@ -10,7 +10,7 @@ import jwt
 import pytest
 
 from interlock.errors import ConfigError
-from interlock.security import jwt_attacks
+from interlock.security import jwt_attacks, resigned
 
 KEY = "unit-test-signing-key-0123456789abcdef"
 
@@ -92,3 +92,16 @@ def test_without_a_key_or_a_jwt_it_refuses_to_build_a_matrix():
         jwt_attacks("nope", key=KEY)
     with pytest.raises(ConfigError, match="RS256"):
         jwt_attacks(_valid(), key=KEY, algorithm="RS256")
+
+
+def test_resigned_changes_and_drops_claims_under_the_same_key():
+    token = resigned(_valid(), key=KEY, changes={"exp": 1, "role": "admin"}, drop=("sub",))
+    claims = jwt.decode(
+        token, KEY, algorithms=["HS256"], options={"verify_exp": False, "verify_aud": False}
+    )
+    assert (claims["exp"], claims["role"]) == (1, "admin")
+    assert "sub" not in claims
+    with pytest.raises(ConfigError, match="signing key"):
+        resigned(_valid(), key="")
+    with pytest.raises(ConfigError, match="not a JWT"):
+        resigned("nope", key=KEY)

@@ -10,16 +10,17 @@ process gets mostly the CPU the API leaves over, so guessing slows guessing, not
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import multiprocessing
 import os
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ProcessPoolExecutor
 from typing import TypeVar
 
 from wms.errors import InvalidInput
 from wms.security import COMMON_PASSWORDS, hash_password, verify_password
 
-__all__ = ["check_password", "new_password_hash"]
+__all__ = ["check_password", "hashing", "new_password_hash"]
 
 T = TypeVar("T")
 
@@ -45,6 +46,22 @@ def _hasher() -> ProcessPoolExecutor:
             initializer=_lower_priority,
         )
     return _pool
+
+
+@contextlib.asynccontextmanager
+async def hashing() -> AsyncIterator[None]:
+    """The hashing process, started (and its modules imported) before the first login
+    and stopped on exit. Started lazily instead, the first login of a guessing crowd
+    would pay for a new interpreter at full priority (the niceness is set only once it
+    runs), competing with the API for the CPU for the better part of a second."""
+    global _pool
+    await _run(os.getpid)
+    try:
+        yield
+    finally:
+        pool, _pool = _pool, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
 
 
 async def _run(fn: Callable[..., T], *args: object) -> T:

@@ -1,7 +1,8 @@
 """Refusals an operator must hear of, as security events: audited, and published on the
 ``security`` channel through the outbox.
 
-Every refusal a caller can provoke at will (a forged token, an unsigned webhook) is
+Every refusal a caller can provoke at will (a forged token, an unsigned webhook, a login
+past its throttle) is
 reported at most once a minute per kind and client, so that a flood of them costs the
 database one row a minute, not one a request.
 """
@@ -30,6 +31,7 @@ REFUSALS: dict[str, str] = {
     "invalid_webhook": "security.webhook_refused",
     "websocket_origin": "security.websocket_refused",
     "websocket_token": "security.websocket_refused",
+    "login_throttled": "security.login_throttled",
 }
 #: seconds during which one kind of refusal from one client is reported once
 QUIET_SECONDS = 60

@@ -37,22 +37,31 @@ TEXT = r"^[^\x00]*$"
 # mode reads more than the OpenAPI schema states (true or "120" as an integer, 7 as a
 # string, a number as a date). Only what JSON can spell solely as a string (a UUID, a
 # date, a date-time) is parsed from text, and only in the form its schema `format` names.
-_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-_MOMENT = re.compile(
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})"
+#: the years a date or date-time may name: any plan, invoice or pickup falls within them,
+#: and a period or a time-zone offset added to one can neither leave Python's date range
+#: (years 1-9999, an OverflowError) nor PostgreSQL's
+YEARS = "(19[0-9]{2}|2[0-9]{3})"
+DAY_PATTERN = rf"^{YEARS}-[0-9]{{2}}-[0-9]{{2}}$"
+MOMENT_PATTERN = (
+    rf"^{YEARS}-[0-9]{{2}}-[0-9]{{2}}[Tt][0-9]{{2}}:[0-9]{{2}}:[0-9]{{2}}(\.[0-9]+)?"
+    r"([Zz]|[+-][0-9]{2}:[0-9]{2})$"
 )
+_DAY = re.compile(DAY_PATTERN)
+_MOMENT = re.compile(MOMENT_PATTERN)
 
 
 def _iso_day(value: object) -> object:
     if isinstance(value, date) or (isinstance(value, str) and _DAY.fullmatch(value)):
         return value
-    raise ValueError("expected a date as YYYY-MM-DD")
+    raise ValueError("expected a date as YYYY-MM-DD, of a year from 1900 to 2999")
 
 
 def _iso_moment(value: object) -> object:
     if isinstance(value, datetime) or (isinstance(value, str) and _MOMENT.fullmatch(value)):
         return value
-    raise ValueError("expected a date-time as in RFC 3339, with its offset")
+    raise ValueError(
+        "expected a date-time as in RFC 3339, with its offset, of a year from 1900 to 2999"
+    )
 
 
 def _uuid_text(value: object) -> object:
@@ -72,10 +81,20 @@ def integral(value: object) -> object:
 Integer = Annotated[int, BeforeValidator(integral)]
 #: ``format: uuid``: a string in its canonical form
 Uuid = Annotated[uuid.UUID, StrictType(False), BeforeValidator(_uuid_text)]
-#: ``format: date``: YYYY-MM-DD
-Day = Annotated[date, StrictType(False), BeforeValidator(_iso_day)]
-#: ``format: date-time``: RFC 3339 with its offset
-Moment = Annotated[AwareDatetime, StrictType(False), BeforeValidator(_iso_moment)]
+#: ``format: date``: YYYY-MM-DD, years 1900-2999 (stated in the schema as a pattern)
+Day = Annotated[
+    date,
+    StrictType(False),
+    Field(json_schema_extra={"pattern": DAY_PATTERN}),
+    BeforeValidator(_iso_day),
+]
+#: ``format: date-time``: RFC 3339 with its offset, years 1900-2999 (a pattern, likewise)
+Moment = Annotated[
+    AwareDatetime,
+    StrictType(False),
+    Field(json_schema_extra={"pattern": MOMENT_PATTERN}),
+    BeforeValidator(_iso_moment),
+]
 
 
 #: a new password is none of the most common ones (stated in the API schema too)

@@ -20,6 +20,10 @@ class Callers:
     headers: Mapping[str, Mapping[str, str]]
     places: Mapping[str, str]
 
+    def token(self, role: str) -> str:
+        """The bare token ``role`` calls with."""
+        return self.headers[role]["Authorization"].removeprefix("Bearer ")
+
 
 def login(api: ApiClient, email: str, password: str) -> str:
     answer = api.post("/api/v1/auth/token", json={"email": email, "password": password})

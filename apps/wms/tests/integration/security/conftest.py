@@ -10,9 +10,27 @@ import pytest
 from tests.integration.helpers.factories import customer_payload
 from tests.integration.security.callers import CUSTOMER_PASSWORD, Callers, bearer, login
 
+from interlock.config import Config
 from interlock.helpers.api import ApiClient
-from interlock.security import ANONYMOUS
+from interlock.security import ANONYMOUS, SecuritySettings, parse_security
 from interlock.stack import Stack
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The scan of the logs and artifacts runs after every other test of the run, so
+    that it reads what all of them left behind."""
+    scans = [item for item in items if _SCAN in item.nodeid]
+    items[:] = [item for item in items if item not in scans] + scans
+
+
+_SCAN = "security/test_leaks.py::"
+
+
+@pytest.fixture(scope="session")
+def security(interlock_config: Config) -> SecuritySettings:
+    """WMS's [tool.interlock.security]: login, limits and WebSocket channels."""
+    return parse_security(interlock_config.security)
 
 
 @pytest.fixture(scope="session")

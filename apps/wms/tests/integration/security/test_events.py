@@ -14,6 +14,8 @@ import pytest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
+from interlock.security import check_client_throttled
+
 pytestmark = pytest.mark.security
 
 
@@ -65,3 +67,26 @@ def test_a_refused_websocket_is_reported(stack, dashboard):
         connect(f"ws://{where.netloc}/ws?token=nope", sock=raw, open_timeout=10)
     raw.close()
     heard(dashboard, "security.websocket_refused", "127.0.0.11")
+
+
+def test_a_throttled_client_is_reported_once_not_per_attempt(stack, security, dashboard, db):
+    throttled = check_client_throttled(stack.app_url, security.login, source_address="127.0.0.12")
+    assert throttled.status == 429
+    heard(dashboard, "security.login_throttled", "127.0.0.12")
+    with http_from(stack, "127.0.0.12") as http:
+        for _ in range(3):
+            again = http.post(
+                security.login.path, json={"email": "nobody@example.com", "password": "x"}
+            )
+            assert again.status_code == 429
+    # a refusal of another kind from the same client, reported after the throttled ones
+    with http_from(stack, "127.0.0.12") as http:
+        assert (
+            http.get("/api/v1/plans", headers={"Authorization": "Bearer e30.e30.e30"}).status_code
+            == 401
+        )
+    heard(dashboard, "security.token_refused", "127.0.0.12")
+    reported = db.count(
+        "audit_log", "action = %s AND details->>'client' = %s", ("login_throttled", "127.0.0.12")
+    )
+    assert reported == 1

@@ -11,7 +11,7 @@ from tests.integration.security.callers import bearer, login, new_user
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection
 
-from interlock.security import jwt_attacks, signing_key
+from interlock.security import jwt_attacks, resigned, signing_key
 
 pytestmark = pytest.mark.security
 
@@ -32,8 +32,7 @@ def attacks(interlock_auth, key):
 
 
 def forge(token: str, key: str, **changes: object) -> str:
-    claims = jwt.decode(token, options={"verify_signature": False})
-    return jwt.encode({**claims, **changes}, key, algorithm="HS256")
+    return resigned(token, key=key, changes=changes)
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException
 
 from wms.api.deps import Services, forget_standing, require, services
 from wms.api.passwords import check_password, new_password_hash
-from wms.api.security_events import security_event
+from wms.api.security_events import report_refusal, security_event
 from wms.api.throttle import LoginThrottle
 from wms.db.models import AuditEntry, Customer, User
 from wms.domain.schemas import (
@@ -71,7 +71,9 @@ async def token(
     try:
         await throttle.check(body.email, client)
     except HTTPException:
-        await _security_event(svc, "security.login_throttled", email=body.email, client=client)
+        # a throttled guesser can send these as fast as it likes: reported once a minute
+        # per client, in the background, so that a 429 costs no database write
+        report_refusal(svc, "login_throttled", client=client, path=request.url.path)
         raise
     async with svc.sessions() as session:
         user = await session.scalar(select(User).where(User.email == body.email))
