@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from wms.coordination.process import Coordination, open_coordination
 from wms.db.session import make_engine, make_sessionmaker, migrate
 from wms.domain.billing.service import Billing
 from wms.domain.customers.notifications import Notifier
@@ -42,11 +43,14 @@ class Core:
     sms: Sms
     notifier: Notifier
     billing: Billing
+    #: declared dependencies, the configuration agent, the health document
+    coordination: Coordination
 
 
 @asynccontextmanager
-async def open_core(settings: Settings) -> AsyncIterator[Core]:
-    """The shared parts of a WMS process (migrating the database first when configured)."""
+async def open_core(settings: Settings, *, role: str = "api") -> AsyncIterator[Core]:
+    """The shared parts of a WMS process of ``role`` (``api``, ``worker``), migrating the
+    database first when configured."""
     async with AsyncExitStack() as stack:
         if settings.migrate_on_start:
             await asyncio.to_thread(
@@ -61,6 +65,9 @@ async def open_core(settings: Settings) -> AsyncIterator[Core]:
         payments = Payments(settings, keys=rings)
         email, sms = Email(settings, keys=rings), Sms(settings, keys=rings)
         notifier = Notifier(sessions=sessions, email=email, sms=sms)
+        coordination = await open_coordination(
+            stack, settings, role=role, engine=engine, sessions=sessions, redis=redis
+        )
         yield Core(
             settings=settings,
             stack=stack,
@@ -78,4 +85,5 @@ async def open_core(settings: Settings) -> AsyncIterator[Core]:
                 notifier=notifier,
                 dunning_schedule_hours=tuple(settings.dunning_schedule_hours),
             ),
+            coordination=coordination,
         )

@@ -1,0 +1,1 @@
+"""WMS's coordination streams: error orchestration, performance, security, configuration."""

@@ -1,0 +1,211 @@
+"""Stream D: versioned configuration reaches every process, is acknowledged and rolled
+back; drift shows on the health endpoints; a dependency's restart is re-readiness.
+
+The processes are the API and the worker: each reports on its own health endpoint which
+configuration version it applied, and acknowledges it in ``config_acks``.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+
+import httpx
+import pytest
+
+from interlock.helpers.deadline import poll
+from wms import __version__
+from wms.coordination.dependencies import DECLARED
+
+pytestmark = pytest.mark.workflow
+
+#: acceptance: a change is applied and acknowledged by every process within this, s
+PROPAGATION_SECONDS = 2.0
+PROCESSES = {"app": "api", "worker": "worker"}
+
+
+def health_url(stack, name: str) -> str:
+    if name == "app":
+        return f"{stack.app_url}/health"
+    return f"http://127.0.0.1:{stack.processes[name].port}/health"
+
+
+def health(stack, name: str) -> httpx.Response:
+    return httpx.get(health_url(stack, name), timeout=10)
+
+
+def ready(stack, name: str) -> int:
+    return httpx.get(health_url(stack, name) + "/ready", timeout=10).status_code
+
+
+def process_ids(stack) -> dict[str, str]:
+    """Each running process's id, as its own health endpoint states it."""
+    return {name: health(stack, name).json()["process"]["id"] for name in PROCESSES}
+
+
+def acknowledged(db, ids: dict[str, str], version: int) -> bool:
+    rows = db.query(
+        "SELECT process_id FROM config_acks WHERE version = %s AND error IS NULL "
+        "AND process_id = ANY(%s)",
+        (version, list(ids.values())),
+    )
+    return len(rows) == len(ids)
+
+
+def document(**changes: object) -> dict[str, object]:
+    # a flag no other test uses, so that each version put here is told from the others
+    return {"features": {f"probe_{secrets.token_hex(4)}": True}, **changes}
+
+
+def put(admin, doc: dict[str, object]) -> int:
+    answer = admin.put("/api/v1/config", json={"document": doc, "reason": "test"})
+    assert answer.status_code == 200, answer.text
+    return int(answer.json()["version"])
+
+
+def test_a_change_reaches_every_process_within_2_s_and_each_acknowledges(stack, api, db, slo):
+    admin = api.as_role("admin")
+    ids = process_ids(stack)
+    slo.declare("config.propagation", f"max<{PROPAGATION_SECONDS * 1000:g}")
+    doc = document(security_quiet_seconds=30)
+    with slo("config.propagation"):
+        version = put(admin, doc)
+        poll(
+            lambda: acknowledged(db, ids, version),
+            timeout=PROPAGATION_SECONDS,
+            what=f"every process to acknowledge version {version}",
+        )
+    for name in PROCESSES:
+        seen = health(stack, name).json()["configuration"]
+        assert seen["applied_version"] == version
+        assert seen["drift"] is False
+    state = admin.get("/api/v1/config").json()
+    assert state["active"]["version"] == version
+    assert state["active"]["document"]["features"] == doc["features"]
+    assert state["cluster"]["in_sync"] is True
+
+
+def test_a_rollback_restores_the_previous_version_everywhere(stack, api, db, slo):
+    admin = api.as_role("admin")
+    ids = process_ids(stack)
+    before = document()
+    previous = put(admin, before)
+    latest = put(admin, document(maintenance=True, maintenance_message="moving data"))
+    poll(lambda: acknowledged(db, ids, latest), timeout=5, what="the new version applied")
+    slo.declare("config.rollback", f"max<{PROPAGATION_SECONDS * 1000:g}")
+    with slo("config.rollback"):
+        answer = admin.post("/api/v1/config/rollback", json={})
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["version"] == previous
+        poll(
+            lambda: acknowledged(db, ids, previous),
+            timeout=PROPAGATION_SECONDS,
+            what=f"every process back on version {previous}",
+        )
+    active = admin.get("/api/v1/config").json()["active"]
+    assert active["action"] == "rollback"
+    assert active["document"]["features"] == before["features"]
+    assert active["document"]["maintenance"] is False
+    for name in PROCESSES:
+        assert health(stack, name).json()["configuration"]["applied_version"] == previous
+
+
+def test_a_document_outside_the_schema_is_refused_and_nothing_changes(api):
+    admin = api.as_role("admin")
+    active = admin.get("/api/v1/config").json()["active"]["version"]
+    for bad in ({"maintenence": True}, {"security_quiet_seconds": 0}, {"features": {"x": "on"}}):
+        answer = admin.put("/api/v1/config", json={"document": bad})
+        assert answer.status_code == 422, (bad, answer.text)
+    assert admin.get("/api/v1/config").json()["active"]["version"] == active
+    # only admins change it
+    assert api.as_role("dispatcher").put("/api/v1/config", json={"document": {}}).status_code == 403
+
+
+def test_a_change_made_while_redis_is_down_is_found_by_the_recheck(stack, api, db, faults):
+    admin = api.as_role("admin")
+    ids = process_ids(stack)
+    faults.process("redis").kill()
+    # stored and activated; the announcement is lost with Redis
+    version = put(admin, document())
+    poll(
+        lambda: acknowledged(db, ids, version),
+        timeout=5,  # the re-check runs every second here
+        what=f"every process to find version {version} without an announcement",
+    )
+
+
+def test_a_version_a_process_cannot_apply_shows_as_drift(stack, api, db, redis):
+    admin = api.as_role("admin")
+    ids = process_ids(stack)
+    good = put(admin, document())
+    poll(lambda: acknowledged(db, ids, good), timeout=5, what="the valid version applied")
+    # as a newer WMS might have written it: a field this one does not know
+    bad = good + 1
+    db.query(
+        "INSERT INTO config_versions (version, document, author) VALUES (%s, %s, 'test')",
+        (bad, json.dumps({"maintenance": "sometimes"})),
+    )
+    db.query(
+        "INSERT INTO config_activations (version, action, author) VALUES (%s, 'put', 'test')",
+        (bad,),
+    )
+    redis.client.publish("wms.config.changed", str(bad))
+
+    def drifting() -> bool:
+        seen = [health(stack, name).json()["configuration"] for name in PROCESSES]
+        return all(s["drift"] is True and s["applied_version"] == good for s in seen)
+
+    poll(drifting, timeout=5, what="every process to keep its version and report drift")
+    errors = db.query(
+        "SELECT error FROM config_acks WHERE process_id = ANY(%s)", (list(ids.values()),)
+    )
+    assert all(f"version {bad} not applied" in row["error"] for row in errors)
+    assert admin.post("/api/v1/config/rollback", json={"version": good}).status_code == 200
+    poll(lambda: acknowledged(db, ids, good), timeout=5, what="drift gone after the rollback")
+
+
+@pytest.mark.parametrize("dependency", ["postgres", "redis"])
+def test_a_dependency_restart_is_re_readiness_not_a_crash(stack, api, db, faults, dependency):
+    pids = {name: stack.processes[name].pid for name in PROCESSES}
+    before = {name: health(stack, name).json()["dependencies"][dependency] for name in PROCESSES}
+    faults.process(dependency).kill()
+    for name in PROCESSES:
+        poll(lambda n=name: ready(stack, n) == 503, timeout=10, what=f"{name} to be unready")
+    faults.process(dependency).restart()
+    for name in PROCESSES:
+        poll(lambda n=name: ready(stack, n) == 200, timeout=15, what=f"{name} ready again")
+    for name in PROCESSES:
+        assert stack.processes[name].pid == pids[name], f"{name} was restarted"
+        after = health(stack, name).json()["dependencies"][dependency]
+        assert after["losses"] > before[name]["losses"]
+        assert after["recoveries"] > before[name]["recoveries"]
+    # their loops lived through it: a change still reaches both
+    ids = process_ids(stack)
+    version = put(api.as_role("admin"), document())
+    poll(lambda: acknowledged(db, ids, version), timeout=5, what="the change after the restart")
+
+
+@pytest.mark.parametrize("name", list(PROCESSES))
+def test_every_health_endpoint_states_its_dependencies_and_versions(stack, name):
+    answer = health(stack, name)
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["status"] == "ok"
+    assert body["ready"] is True
+    assert body["service"] == f"wms-{PROCESSES[name]}"
+    assert body["version"] == __version__
+    assert body["process"]["pid"] == stack.processes[name].pid
+    assert body["process"]["role"] == PROCESSES[name]
+    assert set(DECLARED[PROCESSES[name]]) <= set(body["dependencies"])
+    for dep in body["dependencies"].values():
+        assert dep["status"] == "up"
+        assert dep["declared"] is True
+        assert dep["latency_ms"] is not None
+        assert dep["latency_ms"] >= 0
+        assert {"since", "checked_at", "losses", "recoveries", "error"} <= set(dep)
+    config = body["configuration"]
+    assert isinstance(config["applied_version"], int)
+    assert config["active_version"] == config["cluster"]["active_version"]
+    assert body["process"]["id"] in {p["process_id"] for p in config["cluster"]["processes"]}
+    if name == "app":
+        assert set(body["security"]) == {"channel_roles", "pending_events", "redis"}
