@@ -13,6 +13,7 @@ import logging
 from typing import Any
 
 from wms.api.deps import Services
+from wms.coordination.security_stream import first_in_window
 from wms.db.models import AuditEntry
 from wms.events import emit
 
@@ -60,8 +61,9 @@ def report_refusal(svc: Services, code: str, *, client: str, path: str) -> None:
 
 async def _report(svc: Services, type_: str, *, code: str, client: str, path: str) -> None:
     try:
-        first = await svc.redis.set(
-            f"wms:security-reported:{type_}:{client}", 1, ex=QUIET_SECONDS, nx=True
+        # kept while Redis is down: the event waits in the outbox until Redis is back
+        first = await first_in_window(
+            svc.redis, f"wms:security-reported:{type_}:{client}", QUIET_SECONDS
         )
         if first:
             details = {"client": client, "path": path, "code": code}
