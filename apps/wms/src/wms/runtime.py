@@ -15,6 +15,9 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from wms.coordination.process import Coordination, open_coordination
@@ -58,7 +61,15 @@ async def open_core(settings: Settings, *, role: str = "api") -> AsyncIterator[C
             )
         engine = make_engine(settings.database_url)
         stack.push_async_callback(engine.dispose)
-        redis = Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=2)
+        redis = Redis.from_url(
+            settings.redis_url,
+            socket_timeout=5,
+            socket_connect_timeout=2,
+            # after a Redis restart every pooled connection is dead: try such a command once
+            # more on a new one instead of failing it (a refused connection never ran it; a
+            # timeout might have, so it is not retried)
+            retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
+        )
         stack.push_async_callback(redis.aclose)
         sessions = make_sessionmaker(engine)
         rings = key_rings(settings, sessions)
