@@ -91,7 +91,7 @@ def test_a_rollback_restores_the_previous_version_everywhere(stack, api, db, slo
     before = document()
     previous = put(admin, before)
     latest = put(admin, document(maintenance=True, maintenance_message="moving data"))
-    poll(lambda: acknowledged(db, ids, latest), timeout=5, what="the new version applied")
+    poll(lambda: acknowledged(db, ids, latest), timeout=10, what="the new version applied")
     slo.declare("config.rollback", f"max<{PROPAGATION_SECONDS * 1000:g}")
     with slo("config.rollback"):
         answer = admin.post("/api/v1/config/rollback", json={})
@@ -129,7 +129,7 @@ def test_a_change_made_while_redis_is_down_is_found_by_the_recheck(stack, api, d
     version = put(admin, document())
     poll(
         lambda: acknowledged(db, ids, version),
-        timeout=5,  # the re-check runs every second here
+        timeout=10,  # the re-check runs every 3 s in this stack
         what=f"every process to find version {version} without an announcement",
     )
 
@@ -138,7 +138,7 @@ def test_a_version_a_process_cannot_apply_shows_as_drift(stack, api, db, redis):
     admin = api.as_role("admin")
     ids = process_ids(stack)
     good = put(admin, document())
-    poll(lambda: acknowledged(db, ids, good), timeout=5, what="the valid version applied")
+    poll(lambda: acknowledged(db, ids, good), timeout=10, what="the valid version applied")
     # as a newer WMS might have written it: a field this one does not know
     bad = good + 1
     db.query(
@@ -155,13 +155,13 @@ def test_a_version_a_process_cannot_apply_shows_as_drift(stack, api, db, redis):
         seen = [health(stack, name).json()["configuration"] for name in PROCESSES]
         return all(s["drift"] is True and s["applied_version"] == good for s in seen)
 
-    poll(drifting, timeout=5, what="every process to keep its version and report drift")
+    poll(drifting, timeout=10, what="every process to keep its version and report drift")
     errors = db.query(
         "SELECT error FROM config_acks WHERE process_id = ANY(%s)", (list(ids.values()),)
     )
     assert all(f"version {bad} not applied" in row["error"] for row in errors)
     assert admin.post("/api/v1/config/rollback", json={"version": good}).status_code == 200
-    poll(lambda: acknowledged(db, ids, good), timeout=5, what="drift gone after the rollback")
+    poll(lambda: acknowledged(db, ids, good), timeout=10, what="drift gone after the rollback")
 
 
 @pytest.mark.parametrize("dependency", ["postgres", "redis"])
@@ -182,7 +182,7 @@ def test_a_dependency_restart_is_re_readiness_not_a_crash(stack, api, db, faults
     # their loops lived through it: a change still reaches both
     ids = process_ids(stack)
     version = put(api.as_role("admin"), document())
-    poll(lambda: acknowledged(db, ids, version), timeout=5, what="the change after the restart")
+    poll(lambda: acknowledged(db, ids, version), timeout=10, what="the change after the restart")
 
 
 @pytest.mark.parametrize("name", list(PROCESSES))
