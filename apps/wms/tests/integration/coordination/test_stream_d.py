@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -209,3 +210,28 @@ def test_every_health_endpoint_states_its_dependencies_and_versions(stack, name)
     assert body["process"]["id"] in {p["process_id"] for p in config["cluster"]["processes"]}
     if name == "app":
         assert set(body["security"]) == {"channel_roles", "pending_events", "redis"}
+
+
+def test_no_request_fails_on_a_connection_lost_in_a_redis_restart(stack, faults):
+    """Every pooled Redis connection dies with Redis; once it is back, the requests that
+    meet one of them on their way must still be answered."""
+
+    def failed_logins(count: int) -> list[int]:
+        def one(n: int) -> int:
+            # each from its own address: the per-client limit stays out of the way
+            transport = httpx.HTTPTransport(local_address=f"127.0.3.{n + 10}")
+            with httpx.Client(base_url=stack.app_url, timeout=30, transport=transport) as http:
+                answer = http.post(
+                    "/api/v1/auth/token",
+                    json={"email": f"nobody-{secrets.token_hex(4)}@example.com", "password": "x"},
+                )
+                return answer.status_code
+
+        with ThreadPoolExecutor(count) as pool:
+            return list(pool.map(one, range(count)))
+
+    # at once, so that the app's pool holds several connections to Redis
+    assert failed_logins(8) == [401] * 8
+    faults.process("redis").kill()
+    faults.process("redis").restart()
+    assert failed_logins(8) == [401] * 8
