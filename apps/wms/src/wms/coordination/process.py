@@ -27,7 +27,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from wms.coordination.config_agent import ConfigAgent
 from wms.coordination.configuration import ConfigStore
 from wms.coordination.dependencies import Dependencies, health_document
-from wms.coordination.security_stream import SecurityRedisHealth, Subscriber
+from wms.coordination.security_stream import (
+    SecurityRedisHealth,
+    Subscriber,
+    report_refused_keys,
+)
 from wms.loops import every, start
 from wms.settings import Settings
 
@@ -87,7 +91,12 @@ async def open_coordination(
     await agent.sync()
     stack.push_async_callback(agent.withdraw)
     stop = asyncio.Event()
-    loops = [every("dependencies", 1.0, deps.check, stop), *agent.loops(stop)]
+    loops = [
+        every("dependencies", 1.0, deps.check, stop),
+        *agent.loops(stop),
+        # both kinds of process call the providers, so both report the keys refused
+        every("refused keys", 0.5, report_refused_keys(sessions, redis), stop),
+    ]
     if role == "worker" and settings.worker_health_port:
         loops.append(_serve(_health_app(coordination), settings.worker_health_port))
     await start(stack, *loops)

@@ -2,11 +2,12 @@
 window that keeps reporting while Redis is gone.
 
 Security events (failed and throttled logins, refused tokens, WebSockets and webhooks,
-threats from the reputation feeds) are written to the outbox with the change that causes
-them, relayed to Redis by the worker and forwarded by the WebSocket hub on channel
-``security`` to the roles in ``SECURITY_ROLES`` (admins only: the events name clients,
-accounts and addresses). While Redis is down they wait in the outbox, and are counted
-here as ``pending_events``; they are published once it is back.
+keys a provider refused, threats from the reputation feeds) are written to the outbox
+with the change that causes them, relayed to Redis by the worker and forwarded by the
+WebSocket hub on channel ``security`` to the roles in ``SECURITY_ROLES`` (admins only:
+the events name clients, accounts, keys and addresses). While Redis is down they wait
+in the outbox, and are counted here as ``pending_events``; they are published once it is
+back.
 
 Every component that depends on Redis for security (refusal reports, login throttling,
 the feeds' verdict cache, the hub's subscription) is reported on ``/health`` with what it
@@ -16,7 +17,10 @@ its subscription is in place and how often it was made again.
 
 from __future__ import annotations
 
+import contextlib
+import queue
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from redis.asyncio import Redis
@@ -25,9 +29,17 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from wms.coordination.dependencies import Dependencies
-from wms.db.models import OutboxEvent
+from wms.db.models import AuditEntry, OutboxEvent
+from wms.events import emit
+from wms.integrations.keys import REFUSED_KEYS
 
-__all__ = ["SECURITY_ROLES", "SHARED_CLIENT", "SecurityRedisHealth", "first_in_window"]
+__all__ = [
+    "SECURITY_ROLES",
+    "SHARED_CLIENT",
+    "SecurityRedisHealth",
+    "first_in_window",
+    "report_refused_keys",
+]
 
 #: the roles that hear the ``security`` channel (see ``wms.api.ws.SCOPES``)
 SECURITY_ROLES = ("admin",)
@@ -62,6 +74,45 @@ async def first_in_window(redis: Redis, key: str, seconds: int) -> bool:
             return False
         _local_windows[key] = now + seconds
         return True
+
+
+#: seconds during which the refusal of one key by its provider is reported once
+KEY_QUIET_SECONDS = 60
+
+
+def report_refused_keys(
+    sessions: async_sessionmaker[AsyncSession], redis: Redis
+) -> Callable[[], Awaitable[int]]:
+    """A job for ``wms.loops.every``: each key a provider refused (``REFUSED_KEYS``)
+    becomes ``security.key_refused`` ``{service, fingerprint}``, audited and published,
+    once per key per KEY_QUIET_SECONDS. Returns how many were reported."""
+
+    async def job() -> int:
+        seen: set[tuple[str, str]] = set()
+        while True:
+            try:
+                seen.add(REFUSED_KEYS.get_nowait())
+            except queue.Empty:
+                break
+        reported = 0
+        for service, print_ in sorted(seen):
+            key = f"wms:security-reported:key_refused:{service}:{print_}"
+            if not await first_in_window(redis, key, KEY_QUIET_SECONDS):
+                continue
+            details = {"service": service, "fingerprint": print_}
+            try:
+                async with sessions() as session, session.begin():
+                    session.add(AuditEntry(actor="wms", action="key_refused", details=details))
+                    await emit(session, "security", "security.key_refused", details)
+            except BaseException:
+                REFUSED_KEYS.put((service, print_))  # reported at the next turn instead
+                with contextlib.suppress(RedisError):
+                    await redis.delete(key)
+                raise
+            reported += 1
+        return reported
+
+    return job
 
 
 class SecurityRedisHealth:

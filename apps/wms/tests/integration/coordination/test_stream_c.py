@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from tests.integration.helpers.factories import customer_payload
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
@@ -134,6 +135,32 @@ def test_a_suspicious_ip_reaches_the_admins_security_channel(api, sims, dashboar
         assert verdict.json()["decision"] == "block"
         threat = heard(dashboard, "security.threat_detected", lambda d: d.get("ip") == ip)
     assert {"abuseipdb", "misp", "otx"} <= set(threat["flagged_by"])
+
+
+def test_a_key_its_provider_refuses_reaches_the_admins_security_channel(api, dashboard, slo):
+    admin = api.as_role("admin")
+    # Stripe refuses every key that is not a test key (or not among those a test seeded)
+    added = admin.post(
+        "/api/v1/integrations/stripe/keys",
+        json={"secret": f"sk_live_not_ours_{uuid.uuid4().hex}"},
+    )
+    assert added.status_code == 201, added.text
+    key = added.json()
+    try:
+        slo.declare("security.event_delivery", f"p(95)<{DELIVERY_MS}")
+        with slo("security.event_delivery"):
+            # the new key is tried first and refused; the one it replaces carries the call
+            onboarded = admin.post("/api/v1/customers", json=customer_payload())
+            assert onboarded.status_code == 201, onboarded.text
+            refused = heard(
+                dashboard,
+                "security.key_refused",
+                lambda d: d.get("fingerprint") == key["fingerprint"],
+            )
+    finally:
+        revoked = admin.delete(f"/api/v1/integrations/stripe/keys/{key['id']}")
+        assert revoked.status_code == 204, revoked.text
+    assert refused == {"service": "stripe", "fingerprint": key["fingerprint"]}
 
 
 def test_only_admins_may_hear_the_security_channel(ws, interlock_auth, stack):
