@@ -103,6 +103,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 },
                 key_rings=core.key_rings,
                 wake_relay=wake.set,
+                config=core.coordination.agent,
             )
             app.state.services = svc
             app.state.hub = hub = Hub(core.redis)

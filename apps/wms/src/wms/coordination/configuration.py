@@ -55,7 +55,8 @@ class WMSConfiguration(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
-    #: seconds during which one kind of security refusal from one client is reported once
+    #: seconds during which one kind of security refusal (a forged token, an unsigned
+    #: webhook, a refused WebSocket) from one client is reported once
     security_quiet_seconds: int = Field(default=60, ge=1, le=3600)
     #: refuse writes with 503 and a message while data is being moved
     maintenance: bool = False

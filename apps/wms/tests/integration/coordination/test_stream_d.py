@@ -235,3 +235,37 @@ def test_no_request_fails_on_a_connection_lost_in_a_redis_restart(stack, faults)
     faults.process("redis").kill()
     faults.process("redis").restart()
     assert failed_logins(8) == [401] * 8
+
+
+def test_an_applied_change_takes_effect_in_the_process(stack, api, db):
+    """security_quiet_seconds: one kind of refusal from one client is reported once in that
+    many seconds. Shortened to 1 s, a client forging tokens is reported again and again."""
+    admin = api.as_role("admin")
+    ids = process_ids(stack)
+    before = admin.get("/api/v1/config").json()["active"]["version"]
+    version = put(admin, document(security_quiet_seconds=1))
+    poll(lambda: acknowledged(db, ids, version), timeout=10, what="the short window applied")
+    address = f"127.0.4.{secrets.randbelow(250) + 2}"
+    try:
+        with httpx.Client(
+            base_url=stack.app_url, timeout=30, transport=httpx.HTTPTransport(local_address=address)
+        ) as http:
+
+            def reported_twice() -> bool:
+                forged = http.get("/api/v1/plans", headers={"Authorization": "Bearer e30.e30.e30"})
+                assert forged.status_code == 401
+                reports = db.one(
+                    "SELECT count(*) AS n FROM outbox WHERE type = 'security.token_refused' "
+                    "AND payload->'data'->>'client' = %s",
+                    (address,),
+                )
+                return reports is not None and reports["n"] >= 2
+
+            # with the default minute this never comes true within the deadline
+            poll(reported_twice, timeout=15, what="a second report once the 1 s window ended")
+    finally:
+        if before:
+            back = admin.post("/api/v1/config/rollback", json={"version": before})
+            assert back.status_code == 200, back.text
+        else:
+            put(admin, {})
