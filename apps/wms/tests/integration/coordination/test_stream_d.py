@@ -15,6 +15,9 @@ import httpx
 import pytest
 
 from interlock.helpers.deadline import poll
+from interlock.ports import free_port
+from interlock.stack.process import ManagedProcess
+from interlock.stack.wiring import HttpProbe
 from wms import __version__
 from wms.coordination.dependencies import DECLARED
 
@@ -269,3 +272,54 @@ def test_an_applied_change_takes_effect_in_the_process(stack, api, db):
             assert back.status_code == 200, back.text
         else:
             put(admin, {})
+
+
+@pytest.fixture
+def second_api(stack, tmp_path):
+    """Another API instance of WMS beside the stack's, as a scaled-out deployment runs
+    them: the same command and environment on its own port; stopped after the test."""
+    app = stack.processes["app"]
+    port = free_port()
+    command = [str(port) if part == str(app.port) else part for part in app.command]
+    instance = ManagedProcess(
+        "app-2",
+        command,
+        log_path=tmp_path / "app-2.log",
+        probe=HttpProbe("127.0.0.1", port, "/health/ready"),
+        env=app.env,
+        cwd=app.cwd,
+        ready_timeout=60,
+        port=port,
+    )
+    with instance:
+        yield f"http://127.0.0.1:{port}"
+
+
+def test_every_api_instance_and_the_worker_apply_a_change_and_its_rollback(
+    stack, api, db, second_api, slo
+):
+    admin = api.as_role("admin")
+    ids = process_ids(stack)
+    ids["app-2"] = httpx.get(f"{second_api}/health", timeout=10).json()["process"]["id"]
+    assert len(set(ids.values())) == 3
+    previous = put(admin, document())
+    poll(lambda: acknowledged(db, ids, previous), timeout=10, what="a first version everywhere")
+    slo.declare("config.propagation", f"max<{PROPAGATION_SECONDS * 1000:g}")
+    slo.declare("config.rollback", f"max<{PROPAGATION_SECONDS * 1000:g}")
+    with slo("config.propagation"):
+        latest = put(admin, document())
+        poll(
+            lambda: acknowledged(db, ids, latest),
+            timeout=PROPAGATION_SECONDS,
+            what=f"both API instances and the worker on version {latest}",
+        )
+    with slo("config.rollback"):
+        assert admin.post("/api/v1/config/rollback", json={}).status_code == 200
+        poll(
+            lambda: acknowledged(db, ids, previous),
+            timeout=PROPAGATION_SECONDS,
+            what=f"both API instances and the worker back on version {previous}",
+        )
+    seen = httpx.get(f"{second_api}/health", timeout=10).json()["configuration"]
+    assert seen["applied_version"] == previous
+    assert seen["drift"] is False
