@@ -51,9 +51,11 @@ class Core:
 
 
 @asynccontextmanager
-async def open_core(settings: Settings, *, role: str = "api") -> AsyncIterator[Core]:
-    """The shared parts of a WMS process of ``role`` (``api``, ``worker``), migrating the
-    database first when configured."""
+async def open_core(settings: Settings, *, process: str = "api") -> AsyncIterator[Core]:
+    """The shared parts of a WMS process (migrating the database first when configured).
+
+    ``process`` (``api`` or ``worker``) chooses the dependencies it declares and names it
+    in its acknowledgements of the configuration."""
     async with AsyncExitStack() as stack:
         if settings.migrate_on_start:
             await asyncio.to_thread(
@@ -77,7 +79,7 @@ async def open_core(settings: Settings, *, role: str = "api") -> AsyncIterator[C
         email, sms = Email(settings, keys=rings), Sms(settings, keys=rings)
         notifier = Notifier(sessions=sessions, email=email, sms=sms)
         coordination = await open_coordination(
-            stack, settings, role=role, engine=engine, sessions=sessions, redis=redis
+            stack, settings, role=process, engine=engine, sessions=sessions, redis=redis
         )
         yield Core(
             settings=settings,

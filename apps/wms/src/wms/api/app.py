@@ -28,7 +28,7 @@ from wms.api.routes import (
 from wms.api.routes.security import router as security_router
 from wms.api.ws import Hub
 from wms.api.ws import router as ws_router
-from wms.coordination.routes import router as coordination_router
+from wms.coordination.routes import router as configuration_router
 from wms.db.models import User
 from wms.domain.customers.onboarding import Onboarding
 from wms.domain.operations.service import Operations
@@ -142,5 +142,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(operations.router)
     app.include_router(security_router)
     app.include_router(ws_router)
-    app.include_router(coordination_router)
+    app.include_router(configuration_router)
     return app

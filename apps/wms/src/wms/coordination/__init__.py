@@ -1,1 +1,1 @@
-"""WMS's coordination streams: error orchestration, performance, security, configuration."""
+"""Cross-system coordination in WMS: error orchestration, performance, security, configuration."""

@@ -121,8 +121,10 @@ def test_a_document_outside_the_schema_is_refused_and_nothing_changes(api):
         answer = admin.put("/api/v1/config", json={"document": bad})
         assert answer.status_code == 422, (bad, answer.text)
     assert admin.get("/api/v1/config").json()["active"]["version"] == active
-    # only admins change it
-    assert api.as_role("dispatcher").put("/api/v1/config", json={"document": {}}).status_code == 403
+    # only admins change it or roll it back
+    dispatcher = api.as_role("dispatcher")
+    assert dispatcher.put("/api/v1/config", json={"document": {}}).status_code == 403
+    assert dispatcher.post("/api/v1/config/rollback", json={}).status_code == 403
 
 
 def test_a_change_made_while_redis_is_down_is_found_by_the_recheck(stack, api, db, faults):
