@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from sqlalchemy import delete, func, select, text
@@ -29,6 +29,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from wms.db.config_models import ConfigAck, ConfigActivation, ConfigVersion
+from wms.domain.schemas import TEXT, Integer
 from wms.errors import Conflict, NotFound
 
 __all__ = [
@@ -44,6 +45,17 @@ log = logging.getLogger("wms.config")
 
 #: Redis channel on which a new active version is announced (the payload is the version)
 CONFIG_CHANNEL = "wms.config.changed"
+_FEATURE = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
+FeatureName = Annotated[str, StringConstraints(pattern=_FEATURE)]
+#: stated as JSON Schema says it (propertyNames), so that a client knows which names pass
+_FEATURES_SCHEMA = WithJsonSchema(
+    {
+        "type": "object",
+        "propertyNames": {"pattern": _FEATURE},
+        "additionalProperties": {"type": "boolean"},
+        "maxProperties": 100,
+    }
+)
 #: serialises puts and rollbacks, so two of them never take the same version number
 _CONFIG_LOCK = 7_201_107
 
@@ -57,12 +69,15 @@ class WMSConfiguration(BaseModel):
 
     #: seconds during which one kind of security refusal (a forged token, an unsigned
     #: webhook, a refused WebSocket) from one client is reported once
-    security_quiet_seconds: int = Field(default=60, ge=1, le=3600)
+    security_quiet_seconds: Integer = Field(default=60, ge=1, le=3600)
     #: refuse writes with 503 and a message while data is being moved
     maintenance: bool = False
-    maintenance_message: str = Field(default="", max_length=500)
+    # PostgreSQL's JSON holds no NUL character: refused here, not failed on at the store
+    maintenance_message: str = Field(default="", max_length=500, pattern=TEXT)
     #: named switches for features being rolled out, e.g. {"route_optimisation": true}
-    features: dict[str, bool] = Field(default_factory=dict, max_length=100)
+    features: Annotated[dict[FeatureName, bool], _FEATURES_SCHEMA] = Field(
+        default_factory=dict, max_length=100
+    )
 
 
 class Activation(BaseModel):

@@ -3,16 +3,16 @@ admin API (read, put a new version, roll back, history, JSON Schema)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 
 from wms.api.deps import require
 from wms.coordination.configuration import Activation, ClusterView, WMSConfiguration
 from wms.coordination.process import Coordination
-from wms.domain.schemas import ErrorResponse, Strict
+from wms.domain.schemas import TEXT, ErrorResponse, Strict, integral
 from wms.security import Principal
 
 __all__ = ["router"]
@@ -30,12 +30,12 @@ def coordination(request: Request) -> Coordination:
 class ConfigPut(Strict):
     document: WMSConfiguration
     #: why the change is made, kept with the version
-    reason: str = Field(default="", max_length=500)
+    reason: str = Field(default="", max_length=500, pattern=TEXT)
 
 
 class Rollback(Strict):
     #: the version to make active again; omitted, the newest one below the active version
-    version: int | None = Field(default=None, ge=1)
+    version: Annotated[int, Field(ge=1, le=2**31 - 1), BeforeValidator(integral)] | None = None
 
 
 class ConfigState(BaseModel):

@@ -117,7 +117,13 @@ def test_a_rollback_restores_the_previous_version_everywhere(stack, api, db, slo
 def test_a_document_outside_the_schema_is_refused_and_nothing_changes(api):
     admin = api.as_role("admin")
     active = admin.get("/api/v1/config").json()["active"]["version"]
-    for bad in ({"maintenence": True}, {"security_quiet_seconds": 0}, {"features": {"x": "on"}}):
+    for bad in (
+        {"maintenence": True},
+        {"security_quiet_seconds": 0},
+        {"features": {"x": "on"}},
+        {"features": {"Not A Name": True}},
+        {"maintenance_message": "nul \u0000 inside"},
+    ):
         answer = admin.put("/api/v1/config", json={"document": bad})
         assert answer.status_code == 422, (bad, answer.text)
     assert admin.get("/api/v1/config").json()["active"]["version"] == active
