@@ -87,8 +87,13 @@ async def open_coordination(
         security=SecurityRedisHealth(deps, sessions),
     )
     await deps.check()
-    # a process serves with the configuration in force, never with the defaults by accident
-    await agent.sync()
+    # a process serves with the configuration in force, never with the defaults by accident;
+    # without PostgreSQL it cannot know it, and starts on the defaults (version 0, which
+    # its health shows as drift) until the re-check reaches the database
+    try:
+        await agent.sync()
+    except Exception as exc:
+        log.warning("configuration not loaded at start, on the defaults until then: %s", exc)
     stack.push_async_callback(agent.withdraw)
     stop = asyncio.Event()
     loops = [

@@ -331,3 +331,53 @@ def test_every_api_instance_and_the_worker_apply_a_change_and_its_rollback(
     seen = httpx.get(f"{second_api}/health", timeout=10).json()["configuration"]
     assert seen["applied_version"] == previous
     assert seen["drift"] is False
+
+
+def test_a_worker_started_while_postgres_is_down_waits_for_it_and_catches_up(
+    stack, api, db, faults, tmp_path
+):
+    """Start order: a process that comes up before its database starts unready on the
+    defaults, becomes ready when the database does, and applies the version in force."""
+    worker = stack.processes["worker"]
+    port = free_port()
+    env = {**worker.env, "WMS_WORKER_HEALTH_PORT": str(port), "WMS_MIGRATE_ON_START": "false"}
+    late = ManagedProcess(
+        "worker-2",
+        worker.command,
+        log_path=tmp_path / "worker-2.log",
+        probe=HttpProbe("127.0.0.1", port, "/health/ready"),
+        env=env,
+        cwd=worker.cwd,
+        ready_timeout=60,
+        port=port,
+    )
+    version = put(api.as_role("admin"), document())
+    # the stack's server commits asynchronously (synchronous_commit = off): a kill right
+    # after a commit may take it along, unless its WAL was written out first
+    db.query("CHECKPOINT")
+    faults.process("postgres").kill()
+    late.start()
+    try:
+        url = f"http://127.0.0.1:{port}/health"
+
+        def unready() -> dict | None:
+            try:
+                answer = httpx.get(url, timeout=5)
+            except httpx.TransportError:
+                assert late.running(), late.log_tail()
+                return None
+            return answer.json() if answer.status_code == 503 else None
+
+        seen = poll(unready, timeout=60, what="the late worker up and unready")
+        assert seen["dependencies"]["postgres"]["status"] == "down"
+        assert seen["configuration"]["applied_version"] == 0
+        faults.process("postgres").restart()
+        late.wait_ready()
+
+        def caught_up() -> bool:
+            applied = httpx.get(url, timeout=5).json()["configuration"]["applied_version"]
+            return applied == version
+
+        poll(caught_up, timeout=15, what=f"the late worker on version {version}")
+    finally:
+        late.stop()
