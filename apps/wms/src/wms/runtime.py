@@ -15,8 +15,12 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from wms.coordination.process import Coordination, open_coordination
 from wms.db.session import make_engine, make_sessionmaker, migrate, pool_in_use
 from wms.domain.billing.service import Billing
 from wms.domain.customers.notifications import Notifier
@@ -43,11 +47,16 @@ class Core:
     sms: Sms
     notifier: Notifier
     billing: Billing
+    #: declared dependencies, the configuration agent, the health document
+    coordination: Coordination
 
 
 @asynccontextmanager
-async def open_core(settings: Settings) -> AsyncIterator[Core]:
-    """The shared parts of a WMS process (migrating the database first when configured)."""
+async def open_core(settings: Settings, *, process: str = "api") -> AsyncIterator[Core]:
+    """The shared parts of a WMS process (migrating the database first when configured).
+
+    ``process`` (``api`` or ``worker``) chooses the dependencies it declares and names it
+    in its acknowledgements of the configuration."""
     async with AsyncExitStack() as stack:
         if settings.migrate_on_start:
             await asyncio.to_thread(
@@ -57,13 +66,24 @@ async def open_core(settings: Settings) -> AsyncIterator[Core]:
         stack.push_async_callback(engine.dispose)
         # a slow database fills the pool: shed the least critical external work first
         stack.callback(ExternalService.watch("database", lambda: pool_in_use(engine)))
-        redis = Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=2)
+        redis = Redis.from_url(
+            settings.redis_url,
+            socket_timeout=5,
+            socket_connect_timeout=2,
+            # after a Redis restart every pooled connection is dead: try such a command once
+            # more on a new one instead of failing it (a refused connection never ran it; a
+            # timeout might have, so it is not retried)
+            retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
+        )
         stack.push_async_callback(redis.aclose)
         sessions = make_sessionmaker(engine)
         rings = key_rings(settings, sessions)
         payments = Payments(settings, keys=rings)
         email, sms = Email(settings, keys=rings), Sms(settings, keys=rings)
         notifier = Notifier(sessions=sessions, email=email, sms=sms)
+        coordination = await open_coordination(
+            stack, settings, role=process, engine=engine, sessions=sessions, redis=redis
+        )
         yield Core(
             settings=settings,
             stack=stack,
@@ -81,4 +101,5 @@ async def open_core(settings: Settings) -> AsyncIterator[Core]:
                 notifier=notifier,
                 dunning_schedule_hours=tuple(settings.dunning_schedule_hours),
             ),
+            coordination=coordination,
         )

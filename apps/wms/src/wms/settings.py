@@ -163,6 +163,13 @@ class Settings(BaseSettings):
     #: seconds a feed's answer about an IP is reused; the feeds' quotas are tight
     security_verdict_ttl_seconds: float = Field(default=3600.0, gt=0)
 
+    # -- coordination: configuration propagation and the worker's health endpoint ---------
+    #: seconds between two checks of the active configuration version by each process (a
+    #: change is also announced on Redis at once; the check catches a missed announcement)
+    config_recheck_seconds: float = Field(default=5.0, gt=0)
+    #: port of the worker's health endpoint on 127.0.0.1; 0 serves none
+    worker_health_port: int = Field(default=0, ge=0, le=65535)
+
     @field_validator("jwt_secret", "encryption_key")
     @classmethod
     def _strong(cls, value: SecretStr) -> SecretStr:

@@ -48,7 +48,7 @@ async def _dunning_pass(billing: Billing) -> int:
 
 async def run(settings: Settings | None = None) -> None:
     settings = settings or get_settings()
-    async with open_core(settings) as core:
+    async with open_core(settings, process="worker") as core:
         stop, wake = asyncio.Event(), asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):

@@ -30,6 +30,7 @@ from wms.api.routes import (
 from wms.api.routes.security import router as security_router
 from wms.api.ws import Hub
 from wms.api.ws import router as ws_router
+from wms.coordination.routes import router as configuration_router
 from wms.db.models import User
 from wms.domain.customers.onboarding import Onboarding
 from wms.domain.operations.service import Operations
@@ -105,9 +106,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 },
                 key_rings=core.key_rings,
                 wake_relay=wake.set,
+                config=core.coordination.agent,
             )
             app.state.services = svc
             app.state.hub = hub = Hub(core.redis)
+            app.state.coordination = core.coordination
+            core.coordination.watch_hub(hub)
             await _bootstrap_admin(svc)
             stop = asyncio.Event()
             loops = [hub.run()]
@@ -144,4 +148,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(operations.router)
     app.include_router(security_router)
     app.include_router(ws_router)
+    app.include_router(configuration_router)
     return app

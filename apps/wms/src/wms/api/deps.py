@@ -16,6 +16,7 @@ from redis.asyncio import Redis
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from wms.coordination.config_agent import ConfigAgent
 from wms.db.models import User
 from wms.domain.billing.service import Billing
 from wms.domain.customers.notifications import Notifier
@@ -56,6 +57,8 @@ class Services:
     #: the services whose API keys can be rotated
     key_rings: dict[str, KeyRing]
     wake_relay: Callable[[], None]
+    #: the runtime configuration this process applied (PUT /api/v1/config changes it)
+    config: ConfigAgent | None = None
 
 
 def services(request: Request) -> Services:

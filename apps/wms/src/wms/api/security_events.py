@@ -2,8 +2,8 @@
 ``security`` channel through the outbox.
 
 Every refusal a caller can provoke at will (a forged token, an unsigned webhook, a login
-past its throttle) is
-reported at most once a minute per kind and client, so that a flood of them costs the
+past its throttle) is reported at most once a minute (``security_quiet_seconds`` of the
+runtime configuration) per kind and client, so that a flood of them costs the
 database one row a minute, not one a request.
 """
 
@@ -14,6 +14,8 @@ import logging
 from typing import Any
 
 from wms.api.deps import Services
+from wms.coordination.configuration import WMSConfiguration
+from wms.coordination.security_stream import first_in_window
 from wms.db.models import AuditEntry
 from wms.events import emit
 
@@ -33,8 +35,6 @@ REFUSALS: dict[str, str] = {
     "websocket_token": "security.websocket_refused",
     "login_throttled": "security.login_throttled",
 }
-#: seconds during which one kind of refusal from one client is reported once
-QUIET_SECONDS = 60
 _pending: set[asyncio.Task[None]] = set()
 
 
@@ -62,9 +62,12 @@ def report_refusal(svc: Services, code: str, *, client: str, path: str) -> None:
 
 async def _report(svc: Services, type_: str, *, code: str, client: str, path: str) -> None:
     try:
-        first = await svc.redis.set(
-            f"wms:security-reported:{type_}:{client}", 1, ex=QUIET_SECONDS, nx=True
-        )
+        # kept while Redis is down: the event waits in the outbox until Redis is back
+        # the runtime configuration says how long one kind of refusal from one client is
+        # reported once (a minute unless changed)
+        config = WMSConfiguration() if svc.config is None else svc.config.current
+        quiet = config.security_quiet_seconds
+        first = await first_in_window(svc.redis, f"wms:security-reported:{type_}:{client}", quiet)
         if first:
             details = {"client": client, "path": path, "code": code}
             await security_event(svc, type_, actor=client, details=details)

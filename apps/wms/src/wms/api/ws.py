@@ -80,6 +80,9 @@ class Hub:
         self.redis = redis
         self.clients: set[Client] = set()
         self._seen: OrderedDict[str, None] = OrderedDict()
+        #: the pattern subscription is in place; times it was lost and made again
+        self.subscribed = False
+        self.resubscribed = 0
 
     async def run(self) -> None:
         """Forward Redis events to subscribed sockets until cancelled; reconnect on loss."""
@@ -87,12 +90,15 @@ class Hub:
             try:
                 pubsub = self.redis.pubsub()
                 await pubsub.psubscribe(CHANNEL_PREFIX + "*")
+                self.subscribed = True
                 async for message in pubsub.listen():
                     if message.get("type") == "pmessage":
                         self._dispatch(message)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                self.subscribed = False
+                self.resubscribed += 1
                 log.warning("event subscription lost (%s); retrying", exc)
                 await asyncio.sleep(0.5)
 

@@ -14,6 +14,7 @@ import hashlib
 import itertools
 import logging
 import math
+import queue
 import threading
 import time
 import uuid
@@ -32,7 +33,16 @@ from wms.errors import NotFound
 from wms.integrations.resilience import Permanent
 from wms.settings import Settings
 
-__all__ = ["KeyInfo", "KeyRing", "KeyedClients", "NoUsableKey", "fingerprint", "key_rings"]
+__all__ = [
+    "REFUSED_KEYS",
+    "KeyInfo",
+    "KeyRing",
+    "KeyedClients",
+    "NoUsableKey",
+    "fingerprint",
+    "key_refused",
+    "key_rings",
+]
 
 log = logging.getLogger(__name__)
 #: how long a call waits for its service's keys to be reloaded before it goes on with
@@ -44,6 +54,17 @@ T = TypeVar("T")
 
 def fingerprint(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()[:12]
+
+
+#: (service, key fingerprint) of each refusal of one of our keys by its provider, from any
+#: thread; the security stream reports them (``wms.coordination.security_stream``)
+REFUSED_KEYS: queue.SimpleQueue[tuple[str, str]] = queue.SimpleQueue()
+
+
+def key_refused(service: str, key: str) -> None:
+    """Note that ``service`` refused ``key``: wrong, not yet active, or revoked at the
+    provider (perhaps because it leaked). Safe from any thread; never raises."""
+    REFUSED_KEYS.put((service, fingerprint(key)))
 
 
 def _box(app_secret: str) -> Fernet:
@@ -318,7 +339,10 @@ class KeyedClients(Generic[C]):
             try:
                 return fn(self.client(key))
             except Exception as exc:
-                if index + 1 < len(keys) and self._refused(exc):
+                refused = self._refused(exc)
+                if refused:
+                    key_refused(self.service, key)
+                if index + 1 < len(keys) and refused:
                     continue
                 raise
         raise NoUsableKey(f"{self.service} has no usable API key")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 # every module that declares tables, so that autogenerate sees the whole schema
-from wms.db import keys_models, operations_models  # noqa: F401
+from wms.db import config_models, keys_models, operations_models  # noqa: F401
 from wms.db.models import Base
 
 connection = context.config.attributes["connection"]

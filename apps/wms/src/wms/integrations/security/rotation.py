@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Generic, TypeVar
 
-from wms.integrations.keys import KeyedClients, KeyRing, NoUsableKey
+from wms.integrations.keys import KeyedClients, KeyRing, NoUsableKey, key_refused
 
 __all__ = ["FeedClients"]
 
@@ -111,7 +111,10 @@ class FeedClients(Generic[C]):
                 with self._using(self._keyed.client(key)) as client:
                     return await fn(client)
             except Exception as exc:
-                if index + 1 < len(keys) and self._refused(exc):
+                refused = self._refused(exc)
+                if refused:
+                    key_refused(self.service, key)
+                if index + 1 < len(keys) and refused:
                     continue
                 raise
         raise NoUsableKey(f"{self.service} has no usable API key")
