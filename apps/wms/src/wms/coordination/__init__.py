@@ -1,0 +1,1 @@
+"""Cross-system coordination in WMS: error orchestration, performance, security, configuration."""
