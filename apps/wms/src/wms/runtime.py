@@ -10,6 +10,7 @@ the worker its loops), so one stack holds everything the process opened.
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -17,12 +18,14 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from wms.coordination.errors import ErrorReporter, installed
 from wms.db.session import make_engine, make_sessionmaker, migrate
 from wms.domain.billing.service import Billing
 from wms.domain.customers.notifications import Notifier
 from wms.integrations.keys import KeyRing, key_rings
 from wms.integrations.messaging import Email, Sms
 from wms.integrations.payments import Payments
+from wms.loops import start
 from wms.settings import Settings
 
 __all__ = ["Core", "open_core"]
@@ -36,6 +39,8 @@ class Core:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     redis: Redis
+    #: this process's error events, on their way to the orchestrator
+    errors: ErrorReporter
     key_rings: dict[str, KeyRing]
     payments: Payments
     email: Email
@@ -45,8 +50,10 @@ class Core:
 
 
 @asynccontextmanager
-async def open_core(settings: Settings) -> AsyncIterator[Core]:
-    """The shared parts of a WMS process (migrating the database first when configured)."""
+async def open_core(settings: Settings, *, process: str = "api") -> AsyncIterator[Core]:
+    """The shared parts of a WMS process (migrating the database first when configured).
+
+    ``process`` names it in the error events it reports (``api`` or ``worker``)."""
     async with AsyncExitStack() as stack:
         if settings.migrate_on_start:
             await asyncio.to_thread(
@@ -57,6 +64,9 @@ async def open_core(settings: Settings) -> AsyncIterator[Core]:
         redis = Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=2)
         stack.push_async_callback(redis.aclose)
         sessions = make_sessionmaker(engine)
+        errors = ErrorReporter(sessions, redis, process=f"{process}:{os.getpid()}")
+        stack.enter_context(installed(errors))
+        await start(stack, errors.run())
         rings = key_rings(settings, sessions)
         payments = Payments(settings, keys=rings)
         email, sms = Email(settings, keys=rings), Sms(settings, keys=rings)
@@ -67,6 +77,7 @@ async def open_core(settings: Settings) -> AsyncIterator[Core]:
             engine=engine,
             sessions=sessions,
             redis=redis,
+            errors=errors,
             key_rings=rings,
             payments=payments,
             email=email,

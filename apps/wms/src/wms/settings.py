@@ -132,6 +132,12 @@ class Settings(BaseSettings):
     #: seconds a feed's answer about an IP is reused; the feeds' quotas are tight
     security_verdict_ttl_seconds: float = Field(default=3600.0, gt=0)
 
+    # -- coordination: error orchestration and performance (wms.coordination) -------------
+    #: errors a second of one source that count as a breach (the forecaster's threshold)
+    error_breach_per_second: float = Field(default=5.0, gt=0)
+    #: median latency (ms) of the worker's database probes past which it is degraded
+    database_degraded_ms: float = Field(default=150.0, gt=0)
+
     @field_validator("jwt_secret", "encryption_key")
     @classmethod
     def _strong(cls, value: SecretStr) -> SecretStr:

@@ -14,6 +14,7 @@ from functools import partial
 
 import psycopg
 
+from wms.coordination.loops import coordination_loops
 from wms.domain.billing.service import Billing
 from wms.domain.operations.service import background_jobs
 from wms.events import OUTBOX_NOTIFY
@@ -48,7 +49,7 @@ async def _dunning_pass(billing: Billing) -> int:
 
 async def run(settings: Settings | None = None) -> None:
     settings = settings or get_settings()
-    async with open_core(settings) as core:
+    async with open_core(settings, process="worker") as core:
         stop, wake = asyncio.Event(), asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
@@ -71,6 +72,7 @@ async def run(settings: Settings | None = None) -> None:
                 stop,
             ),
             *background_jobs(settings, core.sessions, stop, keys=core.key_rings),
+            *coordination_loops(settings, core, stop),
         )
         log.info("worker running")
         await stop.wait()

@@ -11,6 +11,7 @@ from sqlalchemy import exc as db_errors
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from wms.api.security_events import REFUSALS, report_refusal
+from wms.coordination.errors import report_error
 from wms.errors import WMSError
 
 __all__ = ["error_response", "install_error_handlers"]
@@ -44,6 +45,11 @@ def _allowed_methods(request: Request) -> list[str]:
     return sorted(methods)
 
 
+def _report(request: Request, kind: str, status: int, message: str, source: str = "api") -> None:
+    route = getattr(request.scope.get("route"), "path", request.url.path)
+    report_error(kind, source, message, status=status, endpoint=f"{request.method} {route}")
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(WMSError)
     async def wms_error(request: Request, exc: WMSError) -> JSONResponse:
@@ -54,6 +60,7 @@ def install_error_handlers(app: FastAPI) -> None:
             )
         if exc.status >= 500:
             log.warning("%s %s failed: %s", request.method, request.url.path, exc.message)
+            _report(request, exc.code, exc.status, exc.message)
         return JSONResponse(exc.body(), status_code=exc.status)
 
     @app.exception_handler(RequestValidationError)
@@ -91,6 +98,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(db_errors.TimeoutError)
     async def database_unavailable(request: Request, exc: Exception) -> JSONResponse:
         log.warning("%s %s: database unavailable: %s", request.method, request.url.path, exc)
+        _report(request, "database_unavailable", 503, str(exc), source="postgres")
         return error_response(
             503,
             "database_unavailable",
@@ -101,4 +109,5 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
+        _report(request, "internal_error", 500, f"{type(exc).__name__}: {exc}")
         return error_response(500, "internal_error", "internal error")

@@ -1,0 +1,261 @@
+"""The error orchestrator (in the worker): classify each error event, recover, record.
+
+It reads ``wms:errors`` as the consumer group ``orchestrator`` (so an event is handled
+once by one worker even when several run, and one left unacknowledged by a worker that
+died is claimed by another after ``CLAIM_IDLE_MS``), dedupes by event id (delivery is at
+least once), and for each event:
+
+- classifies it: **dependency** (a dependency is unavailable: an open breaker, the
+  database refusing, or one source failing ``DEPENDENCY_BURST`` times within
+  ``BURST_SECONDS``), **permanent** (a bug or a refusal that no retry can fix), or
+  **transient** (anything else: one timeout, one shed call);
+- runs the class's strategy: transient → ``retry_later`` (the component that failed owns
+  the retry: the resilience layer's backoff, the loop's next turn, the client's
+  Retry-After; the record says when it is due, and a source that keeps failing turns into
+  a dependency failure); dependency → ``fall_back`` (an external service's shared breaker
+  is opened for every process, so callers take their fallback paths at once instead of
+  each waiting out its timeouts; for PostgreSQL or Redis the dependency is marked
+  degraded); permanent → ``escalate`` (an ``error.escalated`` event for operators);
+- records what it did on the stream ``wms:coordination:recoveries`` (queryable through
+  ``GET /api/v1/coordination/recoveries``).
+
+Once a second it feeds each source's error rate (errors per second) to a Holt forecaster
+and emits ``error.breach_predicted`` with the expected seconds to breach.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections import defaultdict, deque
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from redis.asyncio import Redis
+from redis.exceptions import ResponseError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from wms.coordination.forecast import HoltForecaster
+from wms.events import ERROR_STREAM, emit
+
+__all__ = [
+    "COORDINATION_CHANNEL",
+    "RECOVERIES",
+    "ErrorClass",
+    "Orchestrator",
+    "classify",
+    "recoveries",
+]
+
+log = logging.getLogger("wms.coordination.orchestrator")
+
+ErrorClass = Literal["transient", "dependency", "permanent"]
+
+#: outbox channel of what coordination announces (published on ``wms.events.coordination``)
+COORDINATION_CHANNEL = "coordination"
+GROUP = "orchestrator"
+RECOVERIES = "wms:coordination:recoveries"
+DEGRADED = "wms:coordination:degraded:"
+CLAIM_IDLE_MS = 30_000
+DEPENDENCY_BURST = 3
+BURST_SECONDS = 10.0
+STRATEGIES: dict[ErrorClass, str] = {
+    "transient": "retry_later",
+    "dependency": "fall_back",
+    "permanent": "escalate",
+}
+#: the dependency is down whatever the count
+_DEPENDENCY_KINDS = frozenset({"circuit_open", "database_unavailable", "redis_unavailable"})
+#: a bug of ours, or a refusal retrying cannot change
+_PERMANENT_KINDS = frozenset({"internal_error", "upstream_error"})
+_INFRASTRUCTURE = frozenset({"postgres", "redis"})
+
+#: opens the shared breaker of an external service; returns False if it was already open
+OpenBreaker = Callable[[str], Awaitable[bool]]
+
+
+def classify(kind: str, recent_of_source: int) -> ErrorClass:
+    """The class of an error of ``kind`` whose source failed ``recent_of_source`` times
+    (this one included) within the last ``BURST_SECONDS``."""
+    if kind in _PERMANENT_KINDS:
+        return "permanent"
+    if kind in _DEPENDENCY_KINDS or recent_of_source >= DEPENDENCY_BURST:
+        return "dependency"
+    return "transient"
+
+
+class Orchestrator:
+    """See the module's docstring. ``clock`` gives seconds (monotonic or simulated)."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        open_breaker: OpenBreaker,
+        breach_per_second: float,
+        consumer: str,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.redis = redis
+        self.sessions = sessions
+        self.open_breaker = open_breaker
+        self.breach_per_second = breach_per_second
+        self.consumer = consumer
+        self.clock = clock
+        self._recent: dict[str, deque[float]] = defaultdict(deque)
+        self._counts: dict[str, int] = defaultdict(int)
+        self._forecasters: dict[str, HoltForecaster] = {}
+        self._ready = False
+
+    async def _ensure_group(self) -> None:
+        if self._ready:
+            return
+        try:
+            # from the stream's start: events written before any worker ran are handled too
+            await self.redis.xgroup_create(ERROR_STREAM, GROUP, id="0", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+        self._ready = True
+
+    async def handle_pending(self, *, block_ms: int = 500) -> int:
+        """Handle what is waiting on the stream (blocking up to ``block_ms`` for it);
+        return how many events were handled."""
+        await self._ensure_group()
+        claimed: Any = await self.redis.xautoclaim(
+            ERROR_STREAM, GROUP, self.consumer, min_idle_time=CLAIM_IDLE_MS, count=100
+        )
+        entries: list[Any] = list(claimed[1]) if claimed else []
+        read: Any = await self.redis.xreadgroup(
+            GROUP, self.consumer, {ERROR_STREAM: ">"}, count=100, block=block_ms
+        )
+        for _, batch in read or []:
+            entries.extend(batch)
+        for entry_id, fields in entries:
+            await self._handle_entry(entry_id, fields)
+        return len(entries)
+
+    async def _handle_entry(self, entry_id: Any, fields: dict[Any, Any]) -> None:
+        raw = fields.get(b"event") or fields.get("event")
+        try:
+            event = json.loads(raw) if raw is not None else None
+        except ValueError:
+            event = None
+        if not isinstance(event, dict) or not isinstance(event.get("data"), dict):
+            log.error("unreadable error event %s dropped: %r", entry_id, raw)
+        elif await self.redis.set(f"wms:errors:seen:{event['id']}", 1, nx=True, ex=86_400):
+            await self.recover(event)
+        await self.redis.xack(ERROR_STREAM, GROUP, entry_id)
+
+    async def recover(self, event: dict[str, Any]) -> dict[str, Any]:
+        """Classify one error event, run its strategy and record it; return the record."""
+        data = event["data"]
+        source, kind = str(data.get("source", "unknown")), str(data.get("kind", "unknown"))
+        now = self.clock()
+        recent = self._recent[source]
+        recent.append(now)
+        while recent and recent[0] < now - BURST_SECONDS:
+            recent.popleft()
+        self._counts[source] += 1
+        error_class = classify(kind, len(recent))
+        strategy = STRATEGIES[error_class]
+        record: dict[str, Any] = {
+            "event_id": event["id"],
+            "request_id": data.get("request_id"),
+            "process": (data.get("details") or {}).get("process"),
+            "source": source,
+            "kind": kind,
+            "class": error_class,
+            "strategy": strategy,
+            "decided_at": datetime.now(UTC).isoformat(),
+        }
+        record.update(await self._run(strategy, source, kind, data, len(recent)))
+        await self.redis.xadd(RECOVERIES, {"record": json.dumps(record)}, maxlen=10_000)
+        return record
+
+    async def _run(
+        self, strategy: str, source: str, kind: str, data: dict[str, Any], recent: int
+    ) -> dict[str, Any]:
+        if strategy == "retry_later":
+            delay = min(60.0, 2.0 ** (recent - 1))
+            return {"action": "retry_by_owner", "retry_after_s": delay}
+        if strategy == "fall_back":
+            if source in _INFRASTRUCTURE or kind == "database_unavailable":
+                name = "postgres" if kind == "database_unavailable" else source
+                await self.redis.set(DEGRADED + name, kind, ex=int(BURST_SECONDS * 3))
+                return {"action": "marked_degraded", "dependency": name}
+            opened = await self.open_breaker(source)
+            return {"action": "breaker_opened" if opened else "breaker_already_open"}
+        await self._announce("error.escalated", {**data, "event_source": source})
+        return {"action": "escalated"}
+
+    async def _announce(self, type_: str, data: dict[str, Any]) -> None:
+        async with self.sessions() as session, session.begin():
+            await emit(session, COORDINATION_CHANNEL, type_, data)
+
+    async def forecast(self) -> int:
+        """Feed each source's errors of the last turn to its forecaster, announce the
+        breaches it predicts; return how many were announced. Call once a second."""
+        now = self.clock()
+        announced = 0
+        for source in list(self._counts):
+            count, self._counts[source] = self._counts[source], 0
+            forecaster = self._forecasters.setdefault(
+                source, HoltForecaster(threshold=self.breach_per_second)
+            )
+            prediction = forecaster.observe(now, float(count))
+            if prediction is None:
+                continue
+            await self._announce(
+                "error.breach_predicted",
+                {
+                    "source": source,
+                    "errors_per_second": round(prediction.level, 3),
+                    "threshold_per_second": prediction.threshold,
+                    "seconds_to_breach": round(prediction.seconds_to_breach, 1),
+                },
+            )
+            announced += 1
+        return announced
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Handle events and forecast once a second until ``stop``; a failed turn is
+        logged and the next one tried (Redis or PostgreSQL may be down for a while)."""
+        next_forecast = self.clock() + 1.0
+        while not stop.is_set():
+            try:
+                await self.handle_pending()
+                if self.clock() >= next_forecast:
+                    next_forecast = self.clock() + 1.0
+                    await self.forecast()
+            except Exception as exc:
+                log.warning("error orchestration turn failed: %s", exc)
+                self._ready = False
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), 0.5)
+
+
+async def recoveries(
+    redis: Redis, *, request_id: str | None = None, limit: int = 100
+) -> list[dict[str, Any]]:
+    """The latest recovery records, newest first (only those of ``request_id`` if given)."""
+    found: list[dict[str, Any]] = []
+    last: str = "+"
+    while len(found) < limit:
+        entries: Any = await redis.xrevrange(RECOVERIES, max=last, count=500)
+        if not entries:
+            break
+        for _, fields in entries:
+            record = json.loads(fields.get(b"record") or fields.get("record"))
+            if request_id is None or record.get("request_id") == request_id:
+                found.append(record)
+        oldest = entries[-1][0]
+        last = "(" + (oldest.decode() if isinstance(oldest, bytes) else str(oldest))
+        if len(entries) < 500:
+            break
+    return found[:limit]
