@@ -1,10 +1,11 @@
 """Recommendations from evidence: missing indexes (EXPLAIN), N+1 patterns, cacheable reads.
 
 A missing index is recommended only when PostgreSQL's own plan for one of the statements
-that cost the most time (count x mean) reads a large table sequentially to keep a small
-share of it: a ``Seq Scan`` with a ``Filter`` on a table of at least ``min_table_rows``
-rows (``pg_class.reltuples``) expected to keep at most ``max_selectivity`` of them. The
-plan node, the table's size and the statement's timings are the evidence. Only SELECTs
+that cost the most time (count x mean) reads a table of at least ``min_table_rows`` rows
+(``pg_class.reltuples``) sequentially where an index would spare it: a ``Seq Scan`` with a
+``Filter`` expected to keep at most ``max_selectivity`` of the rows, or a ``Seq Scan``
+sorted in full under a ``Limit`` (the first rows in some order). The plan node, the
+table's size and the statement's timings are the evidence. Only SELECTs
 are explained, and never with ANALYZE: asking runs nothing.
 
 A recommendation that needs a migration (an index) is advice: nothing here applies it.
@@ -26,10 +27,34 @@ __all__ = ["missing_indexes", "recommendations"]
 _COLUMN = re.compile(r"\(?\b(\w+)\)?(?:::\w+)?\s*(?:=|<|>|<=|>=|~~|ANY)\s")
 
 
-def _nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    yield plan
+_SHOWN = ("Node Type", "Relation Name", "Filter", "Plan Rows", "Total Cost")
+_REASONS = {
+    "filter": "a sequential scan of a large table keeps a small share of its rows",
+    "top_n": "a sequential scan of a large table is sorted in full to return its first rows",
+}
+
+
+def _scans(
+    plan: dict[str, Any],
+    parent: dict[str, Any] | None = None,
+    grandparent: dict[str, Any] | None = None,
+) -> Iterator[tuple[dict[str, Any], list[str], str]]:
+    """(seq scan node, columns an index would need, why) for each scan an index would
+    spare: one with a Filter (the filter's columns), or one sorted in full under a Limit
+    (the sort key's columns)."""
+    if plan.get("Node Type") == "Seq Scan":
+        if "Filter" in plan:
+            yield plan, sorted(set(_COLUMN.findall(plan["Filter"]))), "filter"
+        elif (
+            parent is not None
+            and parent.get("Node Type") in ("Sort", "Incremental Sort")
+            and grandparent is not None
+            and grandparent.get("Node Type") == "Limit"
+        ):
+            keys = [k.split(".")[-1].removesuffix(" DESC").strip() for k in parent["Sort Key"]]
+            yield plan, keys, "top_n"
     for child in plan.get("Plans", ()):
-        yield from _nodes(child)
+        yield from _scans(child, plan, parent)
 
 
 async def missing_indexes(
@@ -61,18 +86,17 @@ async def missing_indexes(
             except Exception:
                 await connection.rollback()
                 continue  # a statement that cannot be explained alone is no evidence
-            for node in _nodes(plan):
-                if node.get("Node Type") != "Seq Scan" or "Filter" not in node:
-                    continue
+            for node, columns, why in _scans(plan):
                 table = node["Relation Name"]
                 rows = await connection.scalar(
                     text("SELECT reltuples::bigint FROM pg_class WHERE relname = :t"),
                     {"t": table},
                 )
                 rows = int(rows or 0)
-                if rows < min_table_rows or node["Plan Rows"] > rows * max_selectivity:
+                if rows < min_table_rows:
                     continue
-                columns = sorted(set(_COLUMN.findall(node["Filter"])))
+                if why == "filter" and node["Plan Rows"] > rows * max_selectivity:
+                    continue  # most rows are kept: a sequential read is the right plan
                 found.append(
                     {
                         "kind": "missing_index",
@@ -81,17 +105,8 @@ async def missing_indexes(
                         "evidence": {
                             "statement": shape,
                             "endpoint": sample.endpoint,
-                            "plan_node": {
-                                k: node[k]
-                                for k in (
-                                    "Node Type",
-                                    "Relation Name",
-                                    "Filter",
-                                    "Plan Rows",
-                                    "Total Cost",
-                                )
-                                if k in node
-                            },
+                            "reason": _REASONS[why],
+                            "plan_node": {k: node[k] for k in _SHOWN if k in node},
                             "table_rows": rows,
                             "timings": timings.summary(),
                         },
