@@ -10,7 +10,9 @@ breach is tested on simulated time in ``tests/unit/test_forecast.py``.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -22,6 +24,16 @@ from interlock.helpers.deadline import poll
 pytestmark = pytest.mark.workflow
 
 STRATEGIES = {"transient": "retry_later", "dependency": "fall_back", "permanent": "escalate"}
+
+
+@contextlib.contextmanager
+def untracked_after(db: Any, vehicle_id: str) -> Iterator[None]:
+    """Stop tracking the truck when the block ends: the worker would ask Samsara about it
+    every second for the rest of the session."""
+    try:
+        yield
+    finally:
+        db.query("UPDATE vehicles SET samsara_vehicle_id = NULL WHERE id = %s", (vehicle_id,))
 
 
 def recoveries(admin: Any, request_id: str) -> list[dict[str, Any]]:
@@ -94,11 +106,15 @@ def test_a_permanent_refusal_is_escalated_to_operators(api, sims, redis, slo):
     )
 
 
-def test_a_worker_failure_reaches_the_orchestrator_too(api, sims, slo):
+def test_a_worker_failure_reaches_the_orchestrator_too(api, db, sims, slo):
     admin = api.as_role("admin")
     # with a tracked truck, the worker asks Samsara where it is every second
-    new_vehicle(api, new_depot(api), samsara_id=f"stream-a-{uuid.uuid4().hex[:8]}")
-    with sims["samsara"].failing(status=500), slo("error_orchestration"):
+    truck = new_vehicle(api, new_depot(api), samsara_id=f"stream-a-{uuid.uuid4().hex[:8]}")
+    with (
+        sims["samsara"].failing(status=500),
+        slo("error_orchestration"),
+        untracked_after(db, truck["id"]),
+    ):
 
         def from_the_worker() -> dict[str, Any] | None:
             response = admin.get("/api/v1/coordination/recoveries", params={"limit": 200})
@@ -152,3 +168,13 @@ def test_a_failing_dependency_is_cut_off_for_every_process_and_the_rest_keeps_it
         for _ in range(10):
             with slo("reads_during_outage"):
                 assert admin.get("/api/v1/plans").status_code == 200
+
+    # Twilio is back: after the breaker's reset time a trial call closes it again
+    def sms_sent() -> bool:
+        response = admin.post("/api/v1/customers", json=customer_payload())
+        assert response.status_code == 201, response.text
+        return {n["channel"]: n["status"] for n in response.json()["notifications"]}[
+            "sms"
+        ] == "sent"
+
+    poll(sms_sent, timeout=20, interval=0.5, what="Twilio's breaker to close again")
