@@ -161,7 +161,7 @@ class Orchestrator:
         recent.append(now)
         while recent and recent[0] < now - BURST_SECONDS:
             recent.popleft()
-        self._counts[source] += 1
+        self.count_error(source)
         error_class = classify(kind, len(recent))
         strategy = STRATEGIES[error_class]
         record: dict[str, Any] = {
@@ -197,6 +197,10 @@ class Orchestrator:
     async def _announce(self, type_: str, data: dict[str, Any]) -> None:
         async with self.sessions() as session, session.begin():
             await emit(session, COORDINATION_CHANNEL, type_, data)
+
+    def count_error(self, source: str) -> None:
+        """Count one error of ``source`` towards its error rate (``recover`` does)."""
+        self._counts[source] += 1
 
     async def forecast(self) -> int:
         """Feed each source's errors of the last turn to its forecaster, announce the

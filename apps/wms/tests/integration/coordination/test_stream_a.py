@@ -10,16 +10,22 @@ breach is tested on simulated time in ``tests/unit/test_forecast.py``.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import random
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from redis.asyncio import Redis
 from tests.integration.helpers.factories import customer_payload
 from tests.integration.helpers.operations import new_depot, new_vehicle
 
 from interlock.helpers.deadline import poll
+from wms.coordination.loops import breaker_opener
+from wms.coordination.orchestrator import Orchestrator
+from wms.db.session import make_engine, make_sessionmaker
 
 pytestmark = pytest.mark.workflow
 
@@ -178,3 +184,50 @@ def test_a_failing_dependency_is_cut_off_for_every_process_and_the_rest_keeps_it
         ] == "sent"
 
     poll(sms_sent, timeout=20, interval=0.5, what="Twilio's breaker to close again")
+
+
+def test_a_ramping_error_rate_is_announced_as_a_predicted_breach(stack, redis, slo):
+    """The orchestrator's forecasting on the real Redis and PostgreSQL, on a driven clock:
+    ten simulated minutes cannot wait for wall-clock time. The announcement travels the
+    real way (outbox, the worker's relay, Redis)."""
+    source = f"stream-a-ramp-{uuid.uuid4().hex[:8]}"
+    clock = [0.0]
+    rng = random.Random(7)
+
+    async def ramp() -> int:
+        engine = make_engine(stack.postgres_url)
+        client = Redis.from_url(stack.redis_url)
+        try:
+            orchestrator = Orchestrator(
+                client,
+                make_sessionmaker(engine),
+                open_breaker=breaker_opener(stack.redis_url),
+                breach_per_second=5.0,
+                consumer="stream-a-test",
+                clock=lambda: clock[0],
+            )
+            # one error a second for two minutes, then one more every minute: the rate
+            # crosses 5 a second at 360 s
+            for second in range(1, 361):
+                rate = 1.0 + max(0, second - 120) / 60
+                for _ in range(sum(rng.random() < rate / 10 for _ in range(10))):
+                    orchestrator.count_error(source)
+                clock[0] = float(second)
+                if await orchestrator.forecast():
+                    return second
+            return 0
+        finally:
+            await client.aclose()
+            await engine.dispose()
+
+    with redis.subscribe("wms.events.coordination") as events, slo("error_orchestration"):
+        announced_at = asyncio.run(ramp())
+        assert 120 < announced_at < 360, "no prediction before the breach"
+        prediction = events.wait_for(
+            lambda e: e["type"] == "error.breach_predicted" and e["data"]["source"] == source,
+            what="error.breach_predicted on Redis",
+        )
+    data = prediction["data"]
+    assert data["threshold_per_second"] == 5.0
+    assert data["errors_per_second"] < 5.0
+    assert 0 < data["seconds_to_breach"] <= 120
