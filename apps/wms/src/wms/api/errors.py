@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from wms.api.security_events import REFUSALS, report_refusal
 from wms.coordination.errors import report_error
-from wms.errors import WMSError
+from wms.errors import UpstreamError, WMSError
 
 __all__ = ["error_response", "install_error_handlers"]
 
@@ -45,9 +45,18 @@ def _allowed_methods(request: Request) -> list[str]:
     return sorted(methods)
 
 
-def _report(request: Request, kind: str, status: int, message: str, source: str = "api") -> None:
+def _report(
+    request: Request,
+    kind: str,
+    status: int,
+    message: str,
+    *,
+    source: str = "api",
+    service: str | None = None,
+) -> None:
     route = getattr(request.scope.get("route"), "path", request.url.path)
-    report_error(kind, source, message, status=status, endpoint=f"{request.method} {route}")
+    endpoint = f"{request.method} {route}"
+    report_error(kind, source, message, status=status, endpoint=endpoint, service=service)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -60,7 +69,8 @@ def install_error_handlers(app: FastAPI) -> None:
             )
         if exc.status >= 500:
             log.warning("%s %s failed: %s", request.method, request.url.path, exc.message)
-            _report(request, exc.code, exc.status, exc.message)
+            service = exc.service if isinstance(exc, UpstreamError) else None
+            _report(request, exc.code, exc.status, exc.message, service=service)
         return JSONResponse(exc.body(), status_code=exc.status)
 
     @app.exception_handler(RequestValidationError)
@@ -98,7 +108,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(db_errors.TimeoutError)
     async def database_unavailable(request: Request, exc: Exception) -> JSONResponse:
         log.warning("%s %s: database unavailable: %s", request.method, request.url.path, exc)
-        _report(request, "database_unavailable", 503, str(exc), source="postgres")
+        _report(request, "database_unavailable", 503, str(exc))
         return error_response(
             503,
             "database_unavailable",

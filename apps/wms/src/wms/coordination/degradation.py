@@ -12,7 +12,8 @@ worker cannot leave the API shedding forever).
 
 ``LowPriorityShedding`` (ASGI middleware in the API) answers requests to the endpoints in
 ``LOW_PRIORITY`` with 503 ``degraded_shed`` and ``Retry-After`` while the key exists, so
-the slowed database serves the work that matters (payments, pickups, health) first.
+the slowed database serves the work that matters (payments, pickups, health) first. The
+error orchestrator sets the same key when requests find the database unreachable.
 """
 
 from __future__ import annotations
@@ -40,8 +41,9 @@ log = logging.getLogger("wms.coordination.degradation")
 
 DEGRADED_KEY = "wms:performance:degraded"
 PERFORMANCE_CHANNEL = "performance"
-#: path prefixes of work that can wait while the database is slow: analysis, dashboards
-LOW_PRIORITY = ("/api/v1/coordination/", "/api/v1/integrations")
+#: path prefixes of work that can wait while the database is slow: analysis (EXPLAINs);
+#: what operators need during the incident (recoveries, integrations) is kept
+LOW_PRIORITY = ("/api/v1/coordination/recommendations", "/api/v1/coordination/timings")
 
 State = Literal["normal", "degraded"]
 
@@ -93,6 +95,7 @@ class Prober:
         self.clock = clock
         #: probes give up after this long: slow enough to be degraded, whatever the cause
         self.timeout = max(1.0, 4 * degraded_ms / 1000)
+        self._unannounced: list[tuple[str, dict[str, Any]]] = []
 
     async def probe(self) -> float:
         """One probe's latency in ms (the timeout's, if no answer came in time)."""
@@ -122,16 +125,25 @@ class Prober:
         }
         if self.detector.state == "degraded":
             await self.redis.set(DEGRADED_KEY, json.dumps(detail), ex=max(2, int(self.timeout * 3)))
-        elif changed == "normal":
+        elif changed == "normal" or ms < self.detector.degraded_ms / 2:
+            # this probe found the database well: whoever marked it degraded (also the
+            # error orchestrator, on requests it refused) is proved wrong now
             await self.redis.delete(DEGRADED_KEY)
         if changed is not None:
             type_ = "performance.degraded" if changed == "degraded" else "performance.recovered"
             log.warning("database %s: %s", changed, detail)
-            async with self.sessions() as session, session.begin():
-                await emit(
-                    session, PERFORMANCE_CHANNEL, type_, {"dependency": "postgres", **detail}
-                )
+            self._unannounced.append((type_, {"dependency": "postgres", **detail}))
+        await self._announce()
         return changed
+
+    async def _announce(self) -> None:
+        """Announce the transitions not yet announced, in order: the outbox cannot take
+        them while the database is unreachable, so they wait here until it can."""
+        while self._unannounced:
+            type_, data = self._unannounced[0]
+            async with self.sessions() as session, session.begin():
+                await emit(session, PERFORMANCE_CHANNEL, type_, data)
+            self._unannounced.pop(0)
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():

@@ -6,16 +6,18 @@ died is claimed by another after ``CLAIM_IDLE_MS``), dedupes by event id (delive
 least once), and for each event:
 
 - classifies it: **dependency** (a dependency is unavailable: an open breaker, the
-  database refusing, or one source failing ``DEPENDENCY_BURST`` times within
-  ``BURST_SECONDS``), **permanent** (a bug or a refusal that no retry can fix), or
-  **transient** (anything else: one timeout, one shed call);
+  database refusing, or one external service failing after its retries
+  ``DEPENDENCY_BURST`` times within ``BURST_SECONDS``), **permanent** (a bug or a refusal
+  that no retry can fix), or **transient** (anything else: one timeout, one shed call, a
+  failed turn of one of WMS's own loops);
 - runs the class's strategy: transient → ``retry_later`` (the component that failed owns
   the retry: the resilience layer's backoff, the loop's next turn, the client's
   Retry-After; the record says when it is due, and a source that keeps failing turns into
   a dependency failure); dependency → ``fall_back`` (an external service's shared breaker
   is opened for every process, so callers take their fallback paths at once instead of
-  each waiting out its timeouts; for PostgreSQL or Redis the dependency is marked
-  degraded); permanent → ``escalate`` (an ``error.escalated`` event for operators);
+  each waiting out its timeouts; for PostgreSQL the API sheds its low-priority endpoints,
+  as when the database probe finds it slow: ``wms.coordination.degradation``);
+  permanent → ``escalate`` (an ``error.escalated`` event for operators);
 - records what it did on the stream ``wms:coordination:recoveries`` (queryable through
   ``GET /api/v1/coordination/recoveries``).
 
@@ -39,8 +41,10 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from wms.coordination.degradation import DEGRADED_KEY
 from wms.coordination.forecast import HoltForecaster
 from wms.events import ERROR_STREAM, emit
+from wms.integrations.resilience import PRIORITIES
 
 __all__ = [
     "COORDINATION_CHANNEL",
@@ -59,7 +63,6 @@ ErrorClass = Literal["transient", "dependency", "permanent"]
 COORDINATION_CHANNEL = "coordination"
 GROUP = "orchestrator"
 RECOVERIES = "wms:coordination:recoveries"
-DEGRADED = "wms:coordination:degraded:"
 CLAIM_IDLE_MS = 30_000
 DEPENDENCY_BURST = 3
 BURST_SECONDS = 10.0
@@ -69,21 +72,36 @@ STRATEGIES: dict[ErrorClass, str] = {
     "permanent": "escalate",
 }
 #: the dependency is down whatever the count
-_DEPENDENCY_KINDS = frozenset({"circuit_open", "database_unavailable", "redis_unavailable"})
+_DEPENDENCY_KINDS = frozenset({"circuit_open", "database_unavailable"})
+#: a dependency that failed after its retries: down if it keeps doing so (a shed call is
+#: our own load, never the dependency's fault)
+_BURST_KINDS = frozenset({"upstream_unavailable"})
 #: a bug of ours, or a refusal retrying cannot change
 _PERMANENT_KINDS = frozenset({"internal_error", "upstream_error"})
-_INFRASTRUCTURE = frozenset({"postgres", "redis"})
 
 #: opens the shared breaker of an external service; returns False if it was already open
 OpenBreaker = Callable[[str], Awaitable[bool]]
 
 
-def classify(kind: str, recent_of_source: int) -> ErrorClass:
-    """The class of an error of ``kind`` whose source failed ``recent_of_source`` times
-    (this one included) within the last ``BURST_SECONDS``."""
+def dependency_of(source: str, kind: str, details: dict[str, Any]) -> str | None:
+    """The dependency an error is about: PostgreSQL, or an external service (the source,
+    or the service an API error names); None for WMS's own code (a request, a loop)."""
+    if kind == "database_unavailable":
+        return "postgres"
+    for name in (source, details.get("service")):
+        if name in PRIORITIES:
+            return str(name)
+    return None
+
+
+def classify(kind: str, dependency: str | None, recent_of_source: int) -> ErrorClass:
+    """The class of an error of ``kind`` about ``dependency`` (see ``dependency_of``) whose
+    source failed ``recent_of_source`` times (this one included) within ``BURST_SECONDS``."""
     if kind in _PERMANENT_KINDS:
         return "permanent"
-    if kind in _DEPENDENCY_KINDS or recent_of_source >= DEPENDENCY_BURST:
+    if dependency is not None and (
+        kind in _DEPENDENCY_KINDS or (kind in _BURST_KINDS and recent_of_source >= DEPENDENCY_BURST)
+    ):
         return "dependency"
     return "transient"
 
@@ -148,8 +166,11 @@ class Orchestrator:
             event = None
         if not isinstance(event, dict) or not isinstance(event.get("data"), dict):
             log.error("unreadable error event %s dropped: %r", entry_id, raw)
-        elif await self.redis.set(f"wms:errors:seen:{event['id']}", 1, nx=True, ex=86_400):
+        elif not await self.redis.exists(seen := f"wms:errors:seen:{event['id']}"):
             await self.recover(event)
+            # marked once done: a worker dying in between has the event handled again
+            # (at least once), never lost
+            await self.redis.set(seen, 1, ex=86_400)
         await self.redis.xack(ERROR_STREAM, GROUP, entry_id)
 
     async def recover(self, event: dict[str, Any]) -> dict[str, Any]:
@@ -162,36 +183,41 @@ class Orchestrator:
         while recent and recent[0] < now - BURST_SECONDS:
             recent.popleft()
         self.count_error(source)
-        error_class = classify(kind, len(recent))
+        details = data.get("details") or {}
+        dependency = dependency_of(source, kind, details)
+        error_class = classify(kind, dependency, len(recent))
         strategy = STRATEGIES[error_class]
         record: dict[str, Any] = {
             "event_id": event["id"],
             "request_id": data.get("request_id"),
-            "process": (data.get("details") or {}).get("process"),
+            "process": details.get("process"),
             "source": source,
             "kind": kind,
             "class": error_class,
             "strategy": strategy,
             "decided_at": datetime.now(UTC).isoformat(),
         }
-        record.update(await self._run(strategy, source, kind, data, len(recent)))
+        record.update(await self._run(strategy, dependency, data, len(recent)))
         await self.redis.xadd(RECOVERIES, {"record": json.dumps(record)}, maxlen=10_000)
         return record
 
     async def _run(
-        self, strategy: str, source: str, kind: str, data: dict[str, Any], recent: int
+        self, strategy: str, dependency: str | None, data: dict[str, Any], recent: int
     ) -> dict[str, Any]:
         if strategy == "retry_later":
             delay = min(60.0, 2.0 ** (recent - 1))
             return {"action": "retry_by_owner", "retry_after_s": delay}
-        if strategy == "fall_back":
-            if source in _INFRASTRUCTURE or kind == "database_unavailable":
-                name = "postgres" if kind == "database_unavailable" else source
-                await self.redis.set(DEGRADED + name, kind, ex=int(BURST_SECONDS * 3))
-                return {"action": "marked_degraded", "dependency": name}
-            opened = await self.open_breaker(source)
-            return {"action": "breaker_opened" if opened else "breaker_already_open"}
-        await self._announce("error.escalated", {**data, "event_source": source})
+        if strategy == "fall_back" and dependency == "postgres":
+            # the API sheds its low-priority endpoints while this lasts (or the probe
+            # says the database is back)
+            detail = {"by": "orchestrator", "kind": data.get("kind")}
+            await self.redis.set(DEGRADED_KEY, json.dumps(detail), ex=int(BURST_SECONDS * 3))
+            return {"action": "low_priority_shed", "dependency": dependency}
+        if strategy == "fall_back" and dependency is not None:
+            opened = await self.open_breaker(dependency)
+            action = "breaker_opened" if opened else "breaker_already_open"
+            return {"action": action, "dependency": dependency}
+        await self._announce("error.escalated", data)
         return {"action": "escalated"}
 
     async def _announce(self, type_: str, data: dict[str, Any]) -> None:

@@ -231,3 +231,30 @@ def test_a_ramping_error_rate_is_announced_as_a_predicted_breach(stack, redis, s
     assert data["threshold_per_second"] == 5.0
     assert data["errors_per_second"] < 5.0
     assert 0 < data["seconds_to_breach"] <= 120
+
+
+def test_errors_of_an_unreachable_database_still_reach_the_orchestrator_which_sheds_load(
+    api, faults, slo
+):
+    """The outbox cannot take the events when PostgreSQL is what failed: they go straight
+    to the Redis stream, and the orchestrator's fallback for the database is to have the
+    API shed its low-priority work."""
+    admin = api.as_role("admin")
+    request_id = f"stream-a-{uuid.uuid4().hex[:12]}"
+    assert admin.get("/api/v1/plans").status_code == 200  # who the admin is, now cached
+    with faults["postgres"].down(), slo("error_orchestration"):
+        response = admin.get("/api/v1/plans", headers={"X-Request-ID": request_id})
+        assert response.status_code == 503, response.text
+        assert response.json()["error"]["code"] == "database_unavailable"
+        records = wait_for_recoveries(admin, request_id, {"api"})
+        assert (records[0]["class"], records[0]["strategy"]) == ("dependency", "fall_back")
+        assert records[0]["action"] == "low_priority_shed"
+        shed = admin.get("/api/v1/coordination/timings")
+        assert shed.status_code == 503, shed.text
+        assert shed.json()["error"]["code"] == "degraded_shed"
+    # the database is back: the worker's probe finds it well and the shedding ends
+    poll(
+        lambda: admin.get("/api/v1/coordination/timings").status_code == 200,
+        timeout=10,
+        what="low-priority work to be served again",
+    )
