@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -22,27 +22,32 @@ if TYPE_CHECKING:
 __all__ = ["breaker_opener", "coordination_loops"]
 
 
-def breaker_opener(redis_url: str) -> Any:
-    """``open_breaker(service)`` for the orchestrator: opens the breaker that every
-    process shares in Redis (``wms.integrations.resilience``) unless it is open already;
-    returns whether it opened it."""
+def breaker_opener(redis_url: str) -> Callable[[str, int], Awaitable[str]]:
+    """``open_breaker(service, attempts)`` for the orchestrator: opens the breaker that
+    every process shares in Redis (``wms.integrations.resilience``) and returns what it
+    did: ``breaker_opened``; ``breaker_already_open``; or ``not_consecutive`` when the
+    breaker counted fewer consecutive failures than the ``attempts`` the burst made, so a
+    call succeeded among or after them: an intermittent fault, or a service already
+    back, is left to the breaker itself."""
 
-    def open_now(service: str) -> bool:
+    def open_now(service: str, attempts: int) -> str:
         client = sync_redis.Redis.from_url(redis_url, socket_timeout=1, socket_connect_timeout=1)
         try:
             storage = pybreaker.CircuitRedisStorage(
                 pybreaker.STATE_CLOSED, client, namespace=f"wms:breaker:{service}"
             )
             if storage.state == pybreaker.STATE_OPEN:
-                return False
+                return "breaker_already_open"
+            if storage.counter == 0 or storage.counter < attempts:
+                return "not_consecutive"
             storage.state = pybreaker.STATE_OPEN
             storage.opened_at = datetime.now(UTC)
-            return True
+            return "breaker_opened"
         finally:
             client.close()
 
-    async def open_breaker(service: str) -> bool:
-        return await asyncio.to_thread(open_now, service)
+    async def open_breaker(service: str, attempts: int) -> str:
+        return await asyncio.to_thread(open_now, service, attempts)
 
     return open_breaker
 

@@ -15,7 +15,10 @@ least once), and for each event:
   Retry-After; the record says when it is due, and a source that keeps failing turns into
   a dependency failure); dependency → ``fall_back`` (an external service's shared breaker
   is opened for every process, so callers take their fallback paths at once instead of
-  each waiting out its timeouts; for PostgreSQL the API sheds its low-priority endpoints,
+  each waiting out its timeouts, but only when no call succeeded among or after the
+  failures (the breaker's count of consecutive failures covers every attempt they
+  made): an intermittent fault is left to the breaker, and late news of an outage never
+  cuts off a service that is back; for PostgreSQL the API sheds its low-priority endpoints,
   as when the database probe finds it slow: ``wms.coordination.degradation``);
   permanent → ``escalate`` (an ``error.escalated`` event for operators);
 - records what it did on the stream ``wms:coordination:recoveries`` (queryable through
@@ -79,8 +82,9 @@ _BURST_KINDS = frozenset({"upstream_unavailable"})
 #: a bug of ours, or a refusal retrying cannot change
 _PERMANENT_KINDS = frozenset({"internal_error", "upstream_error"})
 
-#: opens the shared breaker of an external service; returns False if it was already open
-OpenBreaker = Callable[[str], Awaitable[bool]]
+#: opens the shared breaker of a service whose last N attempts all failed; returns the
+#: action taken (``wms.coordination.loops.breaker_opener``)
+OpenBreaker = Callable[[str, int], Awaitable[str]]
 
 
 def dependency_of(source: str, kind: str, details: dict[str, Any]) -> str | None:
@@ -94,16 +98,21 @@ def dependency_of(source: str, kind: str, details: dict[str, Any]) -> str | None
     return None
 
 
-def classify(kind: str, dependency: str | None, recent_of_source: int) -> ErrorClass:
+def classify(
+    kind: str, dependency: str | None, recent_of_source: int, *, source: str
+) -> ErrorClass:
     """The class of an error of ``kind`` about ``dependency`` (see ``dependency_of``) whose
-    source failed ``recent_of_source`` times (this one included) within ``BURST_SECONDS``."""
+    ``source`` failed ``recent_of_source`` times (this one included) within
+    ``BURST_SECONDS``. Only the adapter's own events count towards a burst: they say how
+    many attempts failed, which the API's event of the same failure does not."""
     if kind in _PERMANENT_KINDS:
         return "permanent"
-    if dependency is not None and (
-        kind in _DEPENDENCY_KINDS or (kind in _BURST_KINDS and recent_of_source >= DEPENDENCY_BURST)
-    ):
+    if dependency is None:
+        return "transient"
+    if kind in _DEPENDENCY_KINDS:
         return "dependency"
-    return "transient"
+    burst = kind in _BURST_KINDS and source == dependency
+    return "dependency" if burst and recent_of_source >= DEPENDENCY_BURST else "transient"
 
 
 class Orchestrator:
@@ -125,7 +134,8 @@ class Orchestrator:
         self.breach_per_second = breach_per_second
         self.consumer = consumer
         self.clock = clock
-        self._recent: dict[str, deque[float]] = defaultdict(deque)
+        #: per source: (when, attempts the breaker counted) of its recent errors
+        self._recent: dict[str, deque[tuple[float, int]]] = defaultdict(deque)
         self._counts: dict[str, int] = defaultdict(int)
         self._forecasters: dict[str, HoltForecaster] = {}
         self._ready = False
@@ -178,14 +188,14 @@ class Orchestrator:
         data = event["data"]
         source, kind = str(data.get("source", "unknown")), str(data.get("kind", "unknown"))
         now = self.clock()
+        details = data.get("details") or {}
         recent = self._recent[source]
-        recent.append(now)
-        while recent and recent[0] < now - BURST_SECONDS:
+        recent.append((now, int(details.get("attempts") or 0)))
+        while recent and recent[0][0] < now - BURST_SECONDS:
             recent.popleft()
         self.count_error(source)
-        details = data.get("details") or {}
         dependency = dependency_of(source, kind, details)
-        error_class = classify(kind, dependency, len(recent))
+        error_class = classify(kind, dependency, len(recent), source=source)
         strategy = STRATEGIES[error_class]
         record: dict[str, Any] = {
             "event_id": event["id"],
@@ -197,12 +207,18 @@ class Orchestrator:
             "strategy": strategy,
             "decided_at": datetime.now(UTC).isoformat(),
         }
-        record.update(await self._run(strategy, dependency, data, len(recent)))
+        attempts = sum(n for _, n in recent)
+        record.update(await self._run(strategy, dependency, data, len(recent), attempts))
         await self.redis.xadd(RECOVERIES, {"record": json.dumps(record)}, maxlen=10_000)
         return record
 
     async def _run(
-        self, strategy: str, dependency: str | None, data: dict[str, Any], recent: int
+        self,
+        strategy: str,
+        dependency: str | None,
+        data: dict[str, Any],
+        recent: int,
+        attempts: int,
     ) -> dict[str, Any]:
         if strategy == "retry_later":
             delay = min(60.0, 2.0 ** (recent - 1))
@@ -214,8 +230,7 @@ class Orchestrator:
             await self.redis.set(DEGRADED_KEY, json.dumps(detail), ex=int(BURST_SECONDS * 3))
             return {"action": "low_priority_shed", "dependency": dependency}
         if strategy == "fall_back" and dependency is not None:
-            opened = await self.open_breaker(dependency)
-            action = "breaker_opened" if opened else "breaker_already_open"
+            action = await self.open_breaker(dependency, attempts)
             return {"action": action, "dependency": dependency}
         await self._announce("error.escalated", data)
         return {"action": "escalated"}

@@ -271,7 +271,10 @@ class ExternalService:
         try:
             return await self._call(fn, idempotent=idempotent)
         except UpstreamError as exc:  # UpstreamUnavailable too
-            report_error(exc.code, self.name, exc.message, status=exc.status)
+            # what the breaker counted: every attempt, when the retries ran out
+            exhausted = exc.code == UpstreamUnavailable.code
+            attempts = 1 + (self.policy.retries if idempotent else 0) if exhausted else 0
+            report_error(exc.code, self.name, exc.message, status=exc.status, attempts=attempts)
             raise
 
     async def _call(self, fn: Callable[[], T], *, idempotent: bool) -> T:
