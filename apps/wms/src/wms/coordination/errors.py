@@ -189,7 +189,10 @@ def report_error(
     status: int | None = None,
     **details: Any,
 ) -> None:
-    """Report a failure to this process's reporter (none installed: nothing to do)."""
+    """Report a failure to this process's reporter (none installed: nothing to do).
+
+    Call it on the event loop's thread (the reporter's queue is an asyncio one); an SDK
+    call running in a worker thread reports through ``ExternalService.call``, which does."""
     if _reporter is not None:
         _reporter.report(
             ErrorEvent(kind=kind, source=source, message=message, status=status, details=details)
