@@ -14,6 +14,8 @@ from collections.abc import Awaitable, Callable, Coroutine
 from contextlib import AsyncExitStack
 from typing import Any
 
+from wms.coordination.errors import report_error, request_scope
+
 __all__ = ["every", "start"]
 
 log = logging.getLogger("wms.loops")
@@ -33,10 +35,12 @@ async def every(
     and tried again at the next turn: a loop never dies of one failure."""
     while not stop.is_set():
         try:
-            if await job() and then is not None:
-                then.set()
+            with request_scope():  # the errors of one turn share an id
+                if await job() and then is not None:
+                    then.set()
         except Exception as exc:
             log.warning("%s failed: %s", name, exc)
+            report_error("job_failed", name, f"{type(exc).__name__}: {exc}")
         waits = [asyncio.ensure_future(stop.wait())]
         if wake is not None:
             waits.append(asyncio.ensure_future(wake.wait()))

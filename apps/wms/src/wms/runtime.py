@@ -10,6 +10,7 @@ the worker its loops), so one stack holds everything the process opened.
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from wms.coordination.errors import ErrorReporter, installed
 from wms.coordination.process import Coordination, open_coordination
 from wms.db.session import make_engine, make_sessionmaker, migrate, pool_in_use
 from wms.domain.billing.service import Billing
@@ -28,6 +30,7 @@ from wms.integrations import ExternalService
 from wms.integrations.keys import KeyRing, key_rings
 from wms.integrations.messaging import Email, Sms
 from wms.integrations.payments import Payments
+from wms.loops import start
 from wms.settings import Settings
 
 __all__ = ["Core", "open_core"]
@@ -41,6 +44,8 @@ class Core:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     redis: Redis
+    #: this process's error events, on their way to the orchestrator
+    errors: ErrorReporter
     key_rings: dict[str, KeyRing]
     payments: Payments
     email: Email
@@ -55,8 +60,8 @@ class Core:
 async def open_core(settings: Settings, *, process: str = "api") -> AsyncIterator[Core]:
     """The shared parts of a WMS process (migrating the database first when configured).
 
-    ``process`` (``api`` or ``worker``) chooses the dependencies it declares and names it
-    in its acknowledgements of the configuration."""
+    ``process`` (``api`` or ``worker``) chooses the dependencies it declares, names it
+    in its acknowledgements of the configuration and in the error events it reports."""
     async with AsyncExitStack() as stack:
         if settings.migrate_on_start:
             await asyncio.to_thread(
@@ -77,6 +82,9 @@ async def open_core(settings: Settings, *, process: str = "api") -> AsyncIterato
         )
         stack.push_async_callback(redis.aclose)
         sessions = make_sessionmaker(engine)
+        errors = ErrorReporter(sessions, redis, process=f"{process}:{os.getpid()}")
+        stack.enter_context(installed(errors))
+        await start(stack, errors.run())
         rings = key_rings(settings, sessions)
         payments = Payments(settings, keys=rings)
         email, sms = Email(settings, keys=rings), Sms(settings, keys=rings)
@@ -90,6 +98,7 @@ async def open_core(settings: Settings, *, process: str = "api") -> AsyncIterato
             engine=engine,
             sessions=sessions,
             redis=redis,
+            errors=errors,
             key_rings=rings,
             payments=payments,
             email=email,

@@ -170,6 +170,12 @@ class Settings(BaseSettings):
     #: port of the worker's health endpoint on 127.0.0.1; 0 serves none
     worker_health_port: int = Field(default=0, ge=0, le=65535)
 
+    # -- coordination: error orchestration and performance (wms.coordination) -------------
+    #: errors a second of one source that count as a breach (the forecaster's threshold)
+    error_breach_per_second: float = Field(default=5.0, gt=0)
+    #: median latency (ms) of the worker's database probes past which it is degraded
+    database_degraded_ms: float = Field(default=150.0, gt=0)
+
     @field_validator("jwt_secret", "encryption_key")
     @classmethod
     def _strong(cls, value: SecretStr) -> SecretStr:

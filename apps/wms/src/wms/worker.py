@@ -14,6 +14,7 @@ from functools import partial
 
 import psycopg
 
+from wms.coordination.loops import coordination_loops
 from wms.domain.billing.service import Billing
 from wms.domain.operations.service import background_jobs
 from wms.events import OUTBOX_NOTIFY
@@ -71,6 +72,7 @@ async def run(settings: Settings | None = None) -> None:
                 stop,
             ),
             *background_jobs(settings, core.sessions, stop, keys=core.key_rings),
+            *coordination_loops(settings, core, stop),
         )
         log.info("worker running")
         await stop.wait()

@@ -9,6 +9,7 @@ import logging
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
+from redis.asyncio import Redis
 from sqlalchemy import select
 
 from wms import __version__
@@ -30,6 +31,9 @@ from wms.api.routes import (
 from wms.api.routes.security import router as security_router
 from wms.api.ws import Hub
 from wms.api.ws import router as ws_router
+from wms.coordination.admin import router as coordination_router
+from wms.coordination.degradation import LowPriorityShedding
+from wms.coordination.performance import PerformanceMonitor, RequestTimings
 from wms.coordination.routes import router as configuration_router
 from wms.db.models import User
 from wms.domain.customers.onboarding import Onboarding
@@ -74,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with open_core(settings) as core:
             await core.stack.enter_async_context(hashing())
+            performance.instrument(core.engine)
             for ring in core.key_rings.values():
                 await ring.ensure_bootstrap()
             ops = Operations.build(settings, core.sessions, core.notifier, keys=core.key_rings)
@@ -135,6 +140,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Waste Management System: customers, billing, pickups, routes.",
     )
     install_error_handlers(app)
+    app.state.performance = performance = PerformanceMonitor()
+
+    def redis() -> Redis | None:
+        svc: Services | None = getattr(app.state, "services", None)
+        return svc.redis if svc is not None else None
+
+    app.add_middleware(LowPriorityShedding, redis=redis)
+    app.add_middleware(RequestTimings, monitor=performance)
 
     app.add_middleware(RequestLimits, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)  # outermost: the limits' refusals carry them too
@@ -149,4 +162,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(security_router)
     app.include_router(ws_router)
     app.include_router(configuration_router)
+    app.include_router(coordination_router)
     return app

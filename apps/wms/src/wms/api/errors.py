@@ -11,7 +11,8 @@ from sqlalchemy import exc as db_errors
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from wms.api.security_events import REFUSALS, report_refusal
-from wms.errors import WMSError
+from wms.coordination.errors import report_error
+from wms.errors import UpstreamError, WMSError
 
 __all__ = ["error_response", "install_error_handlers"]
 
@@ -44,6 +45,20 @@ def _allowed_methods(request: Request) -> list[str]:
     return sorted(methods)
 
 
+def _report(
+    request: Request,
+    kind: str,
+    status: int,
+    message: str,
+    *,
+    source: str = "api",
+    service: str | None = None,
+) -> None:
+    route = getattr(request.scope.get("route"), "path", request.url.path)
+    endpoint = f"{request.method} {route}"
+    report_error(kind, source, message, status=status, endpoint=endpoint, service=service)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(WMSError)
     async def wms_error(request: Request, exc: WMSError) -> JSONResponse:
@@ -54,6 +69,8 @@ def install_error_handlers(app: FastAPI) -> None:
             )
         if exc.status >= 500:
             log.warning("%s %s failed: %s", request.method, request.url.path, exc.message)
+            service = exc.service if isinstance(exc, UpstreamError) else None
+            _report(request, exc.code, exc.status, exc.message, service=service)
         return JSONResponse(exc.body(), status_code=exc.status)
 
     @app.exception_handler(RequestValidationError)
@@ -91,6 +108,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(db_errors.TimeoutError)
     async def database_unavailable(request: Request, exc: Exception) -> JSONResponse:
         log.warning("%s %s: database unavailable: %s", request.method, request.url.path, exc)
+        _report(request, "database_unavailable", 503, str(exc))
         return error_response(
             503,
             "database_unavailable",
@@ -101,4 +119,5 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
+        _report(request, "internal_error", 500, f"{type(exc).__name__}: {exc}")
         return error_response(500, "internal_error", "internal error")

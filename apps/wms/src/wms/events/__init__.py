@@ -11,13 +11,31 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from wms.db.models import OutboxEvent
 
-__all__ = ["CHANNEL_PREFIX", "OUTBOX_NOTIFY", "emit", "new_event", "redis_channel"]
+__all__ = [
+    "CHANNEL_PREFIX",
+    "ERROR_STREAM",
+    "OUTBOX_NOTIFY",
+    "STREAMS",
+    "STREAM_MAXLEN",
+    "emit",
+    "new_event",
+    "redis_channel",
+]
 
 #: PostgreSQL NOTIFY channel; delivered on commit, so the relay wakes for committed events only
 OUTBOX_NOTIFY = "wms_outbox"
 
 #: Redis channel of a WMS event channel: ``wms.events.<channel>``
 CHANNEL_PREFIX = "wms.events."
+
+
+#: Redis stream the error orchestrator reads (wms.coordination.orchestrator)
+ERROR_STREAM = "wms:errors"
+#: outbox channels relayed to a Redis stream (kept until read and acknowledged) instead of
+#: published (heard only by whoever listens at that moment)
+STREAMS = {"errors": ERROR_STREAM}
+#: entries a stream keeps at most (roughly: trimmed lazily by Redis)
+STREAM_MAXLEN = 100_000
 
 
 def redis_channel(channel: str) -> str:

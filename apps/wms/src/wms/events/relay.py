@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from wms.db.models import OutboxEvent
-from wms.events import redis_channel
+from wms.events import STREAM_MAXLEN, STREAMS, redis_channel
 
 __all__ = ["relay_once"]
 
@@ -40,6 +40,15 @@ async def relay_once(sessions: async_sessionmaker, redis: Redis, *, batch: int =
             .all()
         )
         for event in rows:
+            stream = STREAMS.get(event.channel)
+            if stream is not None:
+                await redis.xadd(
+                    stream,
+                    {"event": json.dumps(event.payload)},
+                    maxlen=STREAM_MAXLEN,
+                    approximate=True,
+                )
+                continue
             await redis.publish(redis_channel(event.channel), json.dumps(event.payload))
         if rows:
             await session.execute(

@@ -36,6 +36,7 @@ from tenacity import (
     wait_random_exponential,
 )
 
+from wms.coordination.errors import report_error
 from wms.errors import Conflict, InvalidInput, NotFound, UpstreamError, UpstreamUnavailable
 
 log = logging.getLogger("wms.integrations")
@@ -289,8 +290,19 @@ class ExternalService:
     async def call(self, fn: Callable[[], T], *, idempotent: bool = True) -> T:
         """Run blocking ``fn`` (an SDK call) under the service's policy.
 
-        A non-idempotent call (a POST without an idempotency key) is never retried.
+        A non-idempotent call (a POST without an idempotency key) is never retried. Every
+        failure but a refusal of what our caller sent is reported as an error event.
         """
+        try:
+            return await self._call(fn, idempotent=idempotent)
+        except UpstreamError as exc:  # UpstreamUnavailable too
+            # what the breaker counted: every attempt, when the retries ran out
+            exhausted = exc.code == UpstreamUnavailable.code
+            attempts = 1 + (self.policy.retries if idempotent else 0) if exhausted else 0
+            report_error(exc.code, self.name, exc.message, status=exc.status, attempts=attempts)
+            raise
+
+    async def _call(self, fn: Callable[[], T], *, idempotent: bool) -> T:
         if self._should_shed():
             self.stats.shed += 1
             raise UpstreamUnavailable(self.name, "shed under load (low priority)", code="shed")

@@ -1,0 +1,55 @@
+"""Admin endpoints of Streams A and B: recoveries, timings, recommendations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from wms.api.deps import Services, require, services
+from wms.coordination.advice import recommendations
+from wms.coordination.orchestrator import recoveries
+from wms.coordination.performance import PerformanceMonitor
+from wms.security import Principal
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api/v1/coordination", tags=["coordination"])
+
+_ERRORS: dict[int | str, dict[str, Any]] = {401: {}, 403: {}}
+
+
+def _monitor(request: Request) -> PerformanceMonitor:
+    found: PerformanceMonitor = request.app.state.performance
+    return found
+
+
+@router.get("/recoveries", responses=_ERRORS)
+async def list_recoveries(
+    svc: Services = Depends(services),
+    _: Principal = Depends(require("admin")),
+    request_id: str | None = Query(default=None, max_length=64),
+    limit: int = Query(default=100, ge=1, le=1000),
+) -> list[dict[str, Any]]:
+    """What the error orchestrator did, newest first: for each error event its class
+    (transient, dependency, permanent), strategy and action."""
+    return await recoveries(svc.redis, request_id=request_id, limit=limit)
+
+
+@router.get("/timings", responses=_ERRORS)
+async def timings(
+    monitor: PerformanceMonitor = Depends(_monitor), _: Principal = Depends(require("admin"))
+) -> dict[str, Any]:
+    """This API process's per-endpoint and per-statement timings (ms)."""
+    return monitor.timings()
+
+
+@router.get("/recommendations", responses=_ERRORS)
+async def list_recommendations(
+    svc: Services = Depends(services),
+    monitor: PerformanceMonitor = Depends(_monitor),
+    _: Principal = Depends(require("admin")),
+) -> list[dict[str, Any]]:
+    """Missing indexes, N+1 patterns and cacheable reads seen by this API process, each
+    with its evidence; a recommendation needing a migration is advice, never applied."""
+    return await recommendations(svc.engine, monitor)
