@@ -166,6 +166,7 @@ def do_the_work():
 
 do_the_work()
 signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+open("worker-ready", "w").close()  # from here a SIGTERM ends it with its coverage saved
 signal.pause()
 """
 
@@ -179,11 +180,17 @@ command = ["{python}", "server/worker.py"]
 
 ENV_UNTOUCHED = """
 import os
+from pathlib import Path
+
 import httpx
+from interlock.helpers.deadline import poll
 
 def test_used_while_nothing_here_measures_itself(stack):
     assert httpx.get(stack.app_url + "/used").text == "used"
     assert sorted(k for k in os.environ if k.startswith("COVERAGE_")) == []
+    # the worker has no health check: wait until it has worked, or teardown could end
+    # it before its SIGTERM handler (and its coverage) is there
+    poll(lambda: Path("worker-ready").exists() or None, timeout=60, what="the worker at work")
 """
 
 
