@@ -64,3 +64,16 @@ def test_an_unconfirmed_subscription_raises_instead_of_missing_messages(redis_se
                 listener.subscribe("events")
         finally:
             process.resume()
+
+
+def test_a_wait_that_times_out_names_what_it_waited_for_and_what_came(redis_url):
+    with EventListener(redis_url, timeout=5) as listener:
+        sub = listener.subscribe("events")
+        listener.client.publish("events", '{"kind": "other"}')
+        sub.wait_for(lambda m: m["kind"] == "other")
+        with pytest.raises(WaitTimeout) as failed:
+            sub.wait_for(lambda m: m["kind"] == "relayed", timeout=0, what="the event relayed")
+    assert str(failed.value) == (
+        "timed out after 0 s waiting for the event relayed; "
+        "received 1 other message(s), the last: [{'kind': 'other'}]"
+    )
