@@ -42,7 +42,9 @@ def test_a_with_block_unsubscribes_at_its_end(redis_url):
         with listener.subscribe("events"):
             assert subscribers(listener, "events") == 1
         # the server drops a closed connection's subscriptions as it notices the close
-        poll(lambda: subscribers(listener, "events") == 0, timeout=5, what="no subscriber")
+        poll(
+            lambda: subscribers(listener, "events") == 0, timeout=5, what="the subscription dropped"
+        )
 
 
 def test_closing_the_listener_unsubscribes_what_is_left(redis_url):
@@ -51,7 +53,9 @@ def test_closing_the_listener_unsubscribes_what_is_left(redis_url):
     with EventListener(redis_url, timeout=5) as watcher:
         assert subscribers(watcher, "events") == 1
         listener.close()
-        poll(lambda: subscribers(watcher, "events") == 0, timeout=5, what="no subscriber")
+        poll(
+            lambda: subscribers(watcher, "events") == 0, timeout=5, what="the subscription dropped"
+        )
 
 
 def test_an_unconfirmed_subscription_raises_instead_of_missing_messages(redis_server):
