@@ -86,10 +86,13 @@ def _redact(secret: str) -> str:
     return secret[:4] + "..."
 
 
-def scan_text(text: str, where: str, *, known: Iterable[str] = ()) -> list[Leak]:
-    """The leaks in ``text`` (reported as coming from ``where``); ``known`` are values that
-    must not appear anywhere (shorter than MIN_KNOWN_LENGTH characters are ignored)."""
-    values = sorted({v for v in known if len(v) >= MIN_KNOWN_LENGTH}, key=len, reverse=True)
+def scan_text(text: str, where: str, *, known: str | Iterable[str] = ()) -> list[Leak]:
+    """The leaks in ``text`` (reported as coming from ``where``); ``known`` (one value or
+    several) must not appear anywhere (shorter than MIN_KNOWN_LENGTH characters are
+    ignored)."""
+    # one str is one value: its characters, each too short to look for, would find nothing
+    given = [known] if isinstance(known, str) else known
+    values = sorted({v for v in given if len(v) >= MIN_KNOWN_LENGTH}, key=len, reverse=True)
     leaks: list[Leak] = []
     for number, line in enumerate(text.splitlines(), start=1):
         for kind, pattern in _PATTERNS:
@@ -121,7 +124,7 @@ def _files(paths: Iterable[Path]) -> Iterator[Path]:
 def scan_for_secrets(
     paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
     *,
-    known: Iterable[str] = (),
+    known: str | Iterable[str] = (),
 ) -> list[Leak]:
     """Every leak in the files under ``paths``: one path or several (``str`` or
     ``Path``; files or folders, searched recursively; binary content is read as text
@@ -137,7 +140,7 @@ def scan_for_secrets(
     for root in roots:
         if not root.exists():
             raise FileNotFoundError(f"nothing to scan at {root}")
-    values = list(known)
+    values = [known] if isinstance(known, str) else list(known)
     leaks: list[Leak] = []
     for file in _files(roots):
         with file.open("rb") as handle:

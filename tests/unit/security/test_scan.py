@@ -138,6 +138,16 @@ def test_paths_may_be_str_or_path_one_or_many(tmp_path):
         ]
 
 
+def test_one_known_value_given_as_a_str_is_looked_for(tmp_path):
+    (tmp_path / "app.log").write_text("login admin with hunter2-password\n")
+    assert [leak.kind for leak in scan_for_secrets(tmp_path, known="hunter2-password")] == [
+        "known-secret"
+    ]
+    assert [
+        leak.kind for leak in scan_text("x hunter2-password", "log", known="hunter2-password")
+    ] == ["known-secret"]
+
+
 def test_a_scan_of_no_paths_raises_rather_than_passing():
     with pytest.raises(FileNotFoundError):
         scan_for_secrets([])
