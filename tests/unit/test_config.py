@@ -155,6 +155,11 @@ def test_the_apps_own_database_and_redis_variables_are_never_read(tmp_path):
         ("[tool.interlock.app]\ncommand = []\n", {}, "command must be a non-empty list"),
         ('[tool.interlock.app]\ncommand = ["x"]\nhealth = "ready"\n', {}, "must be an HTTP path"),
         ('[tool.interlock]\nsimulators = "stripe"\n', {}, "simulators must be a list"),
+        (
+            '[tool.interlock]\nsimulators = ["stripe", "twilio", "stripe"]\n',
+            {},
+            "[tool.interlock] simulators names 'stripe' twice (list each once)",
+        ),
         ("[tool.interlock\n", {}, "not valid TOML"),
         (
             '[tool.interlock]\nsimulators = ["stripe"]\n[tool.interlock.seed_data.twilio]\n',

@@ -23,6 +23,7 @@ __all__ = [
     "as_str_list",
     "as_str_table",
     "as_table",
+    "as_unique_str_list",
     "as_url",
     "known_keys",
 ]
@@ -53,6 +54,15 @@ def as_str_list(where: str, value: Any) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
         raise ConfigError(f"{where} must be a list of strings, got {value!r}")
     return tuple(value)
+
+
+def as_unique_str_list(where: str, value: Any) -> tuple[str, ...]:
+    """``as_str_list`` for a list of names, where a name given twice is a mistake."""
+    items = as_str_list(where, value)
+    for index, item in enumerate(items):
+        if item in items[:index]:
+            raise ConfigError(f"{where} names {item!r} twice", hint="list each once")
+    return items
 
 
 def as_str_table(where: str, value: Any) -> dict[str, str]:

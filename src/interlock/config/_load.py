@@ -24,6 +24,7 @@ from interlock.config._checks import (
     as_str_list,
     as_str_table,
     as_table,
+    as_unique_str_list,
     as_url,
     known_keys,
 )
@@ -151,7 +152,7 @@ def _build(
     root: Path, source: Path | None, table: dict[str, Any], env: Mapping[str, str]
 ) -> Config:
     known_keys(_TOP, table, _TOP_KEYS)
-    simulators = as_str_list(f"{_TOP} simulators", table.get("simulators", []))
+    simulators = as_unique_str_list(f"{_TOP} simulators", table.get("simulators", []))
     shared = as_str_table("[tool.interlock.env]", table.get("env", {}))
     artifacts = as_str(f"{_TOP} artifacts", table.get("artifacts", ".interlock/runs"))
     if env.get(ARTIFACTS_ENV):

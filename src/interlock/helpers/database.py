@@ -98,7 +98,8 @@ class DatabaseHelper:
             rows = self.query(sql, params)
             return rows[0] if rows else None
 
-        return poll(probe, timeout=timeout or self.timeout, what=what or f"a row from {sql!r}")
+        limit = self.timeout if timeout is None else timeout
+        return poll(probe, timeout=limit, what=what or f"a row from {sql!r}")
 
     def close(self) -> None:
         """Closes the connection; idempotent, and the helper cannot be used again."""

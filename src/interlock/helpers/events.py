@@ -11,7 +11,7 @@ from typing import Any
 
 import redis
 
-from interlock.helpers.deadline import WaitTimeout
+from interlock.helpers.deadline import WaitTimeout, seen_instead
 from interlock.lifecycle import Lifecycle
 
 __all__ = ["EventListener", "Subscription"]
@@ -57,8 +57,10 @@ class Subscription:
         timeout: float | None = None,
         what: str = "a matching message",
     ) -> Any:
-        """The first message (JSON-decoded when it is JSON) that satisfies ``predicate``."""
-        deadline = time.monotonic() + (timeout or self.timeout)
+        """The first message (JSON-decoded when it is JSON) that satisfies ``predicate``;
+        WaitTimeout after ``timeout`` seconds (default: the listener's)."""
+        limit = self.timeout if timeout is None else timeout
+        deadline = time.monotonic() + limit
         checked = 0
         while True:
             for message in self.received[checked:]:
@@ -67,10 +69,7 @@ class Subscription:
             checked = len(self.received)
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise WaitTimeout(
-                    f"no {what} within {timeout or self.timeout:g} s; "
-                    f"received {len(self.received)} other message(s)"
-                )
+                raise WaitTimeout.after(limit, what, seen=seen_instead(self.received, "message"))
             self._drain(min(remaining, 0.1))
 
 

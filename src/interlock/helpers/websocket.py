@@ -12,7 +12,7 @@ from typing import Any
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
-from interlock.helpers.deadline import WaitTimeout
+from interlock.helpers.deadline import WaitTimeout, seen_instead
 from interlock.lifecycle import Lifecycle
 
 __all__ = ["WebSocketClient", "WebSocketFactory"]
@@ -41,7 +41,7 @@ class WebSocketClient:
         what: str = "a matching frame",
     ) -> Any:
         self._lifecycle.use()
-        limit = timeout or self.timeout
+        limit = self.timeout if timeout is None else timeout
         for frame in self.received:
             if predicate(frame):
                 return frame
@@ -49,7 +49,7 @@ class WebSocketClient:
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise WaitTimeout(f"no {what} within {limit:g} s; got {self.received[-3:]}")
+                raise WaitTimeout.after(limit, what, seen=seen_instead(self.received, "frame"))
             try:
                 raw = self.connection.recv(timeout=remaining)
             except TimeoutError:

@@ -1,5 +1,9 @@
 """``interlock load SCENARIO``: run a scenario file with a k6 executor, live progress, a summary.
 
+With no threshold from the scenario or --threshold, the run is gated on its iterations'
+success rate: at least the project's performance_threshold (95 % by default, as for
+'interlock run'); the summary says so. A run with no gate at all would pass whatever failed.
+
 Exit codes: 0 every threshold held, 1 a threshold failed (or aborted the run), 2 bad input
 (unknown executor, a negative rate, a scenario that does not import, a target that refuses),
 printed as one line.
@@ -10,8 +14,10 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from interlock.errors import InterlockError, UsageError
 from interlock.load.executors import (
@@ -29,6 +35,9 @@ from interlock.load.scenario import Scenario, load_scenario
 from interlock.load.summary import progress_line, summary
 from interlock.load.think import parse_think
 from interlock.load.thresholds import LoadThreshold, parse_load_thresholds
+
+if TYPE_CHECKING:
+    from interlock.config import Config
 
 __all__ = ["add_parser", "build_executor", "parse_duration", "run"]
 
@@ -103,7 +112,8 @@ def configure(p: argparse.ArgumentParser) -> None:
         default=[],
         metavar="[NAME:]RULE",
         help="k6 rule on the workflow (or on step NAME), e.g. 'p(95)<500' or "
-        "'GET /:p(99)<800 over 30s'; repeatable",
+        "'GET /:p(99)<800 over 30s'; repeatable (none given, in the scenario either: "
+        "the workflow's rate>= the project's performance_threshold, 95%% by default)",
     )
     p.add_argument("--abort-on-fail", action="store_true", help="stop the run when one fails")
     p.add_argument("--abort-delay", default="0s", help="judge aborts only after this long")
@@ -160,27 +170,49 @@ def build_executor(args: argparse.Namespace) -> Executor:
     return executor
 
 
-def build_thresholds(args: argparse.Namespace, scenario: Scenario) -> list[LoadThreshold]:
-    """The scenario's thresholds plus the command line's; UsageError on a bad rule."""
+def build_thresholds(
+    args: argparse.Namespace,
+    scenario: Scenario,
+    *,
+    performance_threshold: Callable[[], float] = lambda: 95.0,
+) -> list[LoadThreshold]:
+    """The scenario's thresholds plus the command line's; UsageError on a bad rule.
+
+    With none at all, one rule on the scenario's iterations: ``rate>=`` the success rate
+    ``performance_threshold()`` returns (percent; called only then, as it may read the
+    project's configuration), marked with its origin for the summary.
+    """
     rules: dict[str, list[str]] = {k: list(v) for k, v in scenario.thresholds.items()}
     for text in args.threshold:
         match = _RULE.match(text.strip())
         if not match:
             raise UsageError(f"bad threshold {text!r}: write [NAME:]RULE, e.g. p(95)<500")
         rules.setdefault(match["target"] or scenario.name, []).append(match["rule"])
-    return parse_load_thresholds(
+    origin = None
+    if not any(rules.values()):
+        percent = performance_threshold()
+        rules = {scenario.name: [f"rate>={percent / 100:g}"]}
+        origin = f"default: no thresholds given, performance_threshold {percent:g} %"
+    parsed = parse_load_thresholds(
         rules, abort_on_fail=args.abort_on_fail, delay=parse_duration(args.abort_delay)
     )
+    return [replace(rule, origin=origin) for rule in parsed] if origin else parsed
 
 
-def _artifacts(args: argparse.Namespace) -> Path | None:
+def _project(config: object) -> Config:
+    """The project's configuration: the one ``interlock`` read (with its --project), or
+    the current directory's when run as ``python -m interlock.load``."""
+    from interlock.config import Config, load_config
+
+    return config if isinstance(config, Config) else load_config()
+
+
+def _artifacts(args: argparse.Namespace, config: object) -> Path | None:
     """Where run folders go when --out is not given; read before the run, so that a bad
     configuration fails first rather than after minutes of load."""
     if args.out is not None:
         return None
-    from interlock.config import load_config
-
-    return load_config().artifacts
+    return _project(config).artifacts
 
 
 def _output_path(args: argparse.Namespace, artifacts: Path | None) -> Path:
@@ -194,23 +226,26 @@ def _output_path(args: argparse.Namespace, artifacts: Path | None) -> Path:
 def run(args: argparse.Namespace, config: object = None) -> int:
     """Handle ``interlock load``: 0 pass, 1 a threshold failed, 2 bad input (one line).
 
-    ``config`` (the project's configuration, passed by ``interlock``) is not needed: this
-    command reads its own section of the project.
+    ``config`` is the project's configuration as ``interlock`` read it; without one (run
+    as ``python -m interlock.load``) the current directory's is read, when needed: for
+    the run folder (no --out) and for the default success-rate gate (no thresholds).
     """
     try:
         executor = build_executor(args)
         scenario = load_scenario(args.scenario)
         if args.think:
-            from dataclasses import replace
-
             try:
                 scenario = replace(scenario, think=parse_think(args.think))
             except ValueError as exc:
                 raise UsageError(str(exc)) from None
-        thresholds = build_thresholds(args, scenario)
+        thresholds = build_thresholds(
+            args,
+            scenario,
+            performance_threshold=lambda: _project(config).thresholds.performance_threshold,
+        )
         if args.workers is not None and args.workers < 1:
             raise UsageError("--workers must be at least 1")
-        artifacts = _artifacts(args)
+        artifacts = _artifacts(args, config)
         result = _execute(args, scenario, executor, thresholds)
         out = _output_path(args, artifacts)
     except InterlockError as exc:

@@ -138,10 +138,12 @@ class LoadRun:
             raise
         except HttpError as exc:
             ok, error = False, exc.kind
+            metrics.record_message(error, exc)
         except CheckFailed as exc:
             ok, error = False, f"check failed: {exc}"
         except Exception as exc:
             ok, error = False, type(exc).__name__
+            metrics.record_message(error, exc)
         metrics.record_iteration((_now() - origin) * 1000, ok, error)
 
     def abort(self, reason: str) -> None:
@@ -271,6 +273,7 @@ class LoadRun:
             aborted=aborted,
             series=self._series,
             samples=m.samples,
+            error_messages=dict(m.messages),
         )
 
 

@@ -11,9 +11,24 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from interlock.slo.aggregate import Aggregate
+from interlock.slo.aggregate import MAX_ERROR_KINDS, Aggregate
 
-__all__ = ["Metrics", "Second"]
+__all__ = ["MAX_MESSAGE_CHARS", "Metrics", "Second", "error_message"]
+
+#: the longest first message kept for an error kind, characters
+MAX_MESSAGE_CHARS = 300
+
+
+def error_message(exc: BaseException) -> str | None:
+    """``"Type: message"`` of ``exc`` (its first line, at most MAX_MESSAGE_CHARS), or None
+    when it says nothing beyond its type."""
+    text = str(exc).strip()
+    if not text:
+        return None
+    line = text.splitlines()[0]
+    name = type(exc).__name__
+    shown = line if line.startswith(f"{name}:") else f"{name}: {line}"
+    return shown[:MAX_MESSAGE_CHARS]
 
 
 @dataclass
@@ -83,6 +98,9 @@ class Metrics:
         self.dropped = 0
         self.interrupted = 0
         self.started = 0
+        #: the first message seen of each error kind (kinds group failures; a message
+        #: says what went wrong). Bounded as the kinds are, by MAX_ERROR_KINDS.
+        self.messages: dict[str, str] = {}
         self.second = Second(0)
         #: every iteration's (duration ms, error or None), only when asked, else None: it
         #: grows with the run (for tests that verify merges against every sample)
@@ -99,6 +117,14 @@ class Metrics:
         self.second.workflow.record(duration_ms, ok, error)
         if self.samples is not None:
             self.samples.append((duration_ms, error))
+
+    def record_message(self, kind: str, exc: BaseException) -> None:
+        """Keep ``exc``'s message as the example of error ``kind``, unless one is kept."""
+        if kind in self.messages or len(self.messages) >= MAX_ERROR_KINDS:
+            return
+        message = error_message(exc)
+        if message is not None and message != kind:
+            self.messages[kind] = message
 
     def record_check(self, name: str, ok: bool) -> None:
         if ok:

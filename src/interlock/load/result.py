@@ -19,7 +19,8 @@ class LoadResult:
 
     ``workflow`` times whole iterations (open model: from their intended start); ``steps``
     times each named request or step; ``thresholds`` are verdict dicts (target, threshold,
-    ok, actual, failed_at_s); ``series`` has one point a second.
+    ok, actual, failed_at_s, origin); ``series`` has one point a second; ``error_messages``
+    holds the first message seen of each error kind (kind -> ``"Type: message"``).
     """
 
     scenario: str
@@ -39,6 +40,7 @@ class LoadResult:
     series: list[dict[str, Any]] = field(default_factory=list)
     shards: int = 1
     samples: list[tuple[float, str | None]] | None = None
+    error_messages: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -70,6 +72,7 @@ class LoadResult:
             "workflow": self.workflow.summary(),
             "steps": {name: agg.summary() for name, agg in sorted(self.steps.items())},
             "checks": {k: {"passes": p, "fails": f} for k, (p, f) in sorted(self.checks.items())},
+            "error_messages": dict(sorted(self.error_messages.items())),
             "thresholds": self.thresholds,
             "series": self.series,
             "shards": self.shards,
@@ -105,6 +108,7 @@ class LoadResult:
             samples=None
             if data.get("samples") is None
             else [(float(d), e) for d, e in data["samples"]],
+            error_messages=dict(data.get("error_messages", {})),
         )
 
     def write_json(self, path: Path) -> None:
@@ -127,7 +131,10 @@ def merge_shards(parts: list[LoadResult], *, plan: str) -> LoadResult:
     samples: list[tuple[float, str | None]] | None = (
         [] if all(p.samples is not None for p in parts) else None
     )
+    messages: dict[str, str] = {}
     for part in parts:
+        for kind, message in part.error_messages.items():
+            messages.setdefault(kind, message)
         workflow += part.workflow
         for name, agg in part.steps.items():
             steps.setdefault(name, Aggregate()).__iadd__(agg)
@@ -161,4 +168,5 @@ def merge_shards(parts: list[LoadResult], *, plan: str) -> LoadResult:
         series=[series[t] for t in sorted(series)],
         shards=len(parts),
         samples=samples,
+        error_messages=messages,
     )

@@ -134,6 +134,7 @@ class Session:
             yield
         except Exception as exc:
             kind = exc.kind if isinstance(exc, HttpError) else type(exc).__name__
+            self._metrics.record_message(kind, exc)
             self._metrics.record_step(name, (_perf() - start) * 1000, False, kind)
             raise
         self._metrics.record_step(name, (_perf() - start) * 1000, True, None)

@@ -45,7 +45,9 @@ def summary(result: LoadResult) -> str:
         mark = "✓" if verdict["ok"] else "✗"
         actual = verdict["actual"]
         shown = "no runs" if actual is None else f"{actual:.3f}".rstrip("0").rstrip(".")
-        lines.append(f"  {mark} {verdict['target']}: {verdict['threshold']} (was {shown})")
+        origin = verdict.get("origin")
+        why = f"; {origin}" if origin else ""
+        lines.append(f"  {mark} {verdict['target']}: {verdict['threshold']} (was {shown}{why})")
     if result.thresholds:
         lines.append("")
     width = max([len(n) for n in (*result.steps, result.scenario)] + [20]) + 4
@@ -67,6 +69,9 @@ def summary(result: LoadResult) -> str:
     for name, agg in [(result.scenario, result.workflow), *sorted(result.steps.items())]:
         for kind, count in agg.errors.most_common(3):
             lines.append(f"    {name} error {kind}: {count}")
+            message = result.error_messages.get(kind)
+            if message is not None:
+                lines.append(f"      first: {message}")
     if result.aborted:
         lines.append(f"\n  aborted: {result.aborted}")
     lines.append("\n  " + ("PASS" if result.ok else "FAIL"))

@@ -32,13 +32,15 @@ _WINDOW = re.compile(r"^(?P<rule>.*?)\s+over\s+(?P<n>\d+(?:\.\d+)?)\s*s\s*$")
 
 @dataclass(frozen=True, kw_only=True)
 class LoadThreshold:
-    """A rule on one figure: ``target`` is the workflow's name or a step's name."""
+    """A rule on one figure: ``target`` is the workflow's name or a step's name; ``origin``
+    says where a rule nobody wrote comes from (e.g. the default success-rate gate)."""
 
     target: str
     rule: Threshold
     window: float | None = None
     abort_on_fail: bool = False
     delay: float = 0.0
+    origin: str | None = None
 
     @property
     def expression(self) -> str:
@@ -117,6 +119,7 @@ class ThresholdState:
             "actual": self.actual,
             "failed_at_s": self.failed_at,
             "abort_on_fail": self.threshold.abort_on_fail,
+            "origin": self.threshold.origin,
         }
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from interlock.errors import UsageError
 from interlock.monitor.history import Bucket
 
-__all__ = ["Trend", "parse_duration", "render", "slope", "trend"]
+__all__ = ["MAX_SUCCESS_CHANGE_PP", "Trend", "parse_duration", "render", "slope", "trend"]
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
@@ -40,14 +40,30 @@ def slope(points: Sequence[tuple[float, float]]) -> float:
     return sum((x - mean_x) * (y - mean_y) for x, y in points) / var
 
 
+#: a success rate moves within 0-100 %: a change beyond 100 points is an artefact of the fit
+MAX_SUCCESS_CHANGE_PP = 100.0
+
+
+def _clamp(value: float) -> float:
+    return max(-MAX_SUCCESS_CHANGE_PP, min(MAX_SUCCESS_CHANGE_PP, value))
+
+
 @dataclass(frozen=True, slots=True)
 class Trend:
-    """A probe's buckets and how its figures move: ms per minute, points of percent per hour."""
+    """A probe's buckets and how its figures move: ms per minute, points of percent per hour.
+
+    ``success_pp_per_hour`` is held within ±100: a success rate cannot move further, and a
+    steeper figure only extrapolates a few minutes of buckets to an hour.
+    ``success_change_pp`` is the fitted change over the ``span_s`` seconds from the first
+    bucket to the last (also within ±100): what a window shorter than an hour shows.
+    """
 
     probe: str
     buckets: list[Bucket]
     latency_ms_per_min: float
     success_pp_per_hour: float
+    span_s: float = 0.0
+    success_change_pp: float = 0.0
 
     @property
     def direction(self) -> str:
@@ -58,12 +74,25 @@ class Trend:
 
 
 def trend(probe: str, buckets: list[Bucket]) -> Trend:
+    """The trend of ``buckets`` (oldest first) of one probe."""
+    per_hour = slope([(b.start / 3600, b.success_rate) for b in buckets])
+    span = buckets[-1].start - buckets[0].start if buckets else 0.0
     return Trend(
         probe=probe,
         buckets=buckets,
         latency_ms_per_min=slope([(b.start / 60, b.latency_avg_ms) for b in buckets]),
-        success_pp_per_hour=slope([(b.start / 3600, b.success_rate) for b in buckets]),
+        success_pp_per_hour=_clamp(per_hour),
+        span_s=span,
+        success_change_pp=_clamp(per_hour * span / 3600),
     )
+
+
+def _success(t: Trend) -> str:
+    """The success trend as text: per hour, or over the window when it is shorter."""
+    if t.span_s >= 3600:
+        return f"success {t.success_pp_per_hour:+.2f} pp/h"
+    over = f"{t.span_s / 60:.0f} min" if t.span_s >= 60 else f"{t.span_s:.0f} s"
+    return f"success {t.success_change_pp:+.2f} pp over {over}"
 
 
 _COLUMNS = (
@@ -115,6 +144,8 @@ def render(trends: Sequence[Trend], fmt: str) -> str:
                     "probe": t.probe,
                     "latency_ms_per_min": round(t.latency_ms_per_min, 3),
                     "success_pp_per_hour": round(t.success_pp_per_hour, 3),
+                    "success_change_pp": round(t.success_change_pp, 3),
+                    "span_s": t.span_s,
                     "direction": t.direction,
                     "buckets": [r for r in _rows([t])],
                 }
@@ -131,8 +162,7 @@ def render(trends: Sequence[Trend], fmt: str) -> str:
     lines = []
     for t in trends:
         lines.append(
-            f"{t.probe}: {t.direction}; latency {t.latency_ms_per_min:+.2f} ms/min, "
-            f"success {t.success_pp_per_hour:+.2f} pp/h"
+            f"{t.probe}: {t.direction}; latency {t.latency_ms_per_min:+.2f} ms/min, {_success(t)}"
         )
         lines.append(
             f"  {'bucket':<19} {'checks':>6} {'ok %':>6} {'avg ms':>8} {'max ms':>8} {'Δ ms':>8}"

@@ -2,16 +2,53 @@
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
+from collections.abc import Iterable
 from typing import Any, NoReturn, final
 
 import httpx
 
+from interlock.errors import ConfigError
 from interlock.faults.applied import Applied
 from interlock.faults.events import FaultEvent, FaultObserver, Phase, notify
 from interlock.lifecycle import Lifecycle
 from interlock.simulators.base import CONTROL_PREFIX
+from interlock.simulators.faults import FAULT_KINDS, FaultRule
 
-__all__ = ["SimulatorClient"]
+__all__ = ["SimulatorClient", "check_fault"]
+
+#: what a test may set on a fault rule (the rest is the simulator's bookkeeping)
+_FAULT_OPTIONS = tuple(
+    f.name for f in dataclasses.fields(FaultRule) if f.name not in ("id", "hits")
+)
+
+
+def _nearest(given: str, known: Iterable[str], what: str) -> str:
+    choices = list(known)
+    close = difflib.get_close_matches(given, choices, n=1)
+    return f"did you mean {close[0]!r}?" if close else f"{what}: {', '.join(choices)}"
+
+
+def check_fault(simulator: str, kind: str, options: dict[str, Any]) -> None:
+    """Refuse, before any call, a fault rule the simulator would refuse: an unknown kind or
+    option (naming the nearest known one) or a bad value. Raises ConfigError (one line),
+    the error an unknown proxy toxic raises too."""
+    if kind not in FAULT_KINDS:
+        raise ConfigError(
+            f"unknown fault kind {kind!r} for simulator {simulator!r}",
+            hint=_nearest(kind, FAULT_KINDS, "kinds"),
+        )
+    for option in options:
+        if option not in _FAULT_OPTIONS or option == "kind":
+            raise ConfigError(
+                f"unknown option {option!r} of a {kind} fault for simulator {simulator!r}",
+                hint=_nearest(option, _FAULT_OPTIONS[1:], "options"),
+            )
+    try:
+        FaultRule.from_dict({"kind": kind, **options})
+    except ConfigError as exc:
+        raise ConfigError(f"simulator {simulator!r}: {exc.message}", hint=exc.hint) from None
 
 
 @final
@@ -19,7 +56,9 @@ class SimulatorClient:
     """The control surface of one simulator, over HTTP (it lives in another process).
 
     Usable at once or as a context manager; after ``close()`` every call raises
-    StateError, and so does entering it twice. A call the simulator refuses raises
+    StateError, and so does entering it twice. A fault rule the simulator would refuse
+    (an unknown kind or option, a bad value) raises ConfigError before any call, as an
+    unknown proxy toxic does; so does seed data it refuses. Another call it refuses raises
     ``httpx.HTTPStatusError`` whose message gives the simulator's reason; one that cannot
     reach it, httpx's transport error.
     """
@@ -58,13 +97,9 @@ class SimulatorClient:
         return response.json()
 
     def _refused(self, method: str, path: str, response: httpx.Response) -> NoReturn:
-        try:
-            reason = response.json().get("error", response.text)
-        except ValueError:
-            reason = response.text
         raise httpx.HTTPStatusError(
             f"simulator {self.name!r} answered {method} {CONTROL_PREFIX}{path} "
-            f"with {response.status_code}: {reason}",
+            f"with {response.status_code}: {_reason(response)}",
             request=response.request,
             response=response,
         )
@@ -93,11 +128,25 @@ class SimulatorClient:
         return result
 
     def seed(self, data: dict[str, Any]) -> None:
-        self._call("POST", "/seed", json=data)
+        """Apply seed data now; ConfigError (the simulator's reason, naming the key) when
+        the simulator refuses it, as for a fault it would refuse."""
+        response = self._request("POST", "/seed", json=data)
+        if response.status_code == 400:
+            raise ConfigError(f"simulator {self.name!r} refused the seed data: {_reason(response)}")
+        if response.status_code >= 400:
+            self._refused("POST", "/seed", response)
 
     def add_fault(self, kind: str, **options: Any) -> int:
-        """Add a fault rule (see ``FaultRule``) now; returns its id. Raises if refused."""
-        rule: dict[str, Any] = self._call("POST", "/faults", json={"kind": kind, **options})
+        """Add a fault rule (see ``FaultRule``) now; returns its id. Raises ConfigError for
+        a rule the simulator would refuse (checked here first, and if it refuses anyway)."""
+        self._life.check_usable()
+        check_fault(self.name, kind, options)
+        response = self._request("POST", "/faults", json={"kind": kind, **options})
+        if response.status_code == 400:
+            raise ConfigError(f"simulator {self.name!r} refused the fault: {_reason(response)}")
+        if response.status_code >= 400:
+            self._refused("POST", "/faults", response)
+        rule: dict[str, Any] = response.json()
         rule_id = int(rule["id"])
         self.added.add(rule_id)
         self._described[rule_id] = " ".join([kind, *(f"{k}={v}" for k, v in options.items())])
@@ -155,3 +204,11 @@ class SimulatorClient:
     def failing(self, status: int = 500, **options: Any) -> Applied[int]:
         """Calls answer ``status`` (with the service's error body) from now on; see ``fault``."""
         return self.fault("status", status=status, **options)
+
+
+def _reason(response: httpx.Response) -> str:
+    """The simulator's own reason for refusing a call (its JSON ``error``, else the body)."""
+    try:
+        return str(response.json().get("error", response.text))
+    except (ValueError, AttributeError):
+        return response.text

@@ -42,7 +42,9 @@ def test_a_with_block_unsubscribes_at_its_end(redis_url):
         with listener.subscribe("events"):
             assert subscribers(listener, "events") == 1
         # the server drops a closed connection's subscriptions as it notices the close
-        poll(lambda: subscribers(listener, "events") == 0, timeout=5, what="no subscriber")
+        poll(
+            lambda: subscribers(listener, "events") == 0, timeout=5, what="the subscription dropped"
+        )
 
 
 def test_closing_the_listener_unsubscribes_what_is_left(redis_url):
@@ -51,7 +53,9 @@ def test_closing_the_listener_unsubscribes_what_is_left(redis_url):
     with EventListener(redis_url, timeout=5) as watcher:
         assert subscribers(watcher, "events") == 1
         listener.close()
-        poll(lambda: subscribers(watcher, "events") == 0, timeout=5, what="no subscriber")
+        poll(
+            lambda: subscribers(watcher, "events") == 0, timeout=5, what="the subscription dropped"
+        )
 
 
 def test_an_unconfirmed_subscription_raises_instead_of_missing_messages(redis_server):
@@ -64,3 +68,16 @@ def test_an_unconfirmed_subscription_raises_instead_of_missing_messages(redis_se
                 listener.subscribe("events")
         finally:
             process.resume()
+
+
+def test_a_wait_that_times_out_names_what_it_waited_for_and_what_came(redis_url):
+    with EventListener(redis_url, timeout=5) as listener:
+        sub = listener.subscribe("events")
+        listener.client.publish("events", '{"kind": "other"}')
+        sub.wait_for(lambda m: m["kind"] == "other")
+        with pytest.raises(WaitTimeout) as failed:
+            sub.wait_for(lambda m: m["kind"] == "relayed", timeout=0, what="the event relayed")
+    assert str(failed.value) == (
+        "timed out after 0 s waiting for the event relayed; "
+        "received 1 other message(s), the last: [{'kind': 'other'}]"
+    )

@@ -145,3 +145,81 @@ def test_a_bad_configuration_fails_before_any_load(
     assert code == 2
     assert err.count("\n") == 1  # the error alone: no progress lines, no load ran
     assert "artifacts" in err
+
+
+FAILING = """
+name = "ping"
+calls = 0
+
+async def workflow(session):
+    global calls
+    calls += 1
+    await session.get("/")
+    if calls % 2:
+        raise RuntimeError(f"order {calls} was not stored")
+"""
+
+
+def _failing_run(tmp_path: Path, target: Target, *extra: str) -> list[str]:
+    scenario = tmp_path / "failing.py"
+    scenario.write_text(FAILING)
+    argv = [str(scenario), "--target", target.url, "--out", str(tmp_path / "run"), "--quiet"]
+    return [*argv, "--executor", "per-vu-iterations", "--vus", "1", "--iterations", "10", *extra]
+
+
+def test_without_thresholds_the_success_rate_gate_fails_the_run_and_says_so(
+    tmp_path: Path,
+    target: Target,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no project here: the defaults apply
+    monkeypatch.delenv("PERFORMANCE_THRESHOLD", raising=False)
+    code = main(_failing_run(tmp_path, target))
+    printed = capsys.readouterr().out
+    assert code == 1
+    assert (
+        "✗ ping: rate>=0.95 (was 0.5; default: no thresholds given, performance_threshold 95 %)"
+        in printed
+    )
+    assert "\n  FAIL\n" in printed
+    data = json.loads((tmp_path / "run" / "load.json").read_text())
+    assert data["ok"] is False
+    [gate] = data["thresholds"]
+    assert gate["origin"].startswith("default:")
+
+
+def test_the_default_gate_is_the_projects_performance_threshold(
+    tmp_path: Path,
+    target: Target,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PERFORMANCE_THRESHOLD", "40")
+    assert main(_failing_run(tmp_path, target)) == 0
+    assert (
+        "✓ ping: rate>=0.4 (was 0.5; default: no thresholds given, performance_threshold 40 %)"
+        in (capsys.readouterr().out)
+    )
+
+
+def test_given_thresholds_replace_the_default_gate(
+    tmp_path: Path, target: Target, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(_failing_run(tmp_path, target, "--threshold", "rate>=0.5")) == 0
+    data = json.loads((tmp_path / "run" / "load.json").read_text())
+    assert [(t["threshold"], t["origin"]) for t in data["thresholds"]] == [("rate>=0.5", None)]
+    assert "default" not in capsys.readouterr().out
+
+
+def test_the_summary_shows_the_first_message_of_each_error_kind(
+    tmp_path: Path, target: Target, capsys: pytest.CaptureFixture[str]
+) -> None:
+    main(_failing_run(tmp_path, target))
+    printed = capsys.readouterr().out
+    assert (
+        "ping error RuntimeError: 5\n      first: RuntimeError: order 1 was not stored\n" in printed
+    )
+    data = json.loads((tmp_path / "run" / "load.json").read_text())
+    assert data["error_messages"] == {"RuntimeError": "RuntimeError: order 1 was not stored"}

@@ -16,10 +16,27 @@ def _buckets() -> list[Bucket]:
 
 
 def test_trend_reports_latency_per_minute_and_success_per_hour() -> None:
-    t = trend("web", _buckets())
-    assert t.latency_ms_per_min == pytest.approx(20)
-    assert t.success_pp_per_hour == pytest.approx(-600)
+    hours = [Bucket("web", 3600.0 * i, 3600, 10, 10 - i, 100 + 20 * i, 200) for i in range(4)]
+    t = trend("web", hours)
+    assert t.latency_ms_per_min == pytest.approx(20 / 60)
+    assert t.success_pp_per_hour == pytest.approx(-10)
     assert t.direction == "worsening"
+    assert "success -10.00 pp/h" in render([t], "table")
+
+
+def test_a_success_trend_never_passes_100_points_and_a_short_window_shows_its_change() -> None:
+    # 100 % to 70 % in three minutes: -600 pp/h as a rate, which no success rate can do
+    t = trend("web", _buckets())
+    assert t.success_pp_per_hour == -100
+    assert t.success_change_pp == pytest.approx(-30)
+    assert t.direction == "worsening"
+    assert "web: worsening; latency +20.00 ms/min, success -30.00 pp over 3 min" in render(
+        [t], "table"
+    )
+    steep = [Bucket("web", 10.0 * i, 10, 10, 10 if i < 2 else 0, 100, 100) for i in range(4)]
+    fitted = trend("web", steep)  # a step: the least-squares line overshoots the 100 points
+    assert (fitted.success_pp_per_hour, fitted.success_change_pp) == (-100, -100)
+    assert json.loads(render([fitted], "json"))[0]["success_change_pp"] == -100
 
 
 def test_csv_and_json_exports_carry_every_bucket_with_its_change() -> None:

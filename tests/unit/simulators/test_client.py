@@ -7,9 +7,12 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from interlock.errors import ConfigError
+from interlock.faults.toxics import Toxic
 from interlock.lifecycle import StateError
+from interlock.simulators import client as client_module
 from interlock.simulators.base import Simulator
-from interlock.simulators.client import SimulatorClient
+from interlock.simulators.client import SimulatorClient, check_fault
 from interlock.simulators.faults import FaultRule
 from interlock.simulators.threaded import ThreadedSimulator
 
@@ -52,9 +55,57 @@ def test_a_with_block_removes_its_fault_and_hands_back_its_id(
     assert control.added == set()
 
 
-def test_a_refused_fault_raises_with_the_simulators_reason(control: SimulatorClient) -> None:
-    with pytest.raises(httpx.HTTPStatusError, match="unknown fault kind 'explode'"):
+@pytest.mark.parametrize(
+    ("kind", "options", "message"),
+    [
+        (
+            "stauts",
+            {},
+            "unknown fault kind 'stauts' for simulator 'sendgrid' (did you mean 'status'?)",
+        ),
+        (
+            "explode",
+            {},
+            "unknown fault kind 'explode' for simulator 'sendgrid' "
+            "(kinds: status, rate_limit, latency, hang, drop, malformed)",
+        ),
+        (
+            "status",
+            {"stauts": 503},
+            "unknown option 'stauts' of a status fault for simulator 'sendgrid' "
+            "(did you mean 'status'?)",
+        ),
+        ("status", {"rate": 2}, "simulator 'sendgrid': fault rate must be between 0 and 1, got 2"),
+    ],
+)
+def test_a_fault_the_simulator_would_refuse_is_one_config_error_before_any_call(
+    server: ThreadedSimulator,
+    control: SimulatorClient,
+    kind: str,
+    options: dict[str, object],
+    message: str,
+) -> None:
+    with pytest.raises(ConfigError) as refused:
+        control.fault(kind, **options)
+    assert str(refused.value) == message
+    assert server.sim.faults.added == []
+    assert control.journal() == []  # the control calls are not journalled; nothing else ran
+
+
+def test_a_fault_refused_by_the_simulator_itself_is_a_config_error_with_its_reason(
+    control: SimulatorClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a simulator that refuses what this client lets through (another version of it)
+    monkeypatch.setattr(client_module, "check_fault", lambda *args: None)
+    with pytest.raises(ConfigError, match=r"simulator 'sendgrid' refused the fault: .*'explode'"):
         control.fault("explode")
+
+
+def test_an_unknown_fault_and_an_unknown_toxic_raise_the_same_error() -> None:
+    with pytest.raises(ConfigError):
+        Toxic.build("explode")
+    with pytest.raises(ConfigError):
+        check_fault("stripe", "explode", {})
 
 
 def test_a_reset_keeps_the_run_wide_faults(
