@@ -169,6 +169,22 @@ def test_fuzz_examples_reach_the_suite_through_its_environment_variable(tmp_path
     assert_one_line_error(interlock("run", "--fuzz-examples", "0", cwd=root), "got '0'")
 
 
+@pytest.mark.integration_timeout(180_000)  # two runs, slow on a shared machine
+def test_a_suite_s_fuzz_examples_reach_its_tests_unless_the_option_overrides_them(tmp_path):
+    config = PROJECT.replace('smoke = "smoke"', 'fuzz = { marker = "", fuzz_examples = 50 }')
+    depth = "print('depth', os.environ['INTERLOCK_FUZZ_EXAMPLES'])"
+    body = f"import os\n\ndef test_depth():\n    {depth}\n"
+    root = project(tmp_path, {"test_depth.py": body}, config)
+    deep = interlock("run", "fuzz", "--", "-s", cwd=root)
+    assert deep.returncode == 0, deep.stdout + deep.stderr
+    assert "depth 50" in deep.stdout
+    chosen = interlock("run", "fuzz", "--fuzz-examples", "7", "--", "-s", cwd=root)
+    assert "depth 7" in chosen.stdout
+    bad = PROJECT.replace('smoke = "smoke"', 'fuzz = { marker = "", fuzz_examples = 0 }')
+    (root / "pyproject.toml").write_text(bad)
+    assert_one_line_error(interlock("run", "fuzz", cwd=root), "fuzz_examples")
+
+
 @pytest.mark.parametrize(("workers", "starts"), [("0", [None]), ("2", ["gw0", "gw1"])])
 def test_durations_name_each_stack_start_and_every_test_slowest_first(tmp_path, workers, starts):
     tests = {

@@ -1,73 +1,142 @@
 """The WMS API against its own OpenAPI spec: Schemathesis generates requests for every
-operation (at least 50 each, authenticated) and runs all of its checks on the answers.
+operation (authenticated) and runs all of its checks on the answers.
 
-Schemathesis runs as its command-line tool, as a CI job would run it, against the live
-stack. It draws from the run's seed (printed at the start; ``--interlock-seed N`` replays
-a run), and keeps its report and Hypothesis's example database in the run folder, so a
-failing example found once is tried first when that folder is reused and never lands in
-the checkout.
+One test per operation (``test_operation_honours_its_schema[POST /api/v1/customers]``),
+so xdist workers share the work, plus one stateful test that follows the links between
+operations: the phases and checks of ``st run --checks all`` (examples, coverage,
+fuzzing, stateful). The spec is the one WMS serves, built from the app at collection; a
+test checks that the live app serves the same.
+
+Depth is examples per operation: ``$INTERLOCK_FUZZ_EXAMPLES`` (``interlock run
+--fuzz-examples N``, or the ``fuzz`` suite's ``fuzz_examples``), else a quick 10 for the
+everyday run. Each operation draws from a seed derived from the run's seed and its name,
+as Schemathesis' command line does (``--interlock-seed N`` replays a run); Hypothesis's
+example database lives in the run folder, so a failing example found once is tried first
+when that folder is reused and never lands in the checkout.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
-import sys
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
+import httpx
+import hypothesis
 import pytest
+import schemathesis
+from hypothesis import HealthCheck
+from hypothesis.database import (
+    DirectoryBasedExampleDatabase,
+    ExampleDatabase,
+    InMemoryExampleDatabase,
+)
+from schemathesis.config import SchemathesisConfig
+from schemathesis.generation import derive_operation_seed
 
-pytestmark = pytest.mark.business
+from wms.api.app import create_app
+from wms.settings import Settings
 
+pytestmark = [pytest.mark.business, pytest.mark.fuzz]
 
 CONFIG = Path(__file__).parents[1] / "schemathesis.toml"
-#: examples per operation; ``interlock run --fuzz-examples N`` sets it (deeper for a
-#: nightly run), never below the 50 this suite has always run
-EXAMPLES = max(50, int(os.environ.get("INTERLOCK_FUZZ_EXAMPLES") or 50))
+#: examples per operation of the everyday run; the ``fuzz`` suite sets 50 or more
+QUICK_EXAMPLES = 10
+EXAMPLES = int(os.environ.get("INTERLOCK_FUZZ_EXAMPLES") or QUICK_EXAMPLES)
+#: throwaway secrets: building the spec needs settings, never a key the stack uses
+_SPEC_SETTINGS = {
+    "jwt_secret": "spec-only-secret-0123456789abcdef0123456789abcdef",
+    "encryption_key": "spec-only-key-fedcba9876543210fedcba9876543210",
+}
 
 
-# 50 examples of each of ~40 operations: minutes on a loaded machine, not seconds
-@pytest.mark.integration_timeout(300_000)
-def test_every_operation_honours_its_schema(stack, api, interlock_seed, interlock_run_dir):
+class _RunDatabase(ExampleDatabase):
+    """Hypothesis's example database, in the run folder once the run has one."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.target: ExampleDatabase = InMemoryExampleDatabase()
+
+    def save(self, key: bytes, value: bytes) -> None:
+        self.target.save(key, value)
+
+    def fetch(self, key: bytes) -> Iterable[bytes]:
+        return self.target.fetch(key)
+
+    def delete(self, key: bytes, value: bytes) -> None:
+        self.target.delete(key, value)
+
+
+DATABASE = _RunDatabase()
+SETTINGS = hypothesis.settings(
+    max_examples=EXAMPLES,
+    deadline=None,  # a loaded machine answers slowly; the checks judge the answers
+    suppress_health_check=list(HealthCheck),
+    database=DATABASE,
+)
+
+
+def _spec() -> dict[str, Any]:
+    spec: dict[str, Any] = create_app(Settings(**_SPEC_SETTINGS)).openapi()  # type: ignore[arg-type]
+    return spec
+
+
+def _schema() -> Any:
+    config = SchemathesisConfig.from_path(CONFIG)
+    config.projects.default.checks.update(included_check_names=["all"])  # ``--checks all``
+    return schemathesis.openapi.from_dict(_spec(), config=config)
+
+
+SPEC = _spec()
+SCHEMA = _schema()
+
+
+@pytest.fixture(scope="module")
+def auth(interlock_auth: Any) -> dict[str, str]:
+    """The admin's bearer header: every operation is open to it."""
+    return dict(interlock_auth("admin"))
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _run_database(interlock_run_dir: Path) -> Iterator[None]:
     folder = interlock_run_dir / "schemathesis"
     folder.mkdir(parents=True, exist_ok=True)
-    st = shutil.which("st") or str(Path(sys.executable).parent / "st")
-    token = api.as_role("admin").headers["Authorization"]
-    result = subprocess.run(
-        [
-            st,
-            "--config-file",
-            str(CONFIG),
-            "run",
-            f"{stack.app_url}/openapi.json",
-            "--checks",
-            "all",
-            "--max-examples",
-            str(EXAMPLES),
-            "--header",
-            f"Authorization: {token}",
-            "--seed",
-            str(interlock_seed),
-            "--generation-database",
-            str(folder / "examples.db"),
-            "--workers",
-            "2",
-            "--report",
-            "junit",
-            "--report-dir",
-            str(folder),
-            "--no-color",
-            "--suppress-health-check",
-            "all",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-        cwd=folder,  # whatever else it keeps lands in the run folder too
-    )
-    (folder / "output.txt").write_text(result.stdout + result.stderr)
-    assert result.returncode == 0, (
-        f"seed {interlock_seed}\n" + result.stdout[-6000:] + result.stderr[-2000:]
-    )
+    DATABASE.target = DirectoryBasedExampleDatabase(folder / "examples.db")
+    yield
+    DATABASE.target = InMemoryExampleDatabase()
+
+
+def test_the_app_serves_the_spec_the_operations_come_from(stack: Any) -> None:
+    served = httpx.get(f"{stack.app_url}/openapi.json", timeout=10)
+    assert served.status_code == 200
+    assert served.json() == SPEC
+
+
+@pytest.fixture
+def seeded(request: pytest.FixtureRequest, interlock_seed: int) -> None:
+    """The operation's examples from the run's seed and its label, as ``st run --seed``."""
+    label = request.node.operation_label  # set by Schemathesis on each operation's test
+    hypothesis.seed(derive_operation_seed(interlock_seed, label))(request.function)
+
+
+@SCHEMA.parametrize()
+@SETTINGS
+def test_operation_honours_its_schema(
+    case: Any, seeded: None, stack: Any, auth: dict[str, str]
+) -> None:
+    case.call_and_validate(base_url=stack.app_url, headers=auth)
+
+
+# the links between operations, followed in scenarios of several calls
+@pytest.mark.integration_timeout(300_000)
+def test_linked_operations_honour_their_schemas(
+    stack: Any, auth: dict[str, str], interlock_seed: int
+) -> None:
+    base = SCHEMA.as_state_machine()
+
+    class Scenarios(base):  # type: ignore[misc,valid-type]
+        def get_call_kwargs(self, case: Any) -> dict[str, Any]:
+            return {"base_url": stack.app_url, "headers": auth}
+
+    hypothesis.seed(interlock_seed)(Scenarios).run(settings=SETTINGS)
