@@ -220,6 +220,37 @@ def test_n_0_runs_serially_in_pytest_s_own_process(tmp_path, workers, in_a_worke
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.integration_timeout(240_000)  # two workers starting: slow on a shared machine
+def test_tests_of_one_xdist_group_share_a_worker_under_n(tmp_path):
+    # each test records the worker it ran on; a group split across workers would
+    # start the state it shares twice
+    body = """
+        import os
+        from pathlib import Path
+
+        import pytest
+
+        CASES = [
+            pytest.param(group, case, marks=pytest.mark.xdist_group(group))
+            for group in ("billing", "routes")
+            for case in range(6)
+        ]
+
+        @pytest.mark.parametrize(("group", "case"), CASES)
+        def test_where(group, case):
+            folder = Path(os.environ["WHERE"]) / group
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / os.environ["PYTEST_XDIST_WORKER"]).touch()
+    """
+    root = project(tmp_path / "project", {"test_grouped.py": body})
+    where = tmp_path / "where"
+    result = interlock("run", "-n", "2", cwd=root, env={"WHERE": str(where)})
+    assert result.returncode == 0, result.stdout + result.stderr
+    workers = {group.name: {w.name for w in group.iterdir()} for group in where.iterdir()}
+    assert set(workers) == {"billing", "routes"}
+    assert all(len(used) == 1 for used in workers.values()), workers
+
+
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_a_signal_mid_run_exits_130_after_the_tests_tear_down(tmp_path, signum):
     started = tmp_path / "started"

@@ -95,6 +95,10 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
         command += ["-m", suite.marker]
     if workers:
         command += ["-n", workers]
+        if not _names_dist(args.pytest_args):
+            # xdist's default (load) ignores xdist_group marks; loadgroup keeps tests that
+            # share expensive state on one worker and spreads the rest as load does
+            command += ["--dist", "loadgroup"]
     if env_pid is not None:
         command += [f"--interlock-attach={env_pid}"]
     for spec in args.sim_fault:
@@ -144,6 +148,11 @@ def pytest_exit_status(code: int) -> int:
         return 2
     # INTERRUPTED without a signal to us: collection errors (a broken test module)
     return 1
+
+
+def _names_dist(pytest_args: Sequence[str]) -> bool:
+    """Whether the user chose xdist's distribution mode after ``--`` themselves."""
+    return any(arg in ("--dist", "-d") or arg.startswith("--dist=") for arg in pytest_args)
 
 
 def _positive_int(text: str) -> int:
