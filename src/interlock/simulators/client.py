@@ -90,6 +90,18 @@ class SimulatorClient:
     def seed(self, data: dict[str, Any]) -> None:
         self._call("POST", "/seed", json=data)
 
+    def freeze_clock(self, at: str | float | None) -> None:
+        """Stop the simulator's clock at ``at`` (ISO 8601 or epoch seconds); None: real time.
+
+        Only simulators with a clock (Samsara, Twilio) take it; others refuse (HTTPStatusError).
+        """
+        self.seed({"clock": {"now": at}})
+
+    def advance_clock(self, seconds: float) -> None:
+        """Move the simulator's clock on by ``seconds``: what it scheduled until then happens
+        now (a vehicle drives on, a message moves through its statuses), no waiting."""
+        self.seed({"clock": {"advance_s": seconds}})
+
     def add_fault(self, kind: str, **options: Any) -> int:
         """Add a fault rule (see ``FaultRule``) now; returns its id. Raises if refused."""
         rule: dict[str, Any] = self._call("POST", "/faults", json={"kind": kind, **options})
