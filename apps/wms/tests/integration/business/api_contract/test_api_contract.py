@@ -133,6 +133,9 @@ def operation(request: pytest.FixtureRequest, interlock_seed: int) -> Iterator[C
     assert reached, f"{label}: no answer but 401, 405, 422 ({dict(answers)}): not authenticated"
 
 
+# the fuzz suite's 50 examples of one operation, with its coverage cases, take longer
+# than INTEGRATION_TIMEOUT's minute on a loaded machine
+@pytest.mark.integration_timeout(300_000)
 @SCHEMA.parametrize()
 @SETTINGS
 def test_operation_honours_its_schema(
