@@ -116,6 +116,8 @@ def test_the_app_serves_the_spec_the_operations_come_from(stack: Any) -> None:
 
 #: operation label -> how many answers of each status its examples got
 ANSWERS: dict[str, Counter[int]] = {}
+#: the login, which no token opens: its 401 answers generated credentials, which are wrong
+NO_TOKEN = frozenset({"POST /api/v1/auth/token"})
 
 
 @pytest.fixture
@@ -130,7 +132,9 @@ def operation(request: pytest.FixtureRequest, interlock_seed: int) -> Iterator[C
     yield answers
     # 422 can come before authentication, and 405 answers the probes of other methods
     reached = set(answers) - {401, 405, 422}
-    assert reached, f"{label}: no answer but 401, 405, 422 ({dict(answers)}): not authenticated"
+    assert reached or label in NO_TOKEN, (
+        f"{label}: no answer but 401, 405, 422 ({dict(answers)}): not authenticated"
+    )
 
 
 # the fuzz suite's 50 examples of one operation, with its coverage cases, take longer
