@@ -169,6 +169,22 @@ def test_fuzz_examples_reach_the_suite_through_its_environment_variable(tmp_path
     assert_one_line_error(interlock("run", "--fuzz-examples", "0", cwd=root), "got '0'")
 
 
+@pytest.mark.integration_timeout(180_000)  # two runs, slow on a shared machine
+def test_a_suite_s_fuzz_examples_reach_its_tests_unless_the_option_overrides_them(tmp_path):
+    config = PROJECT.replace('smoke = "smoke"', 'fuzz = { marker = "", fuzz_examples = 50 }')
+    depth = "print('depth', os.environ['INTERLOCK_FUZZ_EXAMPLES'])"
+    body = f"import os\n\ndef test_depth():\n    {depth}\n"
+    root = project(tmp_path, {"test_depth.py": body}, config)
+    deep = interlock("run", "fuzz", "--", "-s", cwd=root)
+    assert deep.returncode == 0, deep.stdout + deep.stderr
+    assert "depth 50" in deep.stdout
+    chosen = interlock("run", "fuzz", "--fuzz-examples", "7", "--", "-s", cwd=root)
+    assert "depth 7" in chosen.stdout
+    bad = PROJECT.replace('smoke = "smoke"', 'fuzz = { marker = "", fuzz_examples = 0 }')
+    (root / "pyproject.toml").write_text(bad)
+    assert_one_line_error(interlock("run", "fuzz", cwd=root), "fuzz_examples")
+
+
 @pytest.mark.parametrize(("workers", "starts"), [("0", [None]), ("2", ["gw0", "gw1"])])
 def test_durations_name_each_stack_start_and_every_test_slowest_first(tmp_path, workers, starts):
     tests = {
@@ -202,6 +218,37 @@ def test_n_0_runs_serially_in_pytest_s_own_process(tmp_path, workers, in_a_worke
     root = project(tmp_path, {"test_where.py": body})
     result = interlock("run", "-n", workers, cwd=root)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.integration_timeout(240_000)  # two workers starting: slow on a shared machine
+def test_tests_of_one_xdist_group_share_a_worker_under_n(tmp_path):
+    # each test records the worker it ran on; a group split across workers would
+    # start the state it shares twice
+    body = """
+        import os
+        from pathlib import Path
+
+        import pytest
+
+        CASES = [
+            pytest.param(group, case, marks=pytest.mark.xdist_group(group))
+            for group in ("billing", "routes")
+            for case in range(6)
+        ]
+
+        @pytest.mark.parametrize(("group", "case"), CASES)
+        def test_where(group, case):
+            folder = Path(os.environ["WHERE"]) / group
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / os.environ["PYTEST_XDIST_WORKER"]).touch()
+    """
+    root = project(tmp_path / "project", {"test_grouped.py": body})
+    where = tmp_path / "where"
+    result = interlock("run", "-n", "2", cwd=root, env={"WHERE": str(where)})
+    assert result.returncode == 0, result.stdout + result.stderr
+    workers = {group.name: {w.name for w in group.iterdir()} for group in where.iterdir()}
+    assert set(workers) == {"billing", "routes"}
+    assert all(len(used) == 1 for used in workers.values()), workers
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])

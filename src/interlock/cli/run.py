@@ -1,8 +1,9 @@
 """``interlock run [SUITE]``: the suites under pytest on a fresh stack, judged on their SLOs.
 
 ``--fuzz-examples N`` sets ``INTERLOCK_FUZZ_EXAMPLES`` (examples per operation of an API
-fuzzing run) in pytest's environment; a suite that fuzzes reads it, choosing its own
-default when it is unset (a quick one for everyday runs, a deep one in its nightly suite).
+fuzzing run) in pytest's environment, else the suite's ``fuzz_examples`` does; the tests
+that fuzz read it, choosing their own default when it is unset (a quick one for everyday
+runs; a nightly ``fuzz`` suite declares a deep one).
 
 pytest runs in a child interpreter of its own. Interlock's plugin is then the first
 Interlock module that interpreter imports, so pytest can rewrite it and never warns
@@ -94,6 +95,10 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
         command += ["-m", suite.marker]
     if workers:
         command += ["-n", workers]
+        if not _names_dist(args.pytest_args):
+            # xdist's default (load) ignores xdist_group marks; loadgroup keeps tests that
+            # share expensive state on one worker and spreads the rest as load does
+            command += ["--dist", "loadgroup"]
     if env_pid is not None:
         command += [f"--interlock-attach={env_pid}"]
     for spec in args.sim_fault:
@@ -107,8 +112,9 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
     command += args.pytest_args
     print(f"interlock run {suite.name}: artifacts in {short(run_dir)}", flush=True)
     env = None
-    if args.fuzz_examples is not None:
-        env = {**os.environ, FUZZ_EXAMPLES_VAR: str(args.fuzz_examples)}
+    fuzz_examples = args.fuzz_examples or suite.fuzz_examples
+    if fuzz_examples is not None:
+        env = {**os.environ, FUZZ_EXAMPLES_VAR: str(fuzz_examples)}
     code, signalled = _run_child(command, env)
     made = [name for name in ARTIFACTS if (run_dir / name).exists()]
     if made:
@@ -142,6 +148,11 @@ def pytest_exit_status(code: int) -> int:
         return 2
     # INTERRUPTED without a signal to us: collection errors (a broken test module)
     return 1
+
+
+def _names_dist(pytest_args: Sequence[str]) -> bool:
+    """Whether the user chose xdist's distribution mode after ``--`` themselves."""
+    return any(arg in ("--dist", "-d") or arg.startswith("--dist=") for arg in pytest_args)
 
 
 def _positive_int(text: str) -> int:
@@ -308,7 +319,7 @@ def add_run_parser(commands: Any, suites: dict[str, str]) -> None:
         type=_positive_int,
         metavar="N",
         help=f"examples per operation in API fuzzing tests: sets ${FUZZ_EXAMPLES_VAR} for "
-        "the suite to read (unset: the suite's own default)",
+        "the suite to read (default: the suite's fuzz_examples, else the tests' own)",
     )
     add_stack_options(run)
     add_run_report_options(run)

@@ -89,7 +89,7 @@ _SERVICE_KEYS = {"command", "health", "env", "ready_timeout", "cwd"}
 _APP_KEYS = {*_SERVICE_KEYS, "replicas", "health_interval"}
 _POSTGRES_KEYS = {"enabled", "url", "database", "version"}
 _REDIS_KEYS = {"enabled", "url"}
-_SUITE_KEYS = {"marker", "paths", "description"}
+_SUITE_KEYS = {"marker", "paths", "description", "fuzz_examples"}
 _POSTGRES_SCHEMES = ("postgresql", "postgres")
 _REDIS_SCHEMES = ("redis", "rediss", "unix")
 # a suite name is typed on the command line: it must not look like an option or a path
@@ -352,6 +352,9 @@ def _suites(value: Any, root: Path) -> dict[str, Suite]:
             )
         paths = as_str_list(f"{where} paths", spec.get("paths", []))
         marker = as_str(f"{where} marker", spec.get("marker", ""), empty=True).strip()
+        fuzz = spec.get("fuzz_examples")
+        if fuzz is not None and (isinstance(fuzz, bool) or not isinstance(fuzz, int) or fuzz < 1):
+            raise ConfigError(f"{where} fuzz_examples must be a whole number of 1 or more")
         suites[name] = Suite(
             name=name,
             marker=marker,
@@ -361,6 +364,7 @@ def _suites(value: Any, root: Path) -> dict[str, Suite]:
                 spec.get("description", _describe(marker, paths)),
                 empty=True,
             ),
+            fuzz_examples=fuzz,
         )
     return suites
 

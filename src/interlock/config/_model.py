@@ -91,6 +91,9 @@ class Suite:
     paths: tuple[Path, ...] = ()
     #: one line for ``interlock run --help``
     description: str = ""
+    #: examples per operation of API fuzzing (``$INTERLOCK_FUZZ_EXAMPLES``) when it runs;
+    #: None leaves the tests' own default (``--fuzz-examples`` overrides either)
+    fuzz_examples: int | None = None
 
 
 #: The seed's five suites; ``[tool.interlock.suites]`` adds to them or replaces one by name.

@@ -6,6 +6,7 @@
     timeout    INTEGRATION_TIMEOUT and the integration_timeout mark
     durations  start-up phases and the slowest tests: durations.json, terminal summary
     attach     --interlock-attach: run on the stack of a running `interlock env up`
+    groups     xdist_group marks kept on one worker under --dist loadgroup
     stack      the stack (start failures, watched processes) and api, db, redis, ws, sims
     faults     the faults fixture
     slo        the slo fixture and the gate that judges the run in the controller
@@ -45,6 +46,7 @@ pytest_plugins = [
     "interlock.plugin.timeout",
     "interlock.plugin.durations",
     "interlock.plugin.attach",
+    "interlock.plugin.groups",
     "interlock.plugin.stack",
     "interlock.plugin.faults",
     "interlock.plugin.slo",

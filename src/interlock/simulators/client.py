@@ -136,6 +136,18 @@ class SimulatorClient:
         if response.status_code >= 400:
             self._refused("POST", "/seed", response)
 
+    def freeze_clock(self, at: str | float | None) -> None:
+        """Stop the simulator's clock at ``at`` (ISO 8601 or epoch seconds); None: real time.
+
+        Only simulators with a clock (Samsara, Twilio) take it; others refuse (HTTPStatusError).
+        """
+        self.seed({"clock": {"now": at}})
+
+    def advance_clock(self, seconds: float) -> None:
+        """Move the simulator's clock on by ``seconds``: what it scheduled until then happens
+        now (a vehicle drives on, a message moves through its statuses), no waiting."""
+        self.seed({"clock": {"advance_s": seconds}})
+
     def add_fault(self, kind: str, **options: Any) -> int:
         """Add a fault rule (see ``FaultRule``) now; returns its id. Raises ConfigError for
         a rule the simulator would refuse (checked here first, and if it refuses anyway)."""

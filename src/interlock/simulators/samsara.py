@@ -15,7 +15,6 @@ import base64
 import bisect
 import json
 import math
-import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import pairwise
@@ -25,6 +24,7 @@ from aiohttp import web
 
 from interlock.errors import ConfigError
 from interlock.simulators.base import Refused, Simulator, json_response
+from interlock.simulators.clock import SimClock
 from interlock.simulators.geometry import Point, bearing_deg, haversine_m
 
 __all__ = ["SamsaraSimulator"]
@@ -207,13 +207,12 @@ class SamsaraSimulator(Simulator):
     def reset_state(self) -> None:
         self.api_tokens: set[str] | None = None  # None: any non-empty token is valid
         self.vehicles: dict[str, Vehicle] = {}
-        self.frozen_at: float | None = None
-        self.offset_s = 0.0
+        self.clock = SimClock()
         self.gps_interval_s = 5.0
 
     def now(self) -> float:
         """The simulated time: the real clock, or a frozen instant, plus any advance."""
-        return (time.time() if self.frozen_at is None else self.frozen_at) + self.offset_s
+        return self.clock.now()
 
     def state(self) -> dict[str, Any]:
         t = self.now()
@@ -231,11 +230,7 @@ class SamsaraSimulator(Simulator):
     def _load(self, data: dict[str, Any]) -> None:
         if "api_tokens" in data:
             self.api_tokens = set(data["api_tokens"])
-        clock = data.get("clock") or {}
-        if "now" in clock:
-            self.frozen_at = None if clock["now"] is None else _instant(clock["now"], "now")
-            self.offset_s = 0.0
-        self.offset_s += float(clock.get("advance_s", 0))
+        self.clock.seed(data.get("clock") or {})
         self.gps_interval_s = float(data.get("gps_interval_s", self.gps_interval_s))
         if self.gps_interval_s <= 0:
             raise ValueError("gps_interval_s must be positive")

@@ -18,7 +18,9 @@ without holding the message back.
 Seed keys: ``accounts`` ({sid: token}), ``api_keys`` ({SK sid: {"secret", "account"}}:
 Twilio's API keys, accepted with HTTP Basic like an account's token), ``status_delay``
 (s, default 0.05), ``callback_timeout`` (s, default 10), ``undeliverable`` and
-``failing`` (lists of numbers).
+``failing`` (lists of numbers), ``clock`` (see ``interlock.simulators.clock``: frozen with
+``{"now": ...}``, messages move on only as the test advances it by ``status_delay`` a step,
+``{"advance_s": s}``; their dates are read from it too).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from aiohttp import web
 
 from interlock.errors import ConfigError
 from interlock.simulators.base import Simulator, json_response
+from interlock.simulators.clock import SimClock
 from interlock.simulators.forms import decode_form
 from interlock.simulators.outbound import Outbound
 from interlock.simulators.twilio_messages import (
@@ -66,7 +69,15 @@ CALLBACK_STATUSES = frozenset({"sent", "delivered", "undelivered", "failed"})
 UNDELIVERED = (30003, "Unreachable destination handset")
 FAILED = (30008, "Unknown error")
 SEED_KEYS = frozenset(
-    {"accounts", "api_keys", "status_delay", "callback_timeout", "undeliverable", "failing"}
+    {
+        "accounts",
+        "api_keys",
+        "status_delay",
+        "callback_timeout",
+        "undeliverable",
+        "failing",
+        "clock",
+    }
 )
 
 
@@ -77,8 +88,9 @@ def signature(token: str, url: str, params: dict[str, str]) -> str:
     return base64.b64encode(digest).decode("ascii")
 
 
-def _now() -> str:
-    return format_datetime(datetime.now(UTC), usegmt=True)
+def _date(clock: SimClock) -> str:
+    """The clock's time as Twilio writes dates (RFC 2822, GMT)."""
+    return format_datetime(datetime.fromtimestamp(clock.now(), UTC), usegmt=True)
 
 
 def _seconds(data: dict[str, Any], name: str, *, positive: bool = False) -> float:
@@ -124,6 +136,7 @@ class TwilioSimulator(Simulator):
         #: one record per status callback attempt, oldest first
         self.callbacks: list[dict[str, Any]] = []
         self.status_delay = DEFAULT_STATUS_DELAY
+        self.clock = SimClock()
         self.callback_timeout = DEFAULT_CALLBACK_TIMEOUT
         self.undeliverable: set[str] = set()
         self.failing: set[str] = set()
@@ -157,6 +170,11 @@ class TwilioSimulator(Simulator):
             self.undeliverable |= _numbers(data, "undeliverable")
         if "failing" in data:
             self.failing |= _numbers(data, "failing")
+        if "clock" in data:
+            try:
+                self.clock.seed(data["clock"] or {})
+            except (TypeError, ValueError) as exc:
+                raise ConfigError(f"twilio seed clock: {exc}") from None
 
     def build_app(self) -> web.Application:
         app = super().build_app()
@@ -241,7 +259,7 @@ class TwilioSimulator(Simulator):
                 400, "Cannot redact message body before delivery is complete.", code=20009
             )
         message["body"] = ""
-        message["date_updated"] = _now()
+        message["date_updated"] = _date(self.clock)
         return json_response(message)
 
     async def _delete(self, request: web.Request) -> web.Response:
@@ -287,7 +305,7 @@ class TwilioSimulator(Simulator):
         if to in MAGIC_NUMBERS:
             code, text = MAGIC_NUMBERS[to]
             return self.error_response(400, text.format(to=to, sender=sender), code=code)
-        now = _now()
+        now = _date(self.clock)
         msid = "SM" + secrets.token_hex(16)
         service = form.get("MessagingServiceSid")
         message = {
@@ -370,7 +388,7 @@ class TwilioSimulator(Simulator):
         await self._outbound.close()
 
     async def _progress(self, message: dict[str, Any], generation: int) -> None:
-        """Walk ``message`` through its statuses, one step per ``status_delay``."""
+        """Walk ``message`` through its statuses, one step per ``status_delay`` of its clock."""
         to = message["to"]
         steps: list[tuple[str, tuple[int, str] | None]] = []
         if message["status"] == "accepted":
@@ -383,8 +401,12 @@ class TwilioSimulator(Simulator):
             steps.append(
                 ("undelivered", UNDELIVERED) if to in self.undeliverable else ("delivered", None)
             )
+        due = self.clock.now()
         for status, error in steps:
-            await asyncio.sleep(self.status_delay)
+            # each step is due a delay after the last was due, so an advance past
+            # several steps takes them all
+            due += self.status_delay
+            await self.clock.sleep_until(due)
             if generation != self._generation:
                 return
             self._advance(message, status, error, generation)
@@ -396,7 +418,7 @@ class TwilioSimulator(Simulator):
         error: tuple[int, str] | None,
         generation: int,
     ) -> None:
-        now = _now()
+        now = _date(self.clock)
         message["status"] = status
         message["date_updated"] = now
         if status == "sent":

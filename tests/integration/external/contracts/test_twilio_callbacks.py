@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl
@@ -197,6 +198,23 @@ def test_message_moves_on_to_delivered_with_date_sent_and_price(server, control)
     assert fetched.error_code is None
     [listed] = client.messages.list(to=TO)
     assert listed.status == "delivered"
+
+
+def test_a_frozen_clock_moves_a_message_on_only_as_the_test_advances_it(server, control):
+    control.seed({"status_delay": 3600})  # an hour a step: real time alone moves nothing
+    control.freeze_clock("2024-05-01T08:00:00Z")
+    client = twilio(server)
+    message = client.messages.create(to=TO, from_=FROM, body="Bins out")
+    assert message.status == "queued"
+    assert message.date_created == datetime(2024, 5, 1, 8, 0, tzinfo=UTC)
+    control.advance_clock(3600)
+    final_status(client, message.sid, "sending")
+    control.advance_clock(2 * 3600)  # two steps due at once: sent, then delivered
+    delivered = final_status(client, message.sid, "delivered", "undelivered", "failed")
+    assert delivered.status == "delivered"
+    assert delivered.date_sent == datetime(2024, 5, 1, 11, 0, tzinfo=UTC)
+    statuses = [c["status"] for c in control.state()["messages"]]
+    assert statuses == ["delivered"]
 
 
 def test_messaging_service_starts_accepted_and_names_the_service_in_callbacks(server, receiver):

@@ -179,7 +179,7 @@ def test_a_driver_sees_only_their_own_routes(api, day_of_pickups):
 def truck_clock(sims):
     """The Samsara simulator's clock, frozen now; running again (truck parked) afterwards."""
     now = datetime.now(UTC).replace(microsecond=0)
-    sims["samsara"].seed({"clock": {"now": now.isoformat()}})
+    sims["samsara"].freeze_clock(now.isoformat())
     parked: list[dict] = []
     yield now, parked
     sims["samsara"].seed({"vehicles": parked, "clock": {"now": None}})
@@ -248,7 +248,7 @@ def test_truck_moves_and_the_etas_follow_over_websocket(api, db, ws, sims, slo, 
     parked.append({"id": samsara_id, "name": vehicle["name"], "location": DEPOT})
     first = eta_frame(t0)
     with slo("gps_tracking"):  # from the truck moving to its ETAs on the dashboard
-        sims["samsara"].seed({"clock": {"advance_s": 300}})
+        sims["samsara"].advance_clock(300)
         moved = eta_frame(t0 + timedelta(seconds=300))
 
     truck = next(v for v in sims["samsara"].state()["vehicles"] if v["id"] == samsara_id)

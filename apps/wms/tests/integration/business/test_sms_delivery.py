@@ -5,12 +5,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import time
 
 import pytest
 from tests.integration.helpers.factories import customer_payload
 from tests.integration.helpers.operations import new_customer
 
 from interlock.helpers.deadline import poll
+from interlock.simulators.twilio import DEFAULT_STATUS_DELAY as STEP
 
 pytestmark = pytest.mark.business
 
@@ -68,6 +70,32 @@ def test_welcome_sms_is_reported_delivered_and_announced(api, redis, sims):
     assert {c["response_status"] for c in reports} == {204}
     (email,) = [n for n in notifications_of(api, customer) if n["channel"] == "email"]
     assert email["delivery"] is None  # SendGrid's reports are not asked for
+
+
+@pytest.fixture
+def twilio_clock(sims):
+    """Twilio's clock, stopped now: a message moves on only as the test advances it. It runs
+    again afterwards, and what it held back moves on."""
+    sims["twilio"].freeze_clock(time.time())
+    yield sims["twilio"]
+    sims["twilio"].freeze_clock(None)
+
+
+def test_the_sms_report_moves_on_as_twilios_clock_does(api, twilio_clock):
+    customer = onboard(api)
+
+    def message() -> dict | None:
+        sent = [m for m in twilio_clock.state()["messages"] if m["to"] == customer["phone"]]
+        return sent[0] if sent else None
+
+    assert poll(message, timeout=10, what="the welcome SMS at Twilio")["status"] == "queued"
+    assert sms_of(api, customer)["delivery"] in (None, "queued")
+    twilio_clock.advance_clock(2.5 * STEP)  # two steps: sending, then sent (reported)
+    wait_for_delivery(api, customer, "sent")
+    assert message()["status"] == "sent"  # delivered is a step the clock has not reached
+    twilio_clock.advance_clock(STEP)
+    sms = wait_for_delivery(api, customer, "delivered")
+    assert (sms["status"], sms["error_code"]) == ("sent", None)
 
 
 def test_unreachable_handset_is_reported_undelivered_with_twilios_code(api, sims):

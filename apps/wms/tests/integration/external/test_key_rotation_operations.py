@@ -244,9 +244,9 @@ def test_route_planning_survives_a_maps_key_rotation(
 def samsara_clock(sims) -> Iterator[datetime]:
     """The Samsara simulator's clock, frozen now; running again afterwards."""
     now = datetime.now(UTC).replace(microsecond=0)
-    sims["samsara"].seed({"clock": {"now": now.isoformat()}})
+    sims["samsara"].freeze_clock(now.isoformat())
     yield now
-    sims["samsara"].seed({"clock": {"now": None}})
+    sims["samsara"].freeze_clock(None)
 
 
 def test_gps_polling_survives_a_samsara_token_rotation(api, sims, rotate, samsara_clock):
@@ -267,7 +267,7 @@ def test_gps_polling_survives_a_samsara_token_rotation(api, sims, rotate, samsar
 
     def advance() -> datetime:
         """The parked truck reports again, later than WMS stores a standing truck anew."""
-        samsara.seed({"clock": {"advance_s": 120}})
+        samsara.advance_clock(120)
         return datetime.fromisoformat(samsara.state()["now"].replace("Z", "+00:00"))
 
     rotation = rotate("samsara")
