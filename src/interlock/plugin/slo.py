@@ -45,7 +45,7 @@ def _covers(arg: str, invocation: Path, suite: Path) -> bool:
 def partial_reason(
     *,
     deselected: int,
-    args: Sequence[str],
+    args: Sequence[str] | None,
     invocation: Path,
     suite: Path,
     stopped: str | None,
@@ -56,11 +56,12 @@ def partial_reason(
     ``--shard`` left tests out), when no argument in ``args`` (paths relative to
     ``invocation``) is the suite folder ``suite`` (``[tool.interlock] tests``) or a
     folder above it, or when ``stopped`` says the session stopped early (``-x``,
-    ``--maxfail``).
+    ``--maxfail``). ``args`` None means pytest's own default (``testpaths``): the
+    project's whole selection, never narrower.
     """
     if deselected:
         return f"partial run: {deselected} tests deselected"
-    if not any(_covers(arg, invocation, suite.resolve()) for arg in args):
+    if args is not None and not any(_covers(arg, invocation, suite.resolve()) for arg in args):
         return f"partial run: {' '.join(args)} is narrower than the suite {suite}"
     if stopped:
         return f"partial run: {stopped}"
@@ -118,7 +119,9 @@ class SloGate:
         stopped = session.shouldfail or session.shouldstop
         partial = partial_reason(
             deselected=self.deselected,
-            args=self.config.args,
+            args=None
+            if self.config.args_source == pytest.Config.ArgsSource.TESTPATHS
+            else self.config.args,
             invocation=self.config.invocation_params.dir,
             suite=self.run.config.tests,
             stopped=str(stopped) if stopped else None,

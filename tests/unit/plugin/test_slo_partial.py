@@ -110,6 +110,17 @@ def test_a_complete_run_still_fails_on_a_configured_workflow_with_no_data(
     result.stdout.fnmatch_lines(["refunds *FAIL no data (rate>=0.99*", "SLO breach: refunds*"])
 
 
+def test_pytests_own_testpaths_are_a_complete_run(pytester: pytest.Pytester) -> None:
+    _project(pytester)
+    pytester.makeini("[pytest]\ntestpaths = tests/more\n")
+    more = pytester.path / "tests" / "more"
+    more.mkdir()
+    (more / "test_more.py").write_text("def test_more():\n    pass\n", encoding="utf-8")
+    result = pytester.runpytest()
+    assert result.ret == 1, result.stdout.str()
+    result.stdout.fnmatch_lines(["SLO breach: checkout*", "SLO breach: refunds*"])
+
+
 def test_a_partial_run_still_judges_recorded_and_declared_workflows(
     pytester: pytest.Pytester,
 ) -> None:
