@@ -234,8 +234,11 @@ class SloRecorder:
         """
         try:
             self._recorder.declare(name, *rules)
+            return
         except ConfigError as exc:
-            pytest.fail(f"slo.declare({name!r}, ...): {exc}", pytrace=False)
+            problem = str(exc)
+        # outside the except block, so pytest shows no chained ConfigError above the line
+        pytest.fail(f"slo.declare({name!r}, ...): {problem}", pytrace=False)
 
     def add(
         self,

@@ -219,4 +219,7 @@ def test_a_malformed_declared_threshold_fails_the_test_with_one_line(
     out = result.stdout.str()
     assert "slo.declare('w', ...): " in out
     assert "ConfigError" not in out
+    assert "During handling" not in out
+    assert "bad threshold" in out
+    assert sum("bad threshold" in line for line in result.outlines) == 1
     assert "def test_declares" not in out  # no traceback of the test's source
