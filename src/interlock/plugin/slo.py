@@ -100,14 +100,14 @@ class SloGate:
             return
         if session.exitstatus == pytest.ExitCode.INTERRUPTED:
             # what an interrupted run recorded says nothing about the workflows it never reached
-            print("interlock: interrupted: SLOs not judged", file=sys.stderr, flush=True)
+            self._say("interlock: interrupted: SLOs not judged")
             return
         try:
             tally = collect(self.run.journal_dir)
         except ValueError as exc:
             # no verdict is not a green one: say so on stderr, in the exit status and in JUnit
             message = f"interlock: cannot judge the SLOs: {exc}"
-            print(message, file=sys.stderr, flush=True)
+            self._say(message)
             session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
             path = junit_path(self.config)
             if path is not None:
@@ -134,9 +134,17 @@ class SloGate:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
         failures = self._write(report, self.run.ensure_run_dir())
         for line in failures:
-            print(line, file=sys.stderr, flush=True)
+            self._say(line)
         if failures and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
+
+    def _say(self, line: str) -> None:
+        """One line on stderr, never glued to the end of a test progress line on stdout."""
+        terminal = self.config.pluginmanager.get_plugin("terminalreporter")
+        if terminal is not None:
+            terminal.ensure_newline()
+            terminal.flush()
+        print(line, file=sys.stderr, flush=True)
 
     def _write(self, report: SloReport, run_dir: Path) -> list[str]:
         """Call each ``pytest_interlock_report`` writer on its own; one line per failure.
