@@ -94,6 +94,33 @@ def test_two_shards_in_two_checkouts_merge_into_the_unsharded_figures(
     assert (merged / "report.html").is_file()
 
 
+def test_shards_leave_an_unrun_configured_workflow_to_the_merge_which_fails_it(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # each shard is a partial run; together they are complete, so the merge judges
+    configured = PYPROJECT + '\n[tool.interlock.slo]\nrefunds = ["rate>=0.99"]\n'
+    runs = []
+    for name, shard in (("one", "1/2"), ("two", "2/2")):
+        folder = _checkout(pytester, name)
+        (folder / "pyproject.toml").write_text(configured, encoding="utf-8")
+        runs.append(_run(pytester, monkeypatch, folder, "--shard", shard))
+        refunds = next(
+            w
+            for w in json.loads((runs[-1] / "slo.json").read_text())["workflows"]
+            if w["name"] == "refunds"
+        )
+        assert refunds["not_judged"]
+    merged = pytester.path / "merged"
+    monkeypatch.chdir(pytester.path)
+    project = str(pytester.path / "one")
+    args = ["--project", project, "report", "merge", *map(str, runs), "--out", str(merged)]
+    assert main(args) == 1
+    verdicts = {
+        w["name"]: w["ok"] for w in json.loads((merged / "slo.json").read_text())["workflows"]
+    }
+    assert verdicts == {"checkout": True, "refunds": False, "search": True}
+
+
 def test_merge_of_a_folder_without_results_says_so_and_writes_nothing(
     pytester: pytest.Pytester, capsys: pytest.CaptureFixture[str]
 ) -> None:
