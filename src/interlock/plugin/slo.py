@@ -161,13 +161,15 @@ class SloGate:
             try:
                 caller(report=report, run_dir=run_dir, config=self.config)
             except Exception as exc:
-                code = impl.function.__code__
-                where = (
-                    f"{_short(Path(code.co_filename), self.config.rootpath)}:{code.co_firstlineno}"
-                )
+                code = getattr(impl.function, "__code__", None)  # None: a callable object
+                where = impl.plugin_name
+                if code is not None:
+                    source = _short(Path(code.co_filename), self.config.rootpath)
+                    where = f"{source}:{code.co_firstlineno}"
+                first = next(iter(str(exc).splitlines()), "")  # one line, whatever it raised
                 failures.append(
                     f"interlock: report writer pytest_interlock_report at {where} failed: "
-                    f"{type(exc).__name__}: {exc} (the other reports were written)"
+                    f"{type(exc).__name__}: {first} (the other reports were written)"
                 )
         return failures
 
