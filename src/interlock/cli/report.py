@@ -126,7 +126,18 @@ def _rounds(text: str) -> int:
 def add_run_report_options(run: argparse.ArgumentParser) -> None:
     """The reporting options of ``interlock run``, handed on to pytest as they are."""
     run.add_argument(
-        "--shard", type=_shard, metavar="I/N", help="run only shard I of N (CI matrix)"
+        "--shard",
+        type=_shard,
+        metavar="I/N",
+        help="run only shard I of N (CI matrix): a deterministic split, round-robin by "
+        "test id unless --shard-durations names a file",
+    )
+    run.add_argument(
+        "--shard-durations",
+        type=Path,
+        metavar="FILE",
+        help="tests.json of an earlier run whose durations balance --shard; give every "
+        "shard the same file",
     )
     run.add_argument(
         "--repeat",
@@ -162,6 +173,8 @@ def run_report_args(args: argparse.Namespace) -> list[str]:
     passed: list[str] = []
     if args.shard is not None:
         passed += ["--shard", args.shard]
+    if args.shard_durations is not None:
+        passed += ["--shard-durations", str(args.shard_durations.resolve())]
     if args.repeat is not None:
         passed += ["--repeat", str(args.repeat)]
     if args.fail_on_regression:

@@ -18,8 +18,11 @@ def pytest_interlock_report(report: SloReport, run_dir: Path, config: pytest.Con
     """Write the run's SLO outcome somewhere.
 
     Called once per run, in the controller (never in an xdist worker), after every test
-    and after junit.xml is written, whenever a workflow ran or was declared.
-    ``report`` holds every workflow's figures and verdicts (latencies in ms);
-    ``run_dir`` is the run folder (it exists). The terminal table, ``slo.json`` and the
-    JUnit cases are implementations of this hook.
+    and after junit.xml is written, whenever a workflow ran, was declared or is
+    configured; never after an interrupted session (nothing is judged there).
+    ``report`` holds every workflow's figures and verdicts (latencies in ms; a
+    workflow's ``not_judged`` says why a partial run left it unjudged); ``run_dir`` is
+    the run folder (it exists). The terminal table, ``slo.json`` and the JUnit cases
+    are implementations of this hook. Each implementation is called on its own: one
+    that raises is reported in one line and fails the run, and the others still run.
     """

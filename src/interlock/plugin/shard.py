@@ -1,11 +1,13 @@
 """``--shard I/N``: run a deterministic one-Nth of the collected tests (CI matrix shards).
 
 Tests are dealt longest first to the shard with the least work so far, by the
-durations of a previous run when known (``--shard-durations FILE``, a ``tests.json``,
-else the newest run of the artifacts folder that has one); a test with no known
-duration counts as the mean of the known ones. Ties break by node id, so every shard
-(and every xdist worker of a shard) computes the same split from the same collection:
-the N shards together run every test exactly once.
+durations in ``--shard-durations FILE`` (a ``tests.json`` of an earlier run) when one is
+named; a test with no known duration counts as the mean of the known ones. Without a
+file every test weighs the same, so tests are dealt round-robin in node-id order. Ties
+break by node id, so every shard (and every xdist worker of a shard) computes the same
+split from the same collection and the same file: the N shards together run every test
+exactly once. The split never depends on the artifacts folder, which each shard's own
+run changes: shards run one after another in one checkout would split differently.
 """
 
 from __future__ import annotations
@@ -16,9 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from interlock.plugin.run import run_context
-from interlock.report.outcomes import TESTS_FILE, read_outcomes
-from interlock.runs import MARKER, is_run_dir
+from interlock.report.outcomes import read_outcomes
 
 __all__ = ["assign", "parse_shard", "past_durations"]
 
@@ -49,24 +49,15 @@ def assign(nodeids: Sequence[str], total: int, durations: Mapping[str, float]) -
     return [shard_of[n] for n in nodeids]
 
 
-def past_durations(source: Path | None, artifacts: Path) -> dict[str, float]:
-    """Test durations (s) of ``source`` (a tests.json), else of the newest marked run that has
-    one; empty when there is none. Raises ValueError if ``source`` is not a tests.json."""
+def past_durations(source: Path | None) -> dict[str, float]:
+    """Test durations (s) of ``source`` (a tests.json); empty when it is None.
+
+    Raises ValueError if ``source`` is not a tests.json.
+    """
     if source is None:
-        runs = []
-        if artifacts.is_dir():
-            runs = [p for p in artifacts.iterdir() if is_run_dir(p) and (p / TESTS_FILE).is_file()]
-        if not runs:
-            return {}
-        source = max(runs, key=lambda p: ((p / MARKER).stat().st_mtime_ns, p.name)) / TESTS_FILE
-        try:
-            outcomes = read_outcomes(source)
-        except ValueError:
-            return {}  # a run cut short: balance without it rather than refuse to run
-    else:
-        outcomes = read_outcomes(source)
+        return {}
     durations: dict[str, float] = {}
-    for outcome in outcomes:  # a repeated test: its longest run
+    for outcome in read_outcomes(source):  # a repeated test: its longest run
         durations[outcome.nodeid] = max(durations.get(outcome.nodeid, 0.0), outcome.duration_s)
     return durations
 
@@ -77,14 +68,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--shard",
         metavar="I/N",
         default=None,
-        help="run only shard I of N (a deterministic split, balanced by past durations)",
+        help="run only shard I of N: a deterministic split, the same for every shard "
+        "(balanced by --shard-durations when given, else round-robin by node id)",
     )
     group.addoption(
         "--shard-durations",
         metavar="FILE",
         default=None,
-        help="tests.json of a previous run whose durations balance the shards "
-        "(default: the newest run in the artifacts folder)",
+        help="tests.json of an earlier run whose durations balance the shards; give "
+        "every shard the same file (default: none, every test weighs the same)",
     )
 
 
@@ -105,9 +97,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     index, total = parse_shard(text)
     chosen = config.getoption("shard_durations")
     try:
-        durations = past_durations(
-            Path(chosen) if chosen else None, run_context(config).config.artifacts
-        )
+        durations = past_durations(Path(chosen) if chosen else None)
     except ValueError as exc:
         raise pytest.UsageError(f"interlock: --shard-durations: {exc}") from None
     shards = assign([item.nodeid for item in items], total, durations)

@@ -3,24 +3,69 @@
 Each process streams what it records to the run folder (see ``interlock.slo.journal``);
 the controller merges every process's journal, builds the report, fails a green
 session on a breach, and hands the report to each ``pytest_interlock_report`` writer.
+
+A run is *partial* when it selected or ran only part of its tests (see ``partial_reason``):
+then a workflow that is only configured (``[tool.interlock.slo]``) and has no data is
+shown as "not run (partial run)" and not judged, since the tests that run it may not
+have been selected. A complete run judges it a breach. An interrupted session judges
+nothing. Each writer runs on its own: one that raises is one line on stderr and an
+internal-error exit, and the other writers still write.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
+from pathlib import Path
 from typing import Any, final
 
 import pytest
 
+from interlock.errors import ConfigError
 from interlock.plugin.run import RunContext, run_context
 from interlock.report.junit import Case, append_suite, junit_path
 from interlock.slo.journal import Journal, collect
 from interlock.slo.record import Recorder
 from interlock.slo.report import SloReport, build_report
 
-__all__ = ["GATE", "SloGate", "SloRecorder", "UnusedTimer"]
+__all__ = ["GATE", "SloGate", "SloRecorder", "partial_reason"]
+
+#: key of an xdist worker's output holding how many tests it deselected
+_DESELECTED = "interlock_deselected"
+
+
+def _covers(arg: str, invocation: Path, suite: Path) -> bool:
+    """Whether the command-line argument ``arg`` selects every test under ``suite``."""
+    if "::" in arg:
+        return False  # a node id: one test, class or parametrisation
+    return suite.is_relative_to((invocation / arg).resolve())
+
+
+def partial_reason(
+    *,
+    deselected: int,
+    args: Sequence[str] | None,
+    invocation: Path,
+    suite: Path,
+    stopped: str | None,
+) -> str | None:
+    """Why a run is partial, or None when it is complete.
+
+    A run is partial when ``deselected`` > 0 (``-k``, ``-m``, ``--deselect`` or
+    ``--shard`` left tests out), when no argument in ``args`` (paths relative to
+    ``invocation``) is the suite folder ``suite`` (``[tool.interlock] tests``) or a
+    folder above it, or when ``stopped`` says the session stopped early (``-x``,
+    ``--maxfail``). ``args`` None means pytest's own default (``testpaths``): the
+    project's whole selection, never narrower.
+    """
+    if deselected:
+        return f"partial run: {deselected} tests deselected"
+    if args is not None and not any(_covers(arg, invocation, suite.resolve()) for arg in args):
+        return f"partial run: {' '.join(args)} is narrower than the suite {suite}"
+    if stopped:
+        return f"partial run: {stopped}"
+    return None
 
 
 @final
@@ -34,18 +79,35 @@ class SloGate:
         self.config = config
         self.recorder = Recorder(Journal(run.journal_dir, run.worker or "main"))
         self.report: SloReport | None = None
+        #: tests deselected here and, under xdist, in the workers (each collects all)
+        self.deselected = 0
+
+    def pytest_deselected(self, items: Sequence[pytest.Item]) -> None:
+        self.deselected += len(items)
+        workeroutput: dict[str, Any] | None = getattr(self.config, "workeroutput", None)
+        if workeroutput is not None:  # an xdist worker: the controller reads it at the end
+            workeroutput[_DESELECTED] = self.deselected
+
+    @pytest.hookimpl(optionalhook=True)  # xdist's hook: absent under -p no:xdist
+    def pytest_testnodedown(self, node: Any, error: object) -> None:
+        output = getattr(node, "workeroutput", None) or {}
+        self.deselected = max(self.deselected, int(output.get(_DESELECTED, 0)))
 
     @pytest.hookimpl(trylast=True)  # after junitxml has written its file: writers add to it
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         self.recorder.finish()
         if self.run.worker is not None:
             return
+        if session.exitstatus == pytest.ExitCode.INTERRUPTED:
+            # what an interrupted run recorded says nothing about the workflows it never reached
+            self._say("interlock: interrupted: SLOs not judged")
+            return
         try:
             tally = collect(self.run.journal_dir)
         except ValueError as exc:
             # no verdict is not a green one: say so on stderr, in the exit status and in JUnit
             message = f"interlock: cannot judge the SLOs: {exc}"
-            print(message, file=sys.stderr, flush=True)
+            self._say(message)
             session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
             path = junit_path(self.config)
             if path is not None:
@@ -54,13 +116,69 @@ class SloGate:
             return
         if not (tally.figures or tally.declared or self.run.configured):
             return
-        report = build_report(tally, defaults=self.run.defaults, configured=self.run.configured)
+        stopped = session.shouldfail or session.shouldstop
+        partial = partial_reason(
+            deselected=self.deselected,
+            args=None
+            if self.config.args_source == pytest.Config.ArgsSource.TESTPATHS
+            else self.config.args,
+            invocation=self.config.invocation_params.dir,
+            suite=self.run.config.tests,
+            stopped=str(stopped) if stopped else None,
+        )
+        report = build_report(
+            tally, defaults=self.run.defaults, configured=self.run.configured, partial=partial
+        )
         self.report = report
         if not report.ok and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
-        self.config.hook.pytest_interlock_report(
-            report=report, run_dir=self.run.ensure_run_dir(), config=self.config
-        )
+        failures = self._write(report, self.run.ensure_run_dir())
+        for line in failures:
+            self._say(line)
+        if failures and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
+
+    def _say(self, line: str) -> None:
+        """One line on stderr, never glued to the end of a test progress line on stdout."""
+        terminal = self.config.pluginmanager.get_plugin("terminalreporter")
+        if terminal is not None:
+            terminal.ensure_newline()
+            terminal.flush()
+        print(line, file=sys.stderr, flush=True)
+
+    def _write(self, report: SloReport, run_dir: Path) -> list[str]:
+        """Call each ``pytest_interlock_report`` writer on its own; one line per failure.
+
+        A writer that raises must not take the others' reports with it, nor the
+        report.html written after this hook.
+        """
+        manager = self.config.pluginmanager
+        impls = self.config.hook.pytest_interlock_report.get_hookimpls()
+        failures = []
+        for impl in reversed(impls):  # pluggy's own order: the last registered first
+            others = [other.plugin for other in impls if other.plugin is not impl.plugin]
+            caller = manager.subset_hook_caller("pytest_interlock_report", others)
+            try:
+                caller(report=report, run_dir=run_dir, config=self.config)
+            except Exception as exc:
+                code = getattr(impl.function, "__code__", None)  # None: a callable object
+                where = impl.plugin_name
+                if code is not None:
+                    source = _short(Path(code.co_filename), self.config.rootpath)
+                    where = f"{source}:{code.co_firstlineno}"
+                first = next(iter(str(exc).splitlines()), "")  # one line, whatever it raised
+                failures.append(
+                    f"interlock: report writer pytest_interlock_report at {where} failed: "
+                    f"{type(exc).__name__}: {first} (the other reports were written)"
+                )
+        return failures
+
+
+def _short(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
 
 
 GATE = pytest.StashKey[SloGate]()
@@ -101,7 +219,7 @@ class SloRecorder:
     """``with slo("onboarding"): ...`` records one run; ``slo.declare(name, "p(95)<1500")``.
 
     ``slo(name)`` times the ``with`` block it opens; called as a plain statement it could
-    time nothing, so the test fails at its end (``UnusedTimer``) instead of passing
+    time nothing, so the test fails at its end, with one line, instead of passing
     with a run silently unrecorded.
     """
 
@@ -117,12 +235,20 @@ class SloRecorder:
         return sorted(timed.name for timed in self._pending)
 
     def declare(self, name: str, *rules: str) -> None:
-        """Hold ``name`` to these thresholds; raises ConfigError on a malformed one.
+        """Hold ``name`` to these thresholds.
 
         They replace the configured and default thresholds of the same kind (latency,
         rate, count). A declared workflow that never runs is a breach ("no data").
+        A malformed threshold fails the test with one line (``pytest.fail``), no
+        traceback: it is the test's input that is wrong, not the code under test.
         """
-        self._recorder.declare(name, *rules)
+        try:
+            self._recorder.declare(name, *rules)
+            return
+        except ConfigError as exc:
+            problem = str(exc)
+        # outside the except block, so pytest shows no chained ConfigError above the line
+        pytest.fail(f"slo.declare({name!r}, ...): {problem}", pytrace=False)
 
     def add(
         self,
@@ -138,10 +264,6 @@ class SloRecorder:
         self._recorder.add(name, duration_ms, ok=ok, error=error)
 
 
-class UnusedTimer(Exception):
-    """``slo(name)`` was called but never entered: write ``with slo(name): ...``."""
-
-
 @pytest.fixture
 def slo(pytestconfig: pytest.Config) -> Iterator[SloRecorder]:
     """Record workflow runs for the run's SLO verdicts."""
@@ -149,7 +271,8 @@ def slo(pytestconfig: pytest.Config) -> Iterator[SloRecorder]:
     yield recorder
     unused = recorder.unused()
     if unused:
-        raise UnusedTimer(
+        message = (
             f"slo({', '.join(map(repr, unused))}) timed nothing: it times the block of "
             f"'with slo(name): ...', and was called as a plain statement"
         )
+        pytest.fail(message, pytrace=False)

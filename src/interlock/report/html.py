@@ -89,7 +89,9 @@ def _slo_table(slo: dict[str, Any]) -> str:
                 f"{w['rate'] * 100:.1f}%",
                 *(f"{w[key]:g}" for key in ("med", "p95", "p99", "max")),
             ]
-        if broken:
+        if w.get("not_judged"):
+            verdict = "not run (partial run)"
+        elif broken:
             verdict = "FAIL " + ", ".join(
                 f"{t['threshold']} (was {'no data' if t['actual'] is None else t['actual']})"
                 for t in broken

@@ -73,6 +73,8 @@ def pytest_interlock_report(report: SloReport, run_dir: Path, config: pytest.Con
         return
     cases = []
     for workflow in report.workflows:
+        if workflow.not_judged is not None:
+            continue  # not a case: neither passed nor failed, the table says why
         broken = workflow.breaches()
         f = workflow.figures
         errors = "; ".join(f"{text} (x{n})" for text, n in f.errors.most_common())

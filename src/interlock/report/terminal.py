@@ -28,7 +28,9 @@ def _row(result: WorkflowResult) -> tuple[str, ...]:
             format_ms(f.max_ms),
         )
     broken = result.breaches()
-    if result.no_data:
+    if result.not_judged is not None:
+        verdict = "not run (partial run)"
+    elif result.no_data:
         verdict = f"FAIL no data ({', '.join(v.threshold.expression for v in broken)})"
     elif broken:
         verdict = "FAIL " + ", ".join(v.describe() for v in broken)

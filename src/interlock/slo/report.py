@@ -19,25 +19,33 @@ SHOWN_PERCENTILES = (50, 90, 95, 99)
 @final
 @dataclass(frozen=True, kw_only=True)
 class WorkflowResult:
-    """One workflow: its figures (no runs: an empty aggregate) and its verdicts."""
+    """One workflow: its figures (no runs: an empty aggregate) and its verdicts.
+
+    ``not_judged`` says why its verdicts do not count (a configured workflow with no data
+    in a partial run); such a workflow is neither ok-by-verdict nor a breach.
+    """
 
     name: str
     figures: Aggregate
     verdicts: tuple[Verdict, ...]
+    not_judged: str | None = None
 
     @property
     def ok(self) -> bool:
-        return all(v.ok for v in self.verdicts)
+        return self.not_judged is not None or all(v.ok for v in self.verdicts)
 
     @property
     def no_data(self) -> bool:
         return self.figures.runs == 0
 
     def breaches(self) -> list[Verdict]:
+        if self.not_judged is not None:
+            return []
         return [v for v in self.verdicts if not v.ok]
 
     def to_dict(self) -> dict[str, Any]:
         f = self.figures
+        judged = self.not_judged is None
         errors = [text for text, _ in f.errors.most_common()]
         return {
             "name": self.name,
@@ -52,8 +60,14 @@ class WorkflowResult:
             "errors": errors,
             "error_counts": dict(f.errors.most_common()),
             "no_data": self.no_data,
+            "not_judged": self.not_judged,
+            # the thresholds stay listed when not judged, so a merge of every shard judges them
             "thresholds": [
-                {"threshold": v.threshold.expression, "actual": v.actual, "ok": v.ok}
+                {
+                    "threshold": v.threshold.expression,
+                    "actual": v.actual,
+                    "ok": v.ok if judged else None,
+                }
                 for v in self.verdicts
             ],
             "ok": self.ok,
@@ -75,7 +89,8 @@ class SloReport:
 
     @property
     def verdicts(self) -> list[Verdict]:
-        return [v for w in self.workflows for v in w.verdicts]
+        """The verdicts that count: those of every judged workflow."""
+        return [v for w in self.workflows if w.not_judged is None for v in w.verdicts]
 
     def breaches(self) -> list[Verdict]:
         return [v for v in self.verdicts if not v.ok]
@@ -89,11 +104,15 @@ def build_report(
     *,
     defaults: tuple[Threshold, ...],
     configured: Mapping[str, tuple[Threshold, ...]] | None = None,
+    partial: str | None = None,
 ) -> SloReport:
     """Judge ``tally``: each workflow by test > configured > default thresholds, per kind.
 
     Every workflow that ran, was declared by a test or is configured is judged; one
-    that never ran breaches every threshold ("no data").
+    that never ran breaches every threshold ("no data"). ``partial`` (why the run
+    selected only part of its tests, None for a complete run) leaves a workflow that is
+    only configured, and has no data, not judged: the tests that run it were not
+    selected. A workflow with data, or declared by a test that ran, is judged as always.
     """
     configured = configured or {}
     names = sorted(set(tally.figures) | set(tally.declared) | set(configured))
@@ -101,9 +120,13 @@ def build_report(
     for name in names:
         figures = tally.figures.get(name, Aggregate())
         rules = resolve([defaults, configured.get(name, ()), tally.declared.get(name, ())])
+        unselected = figures.runs == 0 and name not in tally.declared
         results.append(
             WorkflowResult(
-                name=name, figures=figures, verdicts=tuple(evaluate(name, figures, rules))
+                name=name,
+                figures=figures,
+                verdicts=tuple(evaluate(name, figures, rules)),
+                not_judged=partial if partial is not None and unselected else None,
             )
         )
     return SloReport(workflows=tuple(results))

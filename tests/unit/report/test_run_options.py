@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from tests.unit.test_cli import assert_one_line_error, interlock
 
+from interlock.report.outcomes import Outcome, write_outcomes
+
 PROJECT = """\
 [tool.interlock]
 tests = "tests"
@@ -36,6 +38,21 @@ def test_run_shard_and_repeat_reach_pytest(tmp_path: Path) -> None:
     assert len(set(ran)) == 2
     assert json.loads((run / "flaky.json").read_text())["flaky"] == []
     assert (run / "report.html").is_file()
+
+
+def test_run_shard_durations_reach_pytest_and_balance_the_split(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    long, *short = [f"tests/test_few.py::test_few[{i}]" for i in range(4)]
+    write_outcomes(
+        [Outcome(nodeid=long, outcome="passed", duration_s=10.0)]
+        + [Outcome(nodeid=n, outcome="passed", duration_s=0.1) for n in short],
+        root / "past.json",
+    )
+    result = interlock("run", "--shard", "1/2", "--shard-durations", "past.json", cwd=root)
+    assert result.returncode == 0, result.stdout + result.stderr
+    (run,) = (root / "runs").iterdir()
+    ran = [t["nodeid"] for t in json.loads((run / "tests.json").read_text())["tests"]]
+    assert ran == [long]  # the 10 s test has shard 1 to itself
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -13,7 +12,7 @@ from interlock.cli import main
 from interlock.plugin import USAGE_EXIT
 from interlock.plugin.shard import assign, parse_shard, past_durations
 from interlock.report.outcomes import Outcome, write_outcomes
-from interlock.runs import mark_run_dir
+from interlock.runs import mark_run_dir, new_run_dir
 
 PYPROJECT = """
 [tool.interlock]
@@ -95,6 +94,33 @@ def test_two_shards_in_two_checkouts_merge_into_the_unsharded_figures(
     assert (merged / "report.html").is_file()
 
 
+def test_shards_leave_an_unrun_configured_workflow_to_the_merge_which_fails_it(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # each shard is a partial run; together they are complete, so the merge judges
+    configured = PYPROJECT + '\n[tool.interlock.slo]\nrefunds = ["rate>=0.99"]\n'
+    runs = []
+    for name, shard in (("one", "1/2"), ("two", "2/2")):
+        folder = _checkout(pytester, name)
+        (folder / "pyproject.toml").write_text(configured, encoding="utf-8")
+        runs.append(_run(pytester, monkeypatch, folder, "--shard", shard))
+        refunds = next(
+            w
+            for w in json.loads((runs[-1] / "slo.json").read_text())["workflows"]
+            if w["name"] == "refunds"
+        )
+        assert refunds["not_judged"]
+    merged = pytester.path / "merged"
+    monkeypatch.chdir(pytester.path)
+    project = str(pytester.path / "one")
+    args = ["--project", project, "report", "merge", *map(str, runs), "--out", str(merged)]
+    assert main(args) == 1
+    verdicts = {
+        w["name"]: w["ok"] for w in json.loads((merged / "slo.json").read_text())["workflows"]
+    }
+    assert verdicts == {"checkout": True, "refunds": False, "search": True}
+
+
 def test_merge_of_a_folder_without_results_says_so_and_writes_nothing(
     pytester: pytest.Pytester, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -138,20 +164,53 @@ def test_a_bad_shard_option_is_one_usage_line(pytester: pytest.Pytester) -> None
     result.stderr.fnmatch_lines(["*interlock: --shard '3/2': I must be between 1 and N*"])
 
 
-def test_durations_come_from_the_newest_marked_run_unless_a_file_is_named(tmp_path: Path) -> None:
+def test_durations_come_only_from_a_named_file_never_from_past_runs(tmp_path: Path) -> None:
     artifacts = tmp_path / "runs"
-    for name, seconds in (("old", 1.0), ("new", 7.0)):
-        run = artifacts / name
-        mark_run_dir(run)
-        write_outcomes(
-            [Outcome(nodeid="t::a", outcome="passed", duration_s=seconds)], run / "tests.json"
-        )
-    os.utime(artifacts / "old" / ".interlock-run", (1, 1))
-    assert past_durations(None, artifacts) == {"t::a": 7.0}
-    assert past_durations(artifacts / "old" / "tests.json", artifacts) == {"t::a": 1.0}
+    run = artifacts / "old"
+    mark_run_dir(run)
+    write_outcomes([Outcome(nodeid="t::a", outcome="passed", duration_s=1.0)], run / "tests.json")
+    assert past_durations(None) == {}
+    assert past_durations(run / "tests.json") == {"t::a": 1.0}
     (tmp_path / "bad.json").write_text("{}")
     with pytest.raises(ValueError, match=r"not an Interlock tests\.json"):
-        past_durations(tmp_path / "bad.json", artifacts)
+        past_durations(tmp_path / "bad.json")
+
+
+#: thirteen tests of uneven length, so that durations of a shard's own run would reshuffle
+UNEVEN = """
+import time
+import pytest
+
+@pytest.mark.parametrize("i", range(13))
+def test_uneven(i):
+    deadline = time.monotonic() + (0.05 if i % 4 == 0 else 0.0)
+    while time.monotonic() < deadline:
+        pass
+"""
+
+
+def test_shards_run_one_after_another_in_one_project_run_every_test_once(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = pytester.path / "project"
+    folder.mkdir()
+    (folder / "pyproject.toml").write_text(PYPROJECT, encoding="utf-8")
+    (folder / "test_uneven.py").write_text(UNEVEN, encoding="utf-8")
+    monkeypatch.chdir(folder)
+    ran: list[str] = []
+    for shard in ("1/2", "2/2"):
+        # as `interlock run` does: each shard leaves its run, tests.json included, in the
+        # project's artifacts folder, where the next shard finds it
+        run_dir = new_run_dir(folder / ".interlock" / "runs")
+        result = pytester.runpytest(
+            str(folder), "--shard", shard, "-v", f"--interlock-run-dir={run_dir}"
+        )
+        assert (run_dir / "tests.json").is_file()
+        assert result.ret == 0, result.stdout.str()
+        ran += [line.split()[0] for line in result.outlines if " PASSED" in line]
+    expected = [f"test_uneven.py::test_uneven[{i}]" for i in range(13)]
+    assert sorted(ran) == sorted(expected)
+    assert len(ran) == len(set(ran)) == 13
 
 
 def test_report_html_renders_a_run_folder_again(
