@@ -7,7 +7,6 @@ process), so bad input leaves nothing behind.
 from __future__ import annotations
 
 import argparse
-import sys
 import textwrap
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,7 +19,9 @@ __all__ = [
     "Parser",
     "check_dependencies",
     "check_sim_faults",
+    "one_line_usage_error",
     "require_project",
+    "seed",
     "short",
 ]
 
@@ -41,15 +42,33 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse with the usage line and one ``interlock: error`` line, exit 2."""
+    """argparse whose every usage error is one line on stderr and exit status 2.
+
+    The line reads ``interlock CMD: OPTION: PROBLEM (see interlock CMD --help)``: the
+    usage block argparse prints first would push the error itself out of sight.
+    """
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         kwargs.setdefault("formatter_class", _Formatter)
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
 
     def error(self, message: str) -> NoReturn:
-        self.print_usage(sys.stderr)
-        self.exit(2, f"{self.prog}: error: {message}\n")
+        self.exit(2, f"{one_line_usage_error(self.prog, message)}\n")
+
+
+def one_line_usage_error(prog: str, message: str) -> str:
+    """argparse's ``message`` about ``prog`` as the one line a usage error prints."""
+    message = " ".join(message.split())
+    if message.startswith("argument "):  # "argument --seed: invalid ..." -> "--seed: invalid ..."
+        message = message[len("argument ") :]
+    return f"{prog}: {message} (see {prog} --help)"
+
+
+def seed(text: str) -> int:
+    """``--seed``: a whole number of 0 or more (what the simulators' generators accept)."""
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"expected a whole number of 0 or more, got {text!r}")
+    return int(text)
 
 
 def require_project(config: Config) -> None:
@@ -57,7 +76,7 @@ def require_project(config: Config) -> None:
     if config.source is None:
         raise ConfigError(
             f"no [tool.interlock] configuration in {config.root / 'pyproject.toml'}",
-            hint="add one (README: 'Pointing Interlock at another system') "
+            hint="add one (README: 'Use Interlock in your project') "
             "or name the project with --project DIR",
         )
 

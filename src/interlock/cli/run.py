@@ -29,6 +29,7 @@ from interlock.cli._common import (
     check_dependencies,
     check_sim_faults,
     require_project,
+    seed,
     short,
 )
 from interlock.cli.envstate import choose_env, live_envs, state_dir
@@ -59,8 +60,8 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
     suite = config.suites.get(args.suite) or _path_suite(args.suite)
     if suite is None:
         raise UsageError(
-            f"unknown suite {args.suite!r}",
-            hint=f"declared: {', '.join(config.suites)}; declare more in "
+            f"no such file or suite: {args.suite!r}",
+            hint=f"suites: {', '.join(config.suites)}; declare more in "
             "[tool.interlock.suites], or name a test file or folder",
         )
     for flag, key in THRESHOLD_OPTIONS.items():
@@ -186,7 +187,8 @@ def _attach(args: argparse.Namespace, config: Config, workers: str | None) -> in
         )
     if args.attach != "any" and not args.attach.isdigit():
         raise UsageError(f"--attach {args.attach!r}: expected the pid of an 'interlock env up'")
-    pid = int(choose_env(config, None if args.attach == "any" else int(args.attach))["pid"])
+    wanted = None if args.attach == "any" else int(args.attach)
+    pid = int(choose_env(config, wanted, flag="--attach")["pid"])
     from interlock.stack.attach import attach_lock  # not needed, nor imported, without --attach
 
     # the run's pytest takes the lock for good; trying it here too makes a run that is
@@ -327,7 +329,7 @@ def add_stack_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--seed",
-        type=int,
+        type=seed,
         default=None,
         metavar="N",
         help="seed of the simulators' randomness, to replay a run",

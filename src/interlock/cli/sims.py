@@ -12,7 +12,7 @@ import json
 import socket
 from typing import Any
 
-from interlock.cli._common import check_sim_faults
+from interlock.cli._common import check_sim_faults, seed
 from interlock.config import Config
 from interlock.errors import DependencyError, UsageError
 from interlock.simulators import REGISTRY, load_simulator
@@ -23,8 +23,10 @@ __all__ = ["add_sims_parser"]
 
 def _wanted(text: str) -> tuple[str, int | None]:
     name, sep, port = text.partition("=")
-    if sep and not (port.isdigit() and 0 < int(port) < 65536):
+    if not name or (sep and not port.isdigit()):
         raise argparse.ArgumentTypeError(f"expected NAME or NAME=PORT, got {text!r}")
+    if sep and not 0 < int(port) < 65536:
+        raise argparse.ArgumentTypeError(f"{text!r}: port out of range (1 to 65535)")
     return name, int(port) if sep else None
 
 
@@ -105,7 +107,7 @@ def add_sims_parser(commands: Any) -> None:
         f"known: {', '.join(sorted(REGISTRY))}",
     )
     sims.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    sims.add_argument("--seed", type=int, default=0, help="seed of their randomness, to replay")
+    sims.add_argument("--seed", type=seed, default=0, help="seed of their randomness, to replay")
     sims.add_argument(
         "--fault",
         action="append",
