@@ -84,8 +84,8 @@ class StackPlugin:
         # start_failed's pytest.exit is said once, as one line, by pytest_sessionfinish;
         # the terminal reporter would repeat it as "! _pytest.outcomes.Exit: ..." lines
         if isinstance(excinfo.value, pytest.exit.Exception) and excinfo.value.msg in self.failures:
-            terminal = self.config.pluginmanager.get_plugin("terminalreporter")
-            if hasattr(terminal, "_keyboardinterrupt_memo"):
+            terminal: Any = self.config.pluginmanager.get_plugin("terminalreporter")
+            if terminal is not None and hasattr(terminal, "_keyboardinterrupt_memo"):
                 terminal._keyboardinterrupt_memo = None
 
     def pytest_testnodedown(self, node: Any, error: object) -> None:
