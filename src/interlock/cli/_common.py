@@ -16,14 +16,20 @@ from interlock.config import Config
 from interlock.errors import ConfigError, InterlockError, UsageError
 
 __all__ = [
+    "ENV_UP_FILE",
     "Parser",
     "check_dependencies",
     "check_sim_faults",
     "one_line_usage_error",
     "require_project",
+    "resolve_run",
     "seed",
     "short",
 ]
+
+
+#: the file ``interlock env up`` leaves in its run folder, so ``runs list`` can say what it was
+ENV_UP_FILE = "env-up"
 
 
 class _Formatter(argparse.RawDescriptionHelpFormatter):
@@ -117,6 +123,22 @@ def check_dependencies(config: Config) -> None:
     for check in run_checks(config):
         if not check.ok and check.name in needed:
             raise InterlockError(check.detail, hint=check.fix or None)
+
+
+def resolve_run(config: Config, text: str, *, file_ok: bool = False) -> Path:
+    """What a RUN argument names: a run id from ``interlock runs list`` (a folder of the
+    artifacts folder), a folder, or (``file_ok``) a file; else one UsageError."""
+    path = Path(text)
+    if path.is_dir() or (file_ok and path.is_file()):
+        return path
+    by_id = config.artifacts / text
+    if path.name == text and by_id.is_dir():  # an id is a bare name, never a path
+        return by_id
+    what = "run id, folder or file" if file_ok else "run id or folder"
+    raise UsageError(
+        f"{text}: no such {what}",
+        hint=f"run ids: 'interlock runs list' (in {short(config.artifacts)})",
+    )
 
 
 def short(path: Path) -> str:

@@ -94,7 +94,8 @@ def choose_env(config: Config, wanted: int | None, *, flag: str = "--env") -> di
     if not envs:
         raise UsageError(
             "no running stack found",
-            hint=f"start one with 'interlock env up' or pass --url (looked in {state_dir(config)})",
+            hint=f"start one with 'interlock env up'{' or pass --url' if flag == '--env' else ''} "
+            f"(looked in {state_dir(config)})",
         )
     if len(envs) > 1:
         raise UsageError(

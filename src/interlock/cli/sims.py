@@ -94,7 +94,7 @@ def add_sims_parser(commands: Any) -> None:
         "Each has its own base URL for the service's official SDK and, under "
         f"{CONTROL_PREFIX}/, its journal, state, seed and faults (see README).",
         epilog="examples:\n"
-        "  interlock sims                              the project's simulators, free ports\n"
+        "  interlock sims                              the project's simulators (else all)\n"
         "  interlock sims stripe=12111 twilio          Stripe on port 12111, Twilio anywhere\n"
         "  interlock sims stripe --fault stripe:status=500,rate=0.3 --json",
     )
@@ -103,7 +103,8 @@ def add_sims_parser(commands: Any) -> None:
         nargs="*",
         type=_wanted,
         metavar="NAME[=PORT]",
-        help=f"which to serve (default: the project's [tool.interlock] simulators); "
+        help=f"which to serve (default: the project's [tool.interlock] simulators; "
+        f"without a project or with none configured, every one); "
         f"known: {', '.join(sorted(REGISTRY))}",
     )
     sims.add_argument("--host", default="127.0.0.1", help="address to listen on")
