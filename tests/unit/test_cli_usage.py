@@ -68,3 +68,11 @@ def test_attach_to_a_pid_that_is_no_env_names_attach():
 
 def test_a_missing_test_file_is_no_such_file_or_suite():
     assert_only_line(interlock("run", "tests/nope.py"), "no such file or suite: 'tests/nope.py'")
+
+
+@pytest.mark.parametrize("command", [["load"], ["runs"], ["runs", "clean"], ["baseline"]])
+def test_help_shows_no_raw_markup_and_the_real_option_spelling(command):
+    result = interlock(*command, "--help")
+    assert result.returncode == 0, result.stderr
+    assert "``" not in result.stdout
+    assert "run -- --fail-on-regression" not in result.stdout

@@ -35,7 +35,11 @@ ENV_UP_FILE = "env-up"
 class _Formatter(argparse.RawDescriptionHelpFormatter):
     """Descriptions and examples keep their line breaks; long prose lines are wrapped."""
 
+    def _expand_help(self, action: argparse.Action) -> str:
+        return super()._expand_help(action).replace("``", "'")
+
     def _fill_text(self, text: str, width: int, indent: str) -> str:
+        text = text.replace("``", "'")  # docstrings' reStructuredText quotes, for a terminal
         lines = []
         for line in text.splitlines():
             if line.startswith(" ") or len(line) <= width:  # examples and tables stay as written

@@ -78,7 +78,7 @@ def add_baseline_parser(commands: Any) -> None:
         help="save the run later runs' latencies are compared with",
         description="Every run compares each workflow's latency distribution with the "
         "baseline (Mann-Whitney U, Cliff's delta) and says regressed, improved or "
-        "unchanged; 'interlock run -- --fail-on-regression' makes a regression exit 1.",
+        "unchanged; 'interlock run --fail-on-regression' makes a regression exit 1.",
     )
     baseline.set_defaults(handler=None, usage_of=baseline)
     actions = baseline.add_subparsers(dest="action", metavar="ACTION", parser_class=type(baseline))

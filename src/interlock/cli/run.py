@@ -25,6 +25,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from interlock._entry import Terminated, interrupted
 from interlock.cli._common import (
     check_dependencies,
     check_sim_faults,
@@ -83,8 +84,8 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
     command = [
         sys.executable,
         "-P",  # the current directory stays off sys.path, as under the console script
-        "-m",
-        "pytest",
+        "-c",
+        _PYTEST_MAIN,
         *map(str, paths),
         f"--junitxml={run_dir / 'junit.xml'}",
         f"--interlock-run-dir={run_dir}",
@@ -118,6 +119,7 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
         # ours (marked when made), and pytest stopped before writing anything into it
         shutil.rmtree(run_dir)
     if signalled:
+        print(interrupted(signalled), file=sys.stderr)
         return 130
     if code == _NO_TESTS:
         print(f"interlock: no tests matched suite {suite.name!r}", file=sys.stderr)
@@ -197,22 +199,44 @@ def _attach(args: argparse.Namespace, config: Config, workers: str | None) -> in
         return pid
 
 
-def _run_child(command: Sequence[str], env: dict[str, str] | None = None) -> tuple[int, bool]:
-    """Run pytest to its end; a SIGINT or SIGTERM to us becomes a SIGINT to it.
+#: pytest's own main, run as ``python -c``: an interrupt while pytest is still being
+#: imported or configured (before its session handles one itself) ends it quietly,
+#: and a SIGTERM unwinds as a Ctrl-C does but is called what it was. Nothing of
+#: Interlock is imported here: the plugin must be the first Interlock module pytest
+#: sees, to rewrite it.
+_PYTEST_MAIN = """\
+import signal, sys
+class Terminated(KeyboardInterrupt):
+    pass
+def terminated(signum, frame):
+    raise Terminated("SIGTERM")
+signal.signal(signal.SIGTERM, terminated)
+try:
+    import pytest
+    sys.exit(pytest.main())
+except KeyboardInterrupt:  # before pytest's session, which handles its own
+    sys.exit(2)
+"""
+
+
+def _run_child(
+    command: Sequence[str], env: dict[str, str] | None = None
+) -> tuple[int, KeyboardInterrupt | None]:
+    """Run pytest to its end; a SIGINT or SIGTERM to us is passed on to it.
 
     The child has a process group of its own, so a Ctrl-C reaches it once, through us:
     pytest then unwinds as on a Ctrl-C of its own, tearing down every stack. Returns
-    (its exit status, whether we were signalled).
+    (its exit status, the interrupt we received, if any: Terminated for a SIGTERM).
     """
-    signalled = False
+    signalled: KeyboardInterrupt | None = None
     child: subprocess.Popen[bytes] | None = None
 
     def forward(signum: int, frame: FrameType | None) -> None:
         nonlocal signalled
-        signalled = True
+        signalled = Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
         if child is not None and child.poll() is None:
             with contextlib.suppress(ProcessLookupError):
-                child.send_signal(signal.SIGINT)
+                child.send_signal(signum)
 
     previous = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -223,7 +247,9 @@ def _run_child(command: Sequence[str], env: dict[str, str] | None = None) -> tup
         except OSError as exc:
             raise DependencyError(f"cannot start pytest: {exc}") from None
         if signalled:  # a signal that came while the child was being created
-            child.send_signal(signal.SIGINT)
+            child.send_signal(
+                signal.SIGTERM if isinstance(signalled, Terminated) else signal.SIGINT
+            )
         status = child.wait()  # a handled signal does not interrupt the wait (PEP 475)
         return status, signalled
     finally:
