@@ -76,3 +76,15 @@ def test_help_shows_no_raw_markup_and_the_real_option_spelling(command):
     assert result.returncode == 0, result.stderr
     assert "``" not in result.stdout
     assert "run -- --fail-on-regression" not in result.stdout
+
+
+def test_the_readme_section_doctor_points_to_exists(tmp_path):
+    import re
+    from pathlib import Path
+
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "other"\n')
+    line = assert_only_line(interlock("doctor", cwd=tmp_path), "README: '")
+    section = re.search(r"README: '([^']+)'", line)
+    assert section is not None, line
+    readme = Path(__file__).resolve().parents[2] / "README.md"
+    assert f"## {section[1]}\n" in readme.read_text(encoding="utf-8")
