@@ -57,7 +57,7 @@ def test_unreachable_database_exits_2_with_one_line(tmp_path):
 
 
 def test_unknown_suite_exits_2():
-    assert_one_line_error(interlock("run", "smoke"), "unknown suite 'smoke'", "business")
+    assert_one_line_error(interlock("run", "smoke"), "no such file or suite: 'smoke'", "business")
 
 
 def test_doctor_without_configuration_says_so_and_creates_nothing(tmp_path):

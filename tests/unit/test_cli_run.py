@@ -157,7 +157,7 @@ def test_a_test_file_or_folder_runs_in_place_of_a_suite(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     assert ran(root) == {"test_contract"}
     missing = interlock("run", "tests/nowhere.py", cwd=root)
-    assert_one_line_error(missing, "unknown suite 'tests/nowhere.py'", "name a test file")
+    assert_one_line_error(missing, "no such file or suite: 'tests/nowhere.py'", "name a test file")
 
 
 def test_fuzz_examples_reach_the_suite_through_its_environment_variable(tmp_path):

@@ -13,9 +13,8 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from types import FrameType
-from typing import NoReturn
 
+from interlock._entry import interrupted, raise_terminated
 from interlock.cli._common import Parser
 from interlock.cli.baseline import add_baseline_parser
 from interlock.cli.doctor import add_doctor_parser
@@ -36,13 +35,13 @@ __all__ = ["build_parser", "main"]
 DESCRIPTION = """\
 Interlock: integration testing for cross-system workflows.
 
-Brings up real dependencies (PostgreSQL, Redis), simulators of external APIs and the
-system under test as local processes, runs the pytest suites against them, and gates
+Brings up real dependencies (PostgreSQL, Redis), simulators of external APIs and the \
+system under test as local processes, runs the pytest suites against them, and gates \
 the run on service-level objectives (success rate, latency percentiles).
 
-Configuration comes from [tool.interlock] in pyproject.toml; environment variables
-(INTERLOCK_DATABASE_URL, INTERLOCK_REDIS_URL, INTERLOCK_ARTIFACTS, INTEGRATION_TIMEOUT,
-PERFORMANCE_THRESHOLD, LATENCY_THRESHOLD, COVERAGE_THRESHOLD) override it, and the
+Configuration comes from [tool.interlock] in pyproject.toml; environment variables \
+(INTERLOCK_DATABASE_URL, INTERLOCK_REDIS_URL, INTERLOCK_ARTIFACTS, INTEGRATION_TIMEOUT, \
+PERFORMANCE_THRESHOLD, LATENCY_THRESHOLD, COVERAGE_THRESHOLD) override it, and the \
 command line overrides both."""
 
 EPILOG = """\
@@ -50,6 +49,7 @@ examples:
   interlock run                               every suite, on a fresh stack
   interlock run business -- -k onboarding     one suite, pytest's options after --
   interlock env up                            a stack for manual work, until Ctrl-C
+  interlock env down                          stop it from another terminal
   interlock faults add postgres latency latency=200
   interlock sims stripe twilio                simulators alone
   interlock doctor                            what is missing on this machine
@@ -91,14 +91,10 @@ def _project_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _interrupt(signum: int, frame: FrameType | None) -> NoReturn:
-    raise KeyboardInterrupt
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
     # until a command installs its own handling, SIGTERM ends us as Ctrl-C does: 130
-    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGTERM, raise_terminated)
     argv = list(sys.argv[1:] if argv is None else argv)
     pytest_args: list[str] = []
     if "--" in argv:
@@ -124,8 +120,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InterlockError as exc:
         print(f"interlock: {exc}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
-        print("interlock: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        print(interrupted(exc), file=sys.stderr)
         return 130
 
 

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from interlock.cli import main
+from interlock._entry import main
 
 raise SystemExit(main())

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from interlock.cli._common import short
+from interlock.cli._common import require_project, resolve_run, short
 from interlock.config import Config
 from interlock.errors import UsageError
 from interlock.report.baseline import baseline_path
@@ -38,12 +38,17 @@ def _read_slo(path: Path) -> str:
 
 
 def cmd_save(args: argparse.Namespace, config: Config) -> int:
-    run: Path | None = args.run if args.run is not None else newest_run(config.artifacts)
+    require_project(config)
+    run = (
+        resolve_run(config, args.run, file_ok=True)
+        if args.run is not None
+        else newest_run(config.artifacts)
+    )
     if run is None:
         raise UsageError(
             f"no run with an slo.json in {short(config.artifacts)}", hint="name a run folder"
         )
-    text = _read_slo(run / "slo.json")
+    text = _read_slo(run if run.is_file() else run / "slo.json")
     target = baseline_path(config.artifacts)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}")
@@ -55,6 +60,7 @@ def cmd_save(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_show(args: argparse.Namespace, config: Config) -> int:
+    require_project(config)
     target = baseline_path(config.artifacts)
     if not target.is_file():
         raise UsageError(f"no baseline at {short(target)}", hint="interlock baseline save [RUN]")
@@ -72,12 +78,18 @@ def add_baseline_parser(commands: Any) -> None:
         help="save the run later runs' latencies are compared with",
         description="Every run compares each workflow's latency distribution with the "
         "baseline (Mann-Whitney U, Cliff's delta) and says regressed, improved or "
-        "unchanged; 'interlock run -- --fail-on-regression' makes a regression exit 1.",
+        "unchanged; 'interlock run --fail-on-regression' makes a regression exit 1.",
     )
     baseline.set_defaults(handler=None, usage_of=baseline)
     actions = baseline.add_subparsers(dest="action", metavar="ACTION", parser_class=type(baseline))
     save = actions.add_parser("save", help="make a run (default: the newest) the baseline")
-    save.add_argument("run", nargs="?", type=Path, default=None, metavar="RUN")
+    save.add_argument(
+        "run",
+        nargs="?",
+        default=None,
+        metavar="RUN",
+        help="a run id (runs list), a run folder or an slo.json (default: the newest run)",
+    )
     save.set_defaults(handler=cmd_save)
     show = actions.add_parser("show", help="the baseline's workflows")
     show.set_defaults(handler=cmd_show)

@@ -77,25 +77,29 @@ def live_envs(config: Config) -> dict[int, dict[str, Any]]:
     return found
 
 
-def choose_env(config: Config, wanted: int | None) -> dict[str, Any]:
-    """The live env the user means: ``wanted`` (a pid), or the only one there is."""
+def choose_env(config: Config, wanted: int | None, *, flag: str = "--env") -> dict[str, Any]:
+    """The live env the user means: ``wanted`` (a pid), or the only one there is.
+
+    ``flag`` is the option (or argument) that named ``wanted``, for the error.
+    """
     envs = live_envs(config)
     if wanted is not None:
         if wanted not in envs:
             running = ", ".join(map(str, envs)) or "none"
             raise UsageError(
-                f"--env {wanted}: no running 'interlock env up' with that pid",
+                f"{flag} {wanted}: no running 'interlock env up' with that pid",
                 hint=f"running in this project: {running}",
             )
         return envs[wanted]
     if not envs:
         raise UsageError(
             "no running stack found",
-            hint=f"start one with 'interlock env up' or pass --url (looked in {state_dir(config)})",
+            hint=f"start one with 'interlock env up'{' or pass --url' if flag == '--env' else ''} "
+            f"(looked in {state_dir(config)})",
         )
     if len(envs) > 1:
         raise UsageError(
             f"{len(envs)} stacks are up in this project (pids {', '.join(map(str, envs))})",
-            hint="choose one with --env PID",
+            hint=f"choose one with {flag} PID",
         )
     return next(iter(envs.values()))

@@ -13,7 +13,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from interlock.cli._common import short
+from interlock.cli._common import resolve_run, short
 from interlock.config import Config
 from interlock.errors import UsageError
 from interlock.runs import mark_run_dir, new_run_dir
@@ -25,7 +25,7 @@ def cmd_merge(args: argparse.Namespace, config: Config) -> int:
     """Exit 0 when the merged run passed (every test, every SLO), 1 when it did not."""
     from interlock.report.merge import check_runs, merge_runs
 
-    runs: list[Path] = args.runs
+    runs = [resolve_run(config, run) for run in args.runs]
     check_runs(runs)
     out: Path | None = args.out
     if out is not None and out.exists() and any(out.iterdir()):
@@ -67,9 +67,7 @@ def _passed(run: Path) -> bool:
 def cmd_html(args: argparse.Namespace, config: Config) -> int:
     from interlock.report.html import write_html
 
-    run: Path = args.run
-    if not run.is_dir():
-        raise UsageError(f"{run}: not a folder")
+    run = resolve_run(config, args.run)
     print(short(write_html(run)))
     return 0
 
@@ -92,7 +90,9 @@ def add_report_parser(commands: Any) -> None:
         "threshold; 2 bad input (nothing is written).",
         epilog="example:\n  interlock report merge shard-1/ shard-2/ --out merged/",
     )
-    merge.add_argument("runs", nargs="+", type=Path, metavar="RUN", help="a shard's run folder")
+    merge.add_argument(
+        "runs", nargs="+", metavar="RUN", help="a shard's run folder or run id (runs list)"
+    )
     merge.add_argument(
         "--out",
         type=Path,
@@ -102,7 +102,7 @@ def add_report_parser(commands: Any) -> None:
     )
     merge.set_defaults(handler=cmd_merge)
     html = actions.add_parser("html", help="(re)write a run folder's report.html")
-    html.add_argument("run", type=Path, metavar="RUN", help="a run folder")
+    html.add_argument("run", metavar="RUN", help="a run folder or run id (runs list)")
     html.set_defaults(handler=cmd_html)
 
 

@@ -26,10 +26,12 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from interlock._entry import Terminated, interrupted
 from interlock.cli._common import (
     check_dependencies,
     check_sim_faults,
     require_project,
+    seed,
     short,
 )
 from interlock.cli.envstate import choose_env, live_envs, state_dir
@@ -60,8 +62,8 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
     suite = config.suites.get(args.suite) or _path_suite(args.suite)
     if suite is None:
         raise UsageError(
-            f"unknown suite {args.suite!r}",
-            hint=f"declared: {', '.join(config.suites)}; declare more in "
+            f"no such file or suite: {args.suite!r}",
+            hint=f"suites: {', '.join(config.suites)}; declare more in "
             "[tool.interlock.suites], or name a test file or folder",
         )
     for flag, key in THRESHOLD_OPTIONS.items():
@@ -83,8 +85,8 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
     command = [
         sys.executable,
         "-P",  # the current directory stays off sys.path, as under the console script
-        "-m",
-        "pytest",
+        "-c",
+        _PYTEST_MAIN,
         *map(str, paths),
         f"--junitxml={run_dir / 'junit.xml'}",
         f"--interlock-run-dir={run_dir}",
@@ -123,6 +125,7 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
         # ours (marked when made), and pytest stopped before writing anything into it
         shutil.rmtree(run_dir)
     if signalled:
+        print(interrupted(signalled), file=sys.stderr)
         return 130
     if code == _NO_TESTS:
         print(f"interlock: no tests matched suite {suite.name!r}", file=sys.stderr)
@@ -197,7 +200,8 @@ def _attach(args: argparse.Namespace, config: Config, workers: str | None) -> in
         )
     if args.attach != "any" and not args.attach.isdigit():
         raise UsageError(f"--attach {args.attach!r}: expected the pid of an 'interlock env up'")
-    pid = int(choose_env(config, None if args.attach == "any" else int(args.attach))["pid"])
+    wanted = None if args.attach == "any" else int(args.attach)
+    pid = int(choose_env(config, wanted, flag="--attach")["pid"])
     from interlock.stack.attach import attach_lock  # not needed, nor imported, without --attach
 
     # the run's pytest takes the lock for good; trying it here too makes a run that is
@@ -206,22 +210,44 @@ def _attach(args: argparse.Namespace, config: Config, workers: str | None) -> in
         return pid
 
 
-def _run_child(command: Sequence[str], env: dict[str, str] | None = None) -> tuple[int, bool]:
-    """Run pytest to its end; a SIGINT or SIGTERM to us becomes a SIGINT to it.
+#: pytest's own main, run as ``python -c``: an interrupt while pytest is still being
+#: imported or configured (before its session handles one itself) ends it quietly,
+#: and a SIGTERM unwinds as a Ctrl-C does but is called what it was. Nothing of
+#: Interlock is imported here: the plugin must be the first Interlock module pytest
+#: sees, to rewrite it.
+_PYTEST_MAIN = """\
+import signal, sys
+class Terminated(KeyboardInterrupt):
+    pass
+def terminated(signum, frame):
+    raise Terminated("SIGTERM")
+signal.signal(signal.SIGTERM, terminated)
+try:
+    import pytest
+    sys.exit(pytest.main())
+except KeyboardInterrupt:  # before pytest's session, which handles its own
+    sys.exit(2)
+"""
+
+
+def _run_child(
+    command: Sequence[str], env: dict[str, str] | None = None
+) -> tuple[int, KeyboardInterrupt | None]:
+    """Run pytest to its end; a SIGINT or SIGTERM to us is passed on to it.
 
     The child has a process group of its own, so a Ctrl-C reaches it once, through us:
     pytest then unwinds as on a Ctrl-C of its own, tearing down every stack. Returns
-    (its exit status, whether we were signalled).
+    (its exit status, the interrupt we received, if any: Terminated for a SIGTERM).
     """
-    signalled = False
+    signalled: KeyboardInterrupt | None = None
     child: subprocess.Popen[bytes] | None = None
 
     def forward(signum: int, frame: FrameType | None) -> None:
         nonlocal signalled
-        signalled = True
+        signalled = Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
         if child is not None and child.poll() is None:
             with contextlib.suppress(ProcessLookupError):
-                child.send_signal(signal.SIGINT)
+                child.send_signal(signum)
 
     previous = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -232,7 +258,9 @@ def _run_child(command: Sequence[str], env: dict[str, str] | None = None) -> tup
         except OSError as exc:
             raise DependencyError(f"cannot start pytest: {exc}") from None
         if signalled:  # a signal that came while the child was being created
-            child.send_signal(signal.SIGINT)
+            child.send_signal(
+                signal.SIGTERM if isinstance(signalled, Terminated) else signal.SIGINT
+            )
         status = child.wait()  # a handled signal does not interrupt the wait (PEP 475)
         return status, signalled
     finally:
@@ -338,7 +366,7 @@ def add_stack_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--seed",
-        type=int,
+        type=seed,
         default=None,
         metavar="N",
         help="seed of the simulators' randomness, to replay a run",

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from interlock.cli._common import short
+from interlock.cli._common import ENV_UP_FILE, require_project, resolve_run, short
 from interlock.config import Config
 from interlock.errors import UsageError
 from interlock.runs import KEEP_RUNS, MARKER, is_run_dir
@@ -68,18 +68,26 @@ def _summary(run: Path) -> str:
             parts.append("SLOs held" if json.loads(slo.read_text())["ok"] else "SLO breached")
         except (ValueError, KeyError, TypeError):
             parts.append("slo.json unreadable")
+    load = run / "load.json"
+    if load.is_file():
+        try:
+            parts.append("load PASS" if json.loads(load.read_text())["ok"] else "load FAIL")
+        except (ValueError, KeyError, TypeError):
+            parts.append("load.json unreadable")
+    if not parts and (run / ENV_UP_FILE).is_file():
+        return "env up (logs only)"
     return "; ".join(parts) or "no results"
 
 
 def _resolve(config: Config, name: str) -> Path:
-    path = Path(name)
-    for candidate in (path, config.artifacts / name):
-        if is_run_dir(candidate):
-            return candidate
-    raise UsageError(f"{name}: not a run folder of {short(config.artifacts)}")
+    run = resolve_run(config, name)
+    if not is_run_dir(run):
+        raise UsageError(f"{name}: not a run folder Interlock made (no {MARKER} in it)")
+    return run
 
 
 def cmd_list(args: argparse.Namespace, config: Config) -> int:
+    require_project(config)
     for path, made in marked_runs(config.artifacts):
         stamp = time.strftime("%Y-%m-%d %H:%M", time.localtime(made))
         print(f"{path.name}  {stamp}  {_summary(path)}")
@@ -87,6 +95,7 @@ def cmd_list(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_show(args: argparse.Namespace, config: Config) -> int:
+    require_project(config)
     run = _resolve(config, args.run)
     print(f"{short(run)}: {_summary(run)}")
     for child in sorted(run.iterdir()):
@@ -96,6 +105,7 @@ def cmd_show(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_clean(args: argparse.Namespace, config: Config) -> int:
+    require_project(config)
     keep: int | None = args.keep
     older: float | None = args.older_than
     if keep is None and older is None:

@@ -12,7 +12,7 @@ import json
 import socket
 from typing import Any
 
-from interlock.cli._common import check_sim_faults
+from interlock.cli._common import check_sim_faults, seed
 from interlock.config import Config
 from interlock.errors import DependencyError, UsageError
 from interlock.simulators import REGISTRY, load_simulator
@@ -23,8 +23,10 @@ __all__ = ["add_sims_parser"]
 
 def _wanted(text: str) -> tuple[str, int | None]:
     name, sep, port = text.partition("=")
-    if sep and not (port.isdigit() and 0 < int(port) < 65536):
+    if not name or (sep and not port.isdigit()):
         raise argparse.ArgumentTypeError(f"expected NAME or NAME=PORT, got {text!r}")
+    if sep and not 0 < int(port) < 65536:
+        raise argparse.ArgumentTypeError(f"{text!r}: port out of range (1 to 65535)")
     return name, int(port) if sep else None
 
 
@@ -92,7 +94,7 @@ def add_sims_parser(commands: Any) -> None:
         "Each has its own base URL for the service's official SDK and, under "
         f"{CONTROL_PREFIX}/, its journal, state, seed and faults (see README).",
         epilog="examples:\n"
-        "  interlock sims                              the project's simulators, free ports\n"
+        "  interlock sims                              the project's simulators (else all)\n"
         "  interlock sims stripe=12111 twilio          Stripe on port 12111, Twilio anywhere\n"
         "  interlock sims stripe --fault stripe:status=500,rate=0.3 --json",
     )
@@ -101,11 +103,12 @@ def add_sims_parser(commands: Any) -> None:
         nargs="*",
         type=_wanted,
         metavar="NAME[=PORT]",
-        help=f"which to serve (default: the project's [tool.interlock] simulators); "
+        help=f"which to serve (default: the project's [tool.interlock] simulators; "
+        f"without a project or with none configured, every one); "
         f"known: {', '.join(sorted(REGISTRY))}",
     )
     sims.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    sims.add_argument("--seed", type=int, default=0, help="seed of their randomness, to replay")
+    sims.add_argument("--seed", type=seed, default=0, help="seed of their randomness, to replay")
     sims.add_argument(
         "--fault",
         action="append",

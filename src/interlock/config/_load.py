@@ -37,6 +37,7 @@ from interlock.config._model import (
     Suite,
     Thresholds,
 )
+from interlock.config._placeholders import check_placeholders
 from interlock.errors import ConfigError
 
 __all__ = [
@@ -157,7 +158,7 @@ def _build(
     artifacts = as_str(f"{_TOP} artifacts", table.get("artifacts", ".interlock/runs"))
     if env.get(ARTIFACTS_ENV):
         artifacts = as_str(f"${ARTIFACTS_ENV}", env[ARTIFACTS_ENV])
-    return Config(
+    config = Config(
         root=root,
         source=source,
         tests=root / as_str(f"{_TOP} tests", table.get("tests", "tests/integration")),
@@ -183,6 +184,8 @@ def _build(
         report=as_table("[tool.interlock.report]", table.get("report", {})),
         security=_security(table.get("security", {})),
     )
+    check_placeholders(config)
+    return config
 
 
 def _thresholds(table: dict[str, Any], env: Mapping[str, str]) -> Thresholds:
@@ -327,7 +330,22 @@ def _seed_data(value: Any, simulators: tuple[str, ...]) -> dict[str, Any]:
                 f"[tool.interlock] simulators ({', '.join(simulators) or 'none'})"
             )
         as_table(f"[tool.interlock.seed_data.{name}]", data)
+        _seed_keys(name, data)
     return seed_data
+
+
+def _seed_keys(name: str, data: dict[str, Any]) -> None:
+    """The keys the simulator takes, checked now (not when it starts), with a suggestion."""
+    from interlock.simulators import load_simulator  # only a project with seed data pays
+
+    where = f"[tool.interlock.seed_data.{name}]"
+    try:
+        keys = load_simulator(name).seed_keys
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc.message}", hint=exc.hint) from None
+    if data and not keys:
+        raise ConfigError(f"{where}: the {name} simulator takes no seed data")
+    known_keys(where, data, keys)
 
 
 def _suites(value: Any, root: Path) -> dict[str, Suite]:

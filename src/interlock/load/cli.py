@@ -77,8 +77,7 @@ def add_parser(subparsers: argparse._SubParsersAction[Any]) -> None:
     p = subparsers.add_parser(
         "load",
         help="run a load scenario (k6 executors) against a target",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=__doc__,  # the command line's formatter keeps its examples' layout
     )
     configure(p)
     p.set_defaults(handler=run)

@@ -79,6 +79,15 @@ class StackPlugin:
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         self.session = session
 
+    @pytest.hookimpl(trylast=True)  # after the terminal reporter has kept the exception
+    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+        # start_failed's pytest.exit is said once, as one line, by pytest_sessionfinish;
+        # the terminal reporter would repeat it as "! _pytest.outcomes.Exit: ..." lines
+        if isinstance(excinfo.value, pytest.exit.Exception) and excinfo.value.msg in self.failures:
+            terminal: Any = self.config.pluginmanager.get_plugin("terminalreporter")
+            if terminal is not None and hasattr(terminal, "_keyboardinterrupt_memo"):
+                terminal._keyboardinterrupt_memo = None
+
     def pytest_testnodedown(self, node: Any, error: object) -> None:
         reason = getattr(node, "workeroutput", {}).get(_WORKEROUTPUT_KEY)
         if reason and reason not in self.failures:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import itertools
 import math
 import random
@@ -182,6 +183,11 @@ class FaultPlan:
         return None
 
 
+#: the values a flag option (``after``) accepts; '' is the bare flag
+_TRUE = ("", "1", "true", "yes")
+_FALSE = ("0", "false", "no")
+
+
 def parse_fault_spec(spec: str) -> tuple[str, FaultRule]:
     """``stripe:status=500,rate=0.3`` or ``twilio:hang`` → (service, rule)."""
     service, sep, rest = spec.partition(":")
@@ -192,6 +198,12 @@ def parse_fault_spec(spec: str) -> tuple[str, FaultRule]:
         )
     first, *options = rest.split(",")
     kind, _, value = first.partition("=")
+    if kind not in FAULT_KINDS:  # before its value: 'stauts=500' is a misspelled kind
+        close = difflib.get_close_matches(kind, FAULT_KINDS, n=1)
+        raise ConfigError(
+            f"unknown fault kind {kind!r} in {spec!r}",
+            hint=f"did you mean {close[0]!r}?" if close else f"use one of {', '.join(FAULT_KINDS)}",
+        )
     data: dict[str, Any] = {"kind": kind}
     if value:
         main = {"status": "status", "rate_limit": "retry_after", "latency": "ms"}.get(kind)
@@ -216,5 +228,11 @@ def parse_fault_spec(spec: str) -> tuple[str, FaultRule]:
             except ValueError:
                 raise ConfigError(f"fault {spec!r}: {key} must be a number") from None
     if "after" in data:
-        data["after"] = str(data["after"]).lower() in ("1", "true", "yes")
+        # a flag: bare 'after' or a yes/no word; anything else is a typo, never a silent no
+        flag = str(data["after"]).lower()
+        if flag not in _TRUE + _FALSE:
+            raise ConfigError(
+                f"fault {spec!r}: after takes no value or one of {', '.join(_TRUE[1:] + _FALSE)}"
+            )
+        data["after"] = flag in _TRUE
     return service, FaultRule.from_dict(data)
