@@ -99,6 +99,9 @@ class SloGate:
         if self.run.worker is not None:
             return
         if session.exitstatus == pytest.ExitCode.INTERRUPTED:
+            stack = self.config.pluginmanager.get_plugin("interlock-stack")
+            if getattr(stack, "failures", None):
+                return  # a stack that could not start stopped the run: that line says why
             # what an interrupted run recorded says nothing about the workflows it never reached
             self._say("interlock: interrupted: SLOs not judged")
             return
