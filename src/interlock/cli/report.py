@@ -59,7 +59,9 @@ def _passed(run: Path) -> bool:
         gates_ok = bool(json.loads(slo_path.read_text(encoding="utf-8")).get("ok", False))
     coverage_path = run / "coverage.json"
     if coverage_path.is_file():
-        gates_ok = gates_ok and bool(json.loads(coverage_path.read_text(encoding="utf-8"))["ok"])
+        document = json.loads(coverage_path.read_text(encoding="utf-8"))
+        # "failed" is absent from older runs' files, where "ok" was the verdict
+        gates_ok = gates_ok and not document.get("failed", not document["ok"])
     outcomes = read_outcomes(run / TESTS_FILE)
     return gates_ok and not any(o.outcome in ("failed", "error") for o in outcomes)
 

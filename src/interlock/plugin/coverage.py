@@ -1,5 +1,8 @@
 """``--coverage``: the app and its services run under coverage.py; the run is gated at
-COVERAGE_THRESHOLD (85 % by default) and fails below it.
+COVERAGE_THRESHOLD (85 % by default) and fails below it. A partial run (``-k``, ``-m``,
+a node id, ``--shard``, a stop after failures) or an interrupted one shows its figure
+but is not judged: part of the suite covers part of the code (``interlock report merge``
+judges a sharded run's whole).
 
 The coverage variables go to the stack (``STACK_ENV``), which gives them to the app and
 its services only: the pytest process's own environment is never changed, so neither
@@ -18,6 +21,7 @@ import pytest
 
 from interlock.errors import DependencyError
 from interlock.plugin.run import RunContext, run_context
+from interlock.plugin.slo import GATE
 from interlock.plugin.stack import STACK_ENV
 from interlock.report.coverage import CoverageResult, combine, coverage_env
 
@@ -41,13 +45,26 @@ class CoverageGate:
         if not self.controller:
             return
         threshold = self.run.config.thresholds.coverage_threshold
-        self.result = combine(self.run.ensure_run_dir(), threshold, self.run.config.root)
-        if not self.result.ok and session.exitstatus == pytest.ExitCode.OK:
+        self.result = combine(
+            self.run.ensure_run_dir(),
+            threshold,
+            self.run.config.root,
+            not_judged=self._not_judged(session),
+        )
+        if self.result.failed and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    @staticmethod
+    def _not_judged(session: pytest.Session) -> str | None:
+        """Why the threshold does not apply: part of the suite covers part of the code."""
+        if session.exitstatus == pytest.ExitCode.INTERRUPTED:
+            return "interrupted run"
+        gate = session.config.stash.get(GATE, None)
+        return gate.partial(session) if gate is not None else None
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         if self.result is not None:
-            terminalreporter.write_line(self.result.describe(), red=not self.result.ok)
+            terminalreporter.write_line(self.result.describe(), red=self.result.failed)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

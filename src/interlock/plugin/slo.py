@@ -119,16 +119,7 @@ class SloGate:
             return
         if not (tally.figures or tally.declared or self.run.configured):
             return
-        stopped = session.shouldfail or session.shouldstop
-        partial = partial_reason(
-            deselected=self.deselected,
-            args=None
-            if self.config.args_source == pytest.Config.ArgsSource.TESTPATHS
-            else self.config.args,
-            invocation=self.config.invocation_params.dir,
-            suite=self.run.config.tests,
-            stopped=str(stopped) if stopped else None,
-        )
+        partial = self.partial(session)
         report = build_report(
             tally, defaults=self.run.defaults, configured=self.run.configured, partial=partial
         )
@@ -140,6 +131,22 @@ class SloGate:
             self._say(line)
         if failures and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
+
+    def partial(self, session: pytest.Session) -> str | None:
+        """Why this session ran only part of the suite (see ``partial_reason``), or None.
+
+        Valid in the controller (or the lone process) once the session has finished.
+        """
+        stopped = session.shouldfail or session.shouldstop
+        return partial_reason(
+            deselected=self.deselected,
+            args=None
+            if self.config.args_source == pytest.Config.ArgsSource.TESTPATHS
+            else self.config.args,
+            invocation=self.config.invocation_params.dir,
+            suite=self.run.config.tests,
+            stopped=str(stopped) if stopped else None,
+        )
 
     def _say(self, line: str) -> None:
         """One line on stderr, never glued to the end of a test progress line on stdout."""

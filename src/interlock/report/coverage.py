@@ -33,17 +33,35 @@ _RC: Final = "coveragerc"
 @final
 @dataclass(frozen=True, kw_only=True)
 class CoverageResult:
-    """The combined line coverage: ``total`` in percent (None: no process wrote any data)."""
+    """The combined line coverage: ``total`` in percent (None: no process wrote any data).
+
+    ``not_judged`` says why the threshold was not applied (a partial or interrupted run
+    covers only part of the suite: its figure is shown, its verdict left to the whole
+    run or to ``interlock report merge``); None when it was.
+    """
 
     total: float | None
     threshold: float
     files: int
+    not_judged: str | None = None
 
     @property
     def ok(self) -> bool:
+        """The total meets the threshold (False with no data, judged or not)."""
         return self.total is not None and self.total >= self.threshold
 
+    @property
+    def failed(self) -> bool:
+        """The run fails on coverage: judged, and below the threshold or without data."""
+        return self.not_judged is None and not self.ok
+
     def describe(self) -> str:
+        if self.not_judged is not None:
+            figure = "no data" if self.total is None else f"{self.total:.1f}% of lines"
+            return (
+                f"coverage: {figure} in {self.files} files: not judged against "
+                f"{self.threshold:g}% ({self.not_judged})"
+            )
         if self.total is None:
             return (
                 "coverage: no data: no process of the system under test ran under coverage "
@@ -110,11 +128,14 @@ def merge_coverage(runs: Sequence[Path], out: Path, threshold: float, root: Path
     return True
 
 
-def combine(run_dir: Path, threshold: float, root: Path) -> CoverageResult:
+def combine(
+    run_dir: Path, threshold: float, root: Path, *, not_judged: str | None = None
+) -> CoverageResult:
     """Merge the data files under ``run_dir/coverage``; write XML, HTML and coverage.json.
 
     ``root`` is the project root, the measured processes' working directory, from which
-    the relative file names in the data are read.
+    the relative file names in the data are read. ``not_judged``: why the threshold does
+    not apply to this run (see CoverageResult).
     """
     import coverage
 
@@ -134,7 +155,13 @@ def combine(run_dir: Path, threshold: float, root: Path) -> CoverageResult:
                 total = float(cov.report(file=io.StringIO()))
                 cov.xml_report(outfile=str(run_dir / "coverage.xml"))
                 cov.html_report(directory=str(folder / "html"))
-    result = CoverageResult(total=total, threshold=threshold, files=files)
-    document = {**asdict(result), "ok": result.ok, "summary": result.describe(), "lines": []}
+    result = CoverageResult(total=total, threshold=threshold, files=files, not_judged=not_judged)
+    document = {
+        **asdict(result),
+        "ok": result.ok,
+        "failed": result.failed,
+        "summary": result.describe(),
+        "lines": [],
+    }
     (run_dir / COVERAGE_FILE).write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     return result

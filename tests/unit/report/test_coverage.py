@@ -154,6 +154,71 @@ def test_shards_in_two_checkouts_combine_into_the_unsharded_coverage(
     assert files == ["server/app.py"]
 
 
+#: the app's covered share stays below 85 % whatever runs; test_elsewhere never calls it
+BELOW = (
+    SUITE
+    + """
+
+def test_elsewhere():
+    pass
+"""
+)
+
+
+def _two_tests(pytester: pytest.Pytester, suite: str = BELOW) -> None:
+    pytester.makepyprojecttoml(PYPROJECT)
+    pytester.mkdir("server")
+    (pytester.path / "server" / "app.py").write_text(APP)
+    pytester.makepyfile(test_app=suite)
+
+
+@pytest.mark.parametrize("select", [["-k", "used"], ["--shard", "1/2"]], ids=["-k", "--shard"])
+def test_a_partial_run_shows_its_coverage_without_judging_it(
+    pytester: pytest.Pytester, select: list[str]
+) -> None:
+    # part of the suite covers part of the code: a shard below the threshold is not a
+    # failure (the merged report judges the whole), nor is a -k run while editing
+    _two_tests(pytester)
+    run_dir = pytester.path / "run"
+    result = pytester.runpytest(f"--interlock-run-dir={run_dir}", "--coverage", *select)
+    result.assert_outcomes(passed=1)
+    assert result.ret == pytest.ExitCode.OK
+    result.stdout.fnmatch_lines(["coverage: *: not judged against 85% (partial run: *)"])
+    document = json.loads((run_dir / "coverage.json").read_text())
+    assert (document["ok"], document["failed"]) == (False, False)
+    assert document["not_judged"].startswith("partial run: ")
+
+
+def test_the_same_suite_run_whole_is_judged(pytester: pytest.Pytester) -> None:
+    _two_tests(pytester)
+    run_dir = pytester.path / "run"
+    result = pytester.runpytest(f"--interlock-run-dir={run_dir}", "--coverage")
+    result.assert_outcomes(passed=2)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED  # below 85 %
+    result.stdout.fnmatch_lines(["coverage: *(threshold 85%): FAIL"])
+    assert json.loads((run_dir / "coverage.json").read_text())["failed"] is True
+
+
+INTERRUPTED = """
+import httpx
+
+def test_used(stack):
+    assert httpx.get(stack.app_url + "/used").text == "used"
+    raise KeyboardInterrupt
+"""
+
+
+def test_an_interrupted_run_shows_its_coverage_without_judging_it(
+    pytester: pytest.Pytester,
+) -> None:
+    _two_tests(pytester, INTERRUPTED)
+    run_dir = pytester.path / "run"
+    # in a child: an in-process run's KeyboardInterrupt would stop this session too
+    result = pytester.runpytest_subprocess(f"--interlock-run-dir={run_dir}", "--coverage")
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    result.stdout.fnmatch_lines(["coverage: *: not judged against 85% (interrupted run)"])
+
+
 WORKER = """
 import signal
 import sys
