@@ -199,6 +199,27 @@ def test_the_same_suite_run_whole_is_judged(pytester: pytest.Pytester) -> None:
     assert json.loads((run_dir / "coverage.json").read_text())["failed"] is True
 
 
+def test_shards_not_judged_alone_are_judged_merged(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _two_tests(pytester)
+    monkeypatch.chdir(pytester.path)
+    runs = []
+    for shard in ("1/2", "2/2"):
+        run_dir = pytester.path / f"run-{shard[0]}"
+        result = pytester.runpytest(
+            f"--interlock-run-dir={run_dir}", "--coverage", "--shard", shard
+        )
+        assert result.ret == pytest.ExitCode.OK  # each shard: not judged
+        runs.append(str(run_dir))
+    from interlock.cli import main
+
+    merged = pytester.path / "merged"
+    assert main(["report", "merge", *runs, "--out", str(merged)]) == 1  # the whole: below 85 %
+    document = json.loads((merged / "coverage.json").read_text())
+    assert (document["failed"], document["not_judged"]) == (True, None)
+
+
 INTERRUPTED = """
 import httpx
 
