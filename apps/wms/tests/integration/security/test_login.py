@@ -90,3 +90,18 @@ def test_a_failed_login_reaches_the_admins_security_channel(api, ws, interlock_a
         what="the failed login on the security channel",
     )
     assert frame["event"]["type"] == "security.login_failed"
+
+
+def test_with_redis_down_logins_go_on_and_guessing_is_still_throttled(api, faults, security):
+    # the shared counters are in Redis; without it each API process counts alone, with
+    # the same limits: a login is neither a 500 nor unlimited guessing
+    _, email, password, _ = new_user(api, "driver")
+    with faults["redis"].down():
+        right = api.post(security.login.path, json={"email": email, "password": password})
+        assert right.status_code == 200, right.text
+        for _ in range(security.login.per_account):
+            wrong = api.post(security.login.path, json={"email": email, "password": "nope"})
+            assert wrong.status_code == 401, wrong.text
+        throttled = api.post(security.login.path, json={"email": email, "password": password})
+    assert throttled.status_code == 429
+    assert int(throttled.headers["Retry-After"]) >= 1
