@@ -2,10 +2,11 @@
 are each joined to an upstream through a tracked :class:`Connection`, run on a loop.
 
 ``with front:`` runs it on its own loop in a background thread; ``async with front:``
-(or ``await start()``) on the caller's loop. A subclass says where a connection goes
-(``_target``), what starting and stopping add (``_begin``, ``_quiet``) and what an
-opened connection gets (``_admit``); the rest (the lifecycle, adopting sockets,
-dropping every connection on stop) is here, once.
+(or ``await start()``) on the caller's loop (see :class:`interlock.aio.LoopService`);
+starting raises ProxyUnavailable when the port cannot be bound. A subclass says where a
+connection goes (``_target``), what starting and stopping add (``_begin``, ``_quiet``)
+and what an opened connection gets (``_admit``); the rest (adopting sockets, dropping
+every connection on stop) is here, once.
 """
 
 from __future__ import annotations
@@ -13,11 +14,9 @@ from __future__ import annotations
 import asyncio
 import itertools
 import socket
-from abc import ABC, abstractmethod
-from contextlib import ExitStack
-from typing import Self
+from abc import abstractmethod
 
-from interlock.aio import LoopThread
+from interlock.aio import LoopService
 from interlock.faults.connection import Connection, Dial, Tracker
 from interlock.faults.errors import ProxyUnavailable
 from interlock.faults.listener import Listener
@@ -30,7 +29,7 @@ _SETTLE = 5.0
 _SETTLE_CANCELLED = 1.0
 
 
-class TcpFront(ABC):
+class TcpFront(LoopService):
     """A listener on ``host:port`` (0: the subclass picks) that joins each client to
     ``_target``. Raises StateError when started twice or used after stop."""
 
@@ -46,7 +45,6 @@ class TcpFront(ABC):
         self._accepted = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._listener: Listener | None = None
-        self._owned: ExitStack | None = None
 
     @property
     def port(self) -> int:
@@ -54,40 +52,11 @@ class TcpFront(ABC):
         when it first listened; 0 until then."""
         return self._port
 
-    # -- lifecycle ------------------------------------------------------------------
-    async def start(self) -> None:
-        """Listen on the running loop; connections are accepted from here on.
-
-        Raises ProxyUnavailable when the port cannot be bound, StateError when started twice.
-        """
-        self._life.open()
-        await self._start()
-
+    # -- lifecycle (start and the with blocks are LoopService's) ----------------------
     async def stop(self) -> None:
         """Stop listening, drop every connection, and wait until all is closed; idempotent."""
         if self._life.close():
             await self._stop()
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
-
-    def __enter__(self) -> Self:
-        self._life.open()
-        with ExitStack() as stack:
-            thread = stack.enter_context(LoopThread(self._thread))
-            thread.run(self._start())
-            stack.callback(lambda: thread.run(self.stop()))
-            self._owned = stack.pop_all()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        owned, self._owned = self._owned, None
-        if owned is not None:
-            owned.close()
 
     async def _start(self) -> None:
         self._loop = asyncio.get_running_loop()

@@ -6,14 +6,13 @@ import json
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
-from types import TracebackType
 from typing import Any
 
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from interlock.helpers.deadline import WaitTimeout, seen_instead
-from interlock.lifecycle import Lifecycle
+from interlock.lifecycle import Closing, Lifecycle
 
 __all__ = ["WebSocketClient", "WebSocketFactory"]
 
@@ -67,7 +66,7 @@ class WebSocketClient:
             self.connection.close()
 
 
-class WebSocketFactory:
+class WebSocketFactory(Closing):
     """``ws.connect("/ws", token=...)``; every connection is closed at the end of the test."""
 
     def __init__(self, base_url: str, *, timeout: float) -> None:
@@ -107,15 +106,3 @@ class WebSocketFactory:
             self._open.close()
 
     close = close_all
-
-    def __enter__(self) -> WebSocketFactory:
-        self._lifecycle.enter()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close_all()
