@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from contextlib import ExitStack
 from typing import Any
@@ -11,7 +10,7 @@ from typing import Any
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
-from interlock.helpers.deadline import WaitTimeout, seen_instead
+from interlock.helpers.deadline import Deadline, WaitTimeout, seen_instead
 from interlock.lifecycle import Closing, Lifecycle
 
 __all__ = ["WebSocketClient", "WebSocketFactory"]
@@ -44,13 +43,12 @@ class WebSocketClient:
         for frame in self.received:
             if predicate(frame):
                 return frame
-        deadline = time.monotonic() + limit
+        deadline = Deadline(limit)
         while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
+            if deadline.passed:
                 raise WaitTimeout.after(limit, what, seen=seen_instead(self.received, "frame"))
             try:
-                raw = self.connection.recv(timeout=remaining)
+                raw = self.connection.recv(timeout=deadline.remaining())
             except TimeoutError:
                 continue
             except ConnectionClosed as exc:
