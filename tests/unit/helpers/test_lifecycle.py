@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from interlock.helpers import ClientClosed, DatabaseHelper, EventListener, WebSocketFactory
+from interlock.helpers import (
+    ApiClient,
+    ClientClosed,
+    DatabaseHelper,
+    EventListener,
+    WebSocketFactory,
+)
 from interlock.lifecycle import Closing, Lifecycle, StateError
 from interlock.lifecycle import State as ClientState
 
@@ -75,13 +81,15 @@ def test_a_with_block_opens_once_and_closes_even_when_it_raises():
 @pytest.mark.parametrize(
     ("make", "what"),
     [
-        # neither connects before it is used
+        # none connects before it is used
         (lambda: DatabaseHelper("postgresql://127.0.0.1:1/none", timeout=1), "the db helper"),
         (lambda: EventListener("redis://127.0.0.1:1/0", timeout=1), "the redis listener"),
+        (lambda: ApiClient("http://127.0.0.1:1", timeout=1), "the api client"),
+        (lambda: WebSocketFactory("http://127.0.0.1:1", timeout=1), "the websocket factory"),
     ],
-    ids=["db", "redis"],
+    ids=["db", "redis", "api", "ws"],
 )
-def test_the_db_and_redis_helpers_are_entered_once_and_closed_by_their_block(make, what):
+def test_every_helper_is_entered_once_and_closed_by_its_block(make, what):
     with make() as helper, pytest.raises(StateError, match=f"{what} is already open"):
         helper.__enter__()
     with pytest.raises(ClientClosed, match=f"{what} was closed"):
