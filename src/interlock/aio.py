@@ -4,21 +4,27 @@
   the stack) can drive asyncio resources; :func:`on_loop` runs a call on a loop's thread.
 - :class:`AppServer`: an aiohttp application served on a port of the running loop.
 - :class:`Tasks`: background tasks that are tracked, logged when they fail, and ended.
+- :class:`LoopService`: a resource run on the caller's loop (``async with``) or on a
+  :class:`LoopThread` of its own (``with``), started and stopped once.
 """
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import concurrent.futures
 import logging
 import socket
 import threading
 from collections.abc import Callable, Coroutine
-from typing import Any, TypeVar, final
+from contextlib import ExitStack
+from typing import Any, Self, TypeVar, final
 
 from aiohttp import web
 
-__all__ = ["AppServer", "LoopThread", "Tasks", "on_loop"]
+from interlock.lifecycle import Lifecycle
+
+__all__ = ["AppServer", "LoopService", "LoopThread", "Tasks", "on_loop"]
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -191,3 +197,51 @@ class Tasks:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+class LoopService(abc.ABC):
+    """A resource run on an event loop: the caller's (``async with``, ``await start()``) or,
+    as ``with``, a :class:`LoopThread` of its own that ends with it.
+
+    A subclass sets ``_life`` (its Lifecycle) and ``_thread`` (the thread's name) and
+    defines ``_start`` and ``stop``. Starting twice, or after stop, raises StateError.
+    """
+
+    _life: Lifecycle
+    _thread: str
+    _owned: ExitStack | None = None
+
+    async def start(self) -> None:
+        """Start on the running loop; StateError when started twice or after stop."""
+        self._life.open()
+        await self._start()
+
+    @abc.abstractmethod
+    async def _start(self) -> None:
+        """On the loop, the lifecycle opened: start what the resource runs."""
+
+    @abc.abstractmethod
+    async def stop(self) -> None:
+        """On the loop: stop what it runs and wait until it has; idempotent."""
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    def __enter__(self) -> Self:
+        self._life.open()
+        with ExitStack() as stack:
+            thread = stack.enter_context(LoopThread(self._thread))
+            # registered first: a start that fails half-way is stopped, then the thread ends
+            stack.callback(lambda: thread.run(self.stop()))
+            thread.run(self._start())
+            self._owned = stack.pop_all()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        owned, self._owned = self._owned, None
+        if owned is not None:
+            owned.close()

@@ -11,13 +11,15 @@ new connection that nobody will close.
 
 from __future__ import annotations
 
+import abc
 import enum
 import threading
-from typing import final
+from types import TracebackType
+from typing import Self, final
 
 from interlock.errors import InterlockError
 
-__all__ = ["ClientClosed", "Lifecycle", "State", "StateError"]
+__all__ = ["ClientClosed", "Closing", "Lifecycle", "State", "StateError"]
 
 
 class State(enum.Enum):
@@ -94,3 +96,27 @@ class Lifecycle:
     def _check_usable(self) -> None:
         if self.state is State.CLOSED:
             raise ClientClosed(f"{self.what} is closed and cannot be used or reopened")
+
+
+class Closing(abc.ABC):
+    """A resource that is a ``with`` block once: entering it opens its ``_lifecycle``
+    (StateError if entered twice, ClientClosed once closed) and leaving it calls
+    ``close()``, which the resource defines and makes idempotent."""
+
+    _lifecycle: Lifecycle
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Free what the resource holds; idempotent, and it cannot be used again."""
+
+    def __enter__(self) -> Self:
+        self._lifecycle.enter()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

@@ -10,7 +10,8 @@ import httpx
 import pytest
 from aiohttp import web
 
-from interlock.aio import AppServer, LoopThread, Tasks, on_loop
+from interlock.aio import AppServer, LoopService, LoopThread, Tasks, on_loop
+from interlock.lifecycle import ClientClosed, Lifecycle, StateError
 from interlock.ports import port_open
 
 
@@ -79,3 +80,57 @@ def test_tasks_are_cancelled_from_another_thread() -> None:
             return task.cancelled()
 
         assert thread.run(ended())
+
+
+class _Service(LoopService):
+    """Notes where it started and stopped; fails its start when asked to."""
+
+    def __init__(self, *, fail: bool = False) -> None:
+        self._life = Lifecycle("the service")
+        self._thread = "test-service"
+        self.fail = fail
+        self.events: list[tuple[str, str]] = []
+
+    async def _start(self) -> None:
+        self.events.append(("start", threading.current_thread().name))
+        if self.fail:
+            raise OSError("the port is taken")
+
+    async def stop(self) -> None:
+        if self._life.close():
+            self.events.append(("stop", threading.current_thread().name))
+
+
+def _service_threads() -> int:
+    return sum(t.name == "test-service" for t in threading.enumerate())
+
+
+def test_a_service_in_a_with_block_runs_on_a_thread_of_its_own_that_ends_with_it() -> None:
+    service = _Service()
+    with service as entered:
+        assert entered is service
+        assert _service_threads() == 1
+        with pytest.raises(StateError, match="the service is already open"):
+            service.__enter__()
+    assert service.events == [("start", "test-service"), ("stop", "test-service")]
+    assert _service_threads() == 0
+    with pytest.raises(ClientClosed, match="the service was closed"):
+        service.__enter__()
+
+
+def test_a_service_whose_start_fails_is_stopped_and_leaves_no_thread() -> None:
+    service = _Service(fail=True)
+    with pytest.raises(OSError, match="the port is taken"):
+        service.__enter__()
+    assert service.events == [("start", "test-service"), ("stop", "test-service")]
+    assert _service_threads() == 0
+
+
+def test_a_service_in_an_async_with_block_runs_on_the_callers_loop() -> None:
+    async def scenario() -> _Service:
+        async with _Service() as service:
+            pass
+        return service
+
+    caller = threading.current_thread().name
+    assert asyncio.run(scenario()).events == [("start", caller), ("stop", caller)]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import signal
 import sys
@@ -156,16 +155,6 @@ def _ended(process: psutil.Process, timeout: float) -> bool:
                 return False
 
 
-def _timeout(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"expected seconds above 0, got {text!r}")
-    return value
-
-
 def _pid(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(
@@ -175,6 +164,8 @@ def _pid(text: str) -> int:
 
 
 def add_env_parser(commands: Any, parser_class: type[argparse.ArgumentParser]) -> None:
+    from interlock.argtypes import seconds
+
     env = commands.add_parser(
         "env",
         help="keep a stack up for manual work",
@@ -220,7 +211,7 @@ def add_env_parser(commands: Any, parser_class: type[argparse.ArgumentParser]) -
     down.add_argument("pid", nargs="?", type=_pid, metavar="PID", help="the pid env up printed")
     down.add_argument(
         "--timeout",
-        type=_timeout,
+        type=seconds,
         default=120.0,
         metavar="S",
         help="how long to wait for the teardown, seconds (default 120)",

@@ -12,24 +12,20 @@ the fault lasts until removed (or the proxy reset); as a ``with`` block, until i
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
-import socket
-from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any, final
 
-from interlock.aio import LoopThread, on_loop
+from interlock.aio import on_loop
 from interlock.errors import ConfigError
 from interlock.faults.applied import Applied
-from interlock.faults.connection import Connection, Tracker
+from interlock.faults.connection import Connection, Dial
 from interlock.faults.errors import FaultExists, FaultNotFound, ProxyUnavailable
 from interlock.faults.events import FaultEvent, FaultObserver, Phase, notify
-from interlock.faults.listener import Listener
+from interlock.faults.front import TcpFront
 from interlock.faults.schedule import Installed, connection_rng
 from interlock.faults.shorthands import ToxicShorthands
 from interlock.faults.toxics import Toxic
-from interlock.lifecycle import Lifecycle
 from interlock.ports import free_port
 
 __all__ = ["Proxy", "ProxyStats", "parse_address"]
@@ -73,7 +69,7 @@ class ProxyStats:
 
 
 @final
-class Proxy(ToxicShorthands):
+class Proxy(TcpFront, ToxicShorthands):
     """A TCP proxy on ``host:port`` in front of ``upstream``.
 
     With ``port`` 0 the proxy picks a free port below the ephemeral range, where no
@@ -92,30 +88,19 @@ class Proxy(ToxicShorthands):
     ) -> None:
         if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
             raise ConfigError(f"proxy port must be 0 (any free port) to 65535, got {port!r}")
+        super().__init__(
+            what=f"fault proxy {name!r}", thread=f"fault-proxy-{name}", host=host, port=port
+        )
         self.name = name
         self.upstream = parse_address(upstream)
-        self.host = host
         self.seed = seed
-        self._port = port
         self._toxics: dict[str, Installed] = {}
-        self._tracker = Tracker()
-        self._numbers = itertools.count(1)
-        self._accepted = 0
         self._enabled = True
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._listener: Listener | None = None
         self._recover: asyncio.TimerHandle | None = None
-        self._owned: ExitStack | None = None
-        self._life = Lifecycle(f"fault proxy {name!r}")
         #: it has listened before: a bind failing now means its port was taken meanwhile
         self._listened = False
         #: told when a toxic or a down starts and ends (see interlock.faults.events)
         self.observer: FaultObserver | None = None
-
-    @property
-    def port(self) -> int:
-        """The port clients connect to; 0 until a proxy asked to pick one first listens."""
-        return self._port
 
     @property
     def address(self) -> tuple[str, int]:
@@ -127,66 +112,18 @@ class Proxy(ToxicShorthands):
         """True while the proxy accepts connections (or will, once started)."""
         return self._enabled
 
-    # -- lifecycle ------------------------------------------------------------------
-    async def start(self) -> None:
-        """Listen on the running loop; connections are accepted from here on.
+    # -- lifecycle (start, stop and the with blocks are TcpFront's) -------------------
+    async def _begin(self) -> None:
+        assert self._loop is not None
+        for installed in self._toxics.values():
+            installed.arm(self._loop, self._expire)
+        if self._enabled:
+            self._listen()
 
-        Raises ProxyUnavailable when the port cannot be bound, StateError when started twice.
-        """
-        self._life.open()
-        await self._start()
-
-    async def _start(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        try:
-            for installed in self._toxics.values():
-                installed.arm(self._loop, self._expire)
-            if self._enabled:
-                self._listen()
-        except BaseException:
-            await self._stop()
-            raise
-
-    async def stop(self) -> None:
-        """Stop listening, drop every connection, and wait until all is closed; idempotent."""
-        if self._life.close():
-            await self._stop()
-
-    async def _stop(self) -> None:
-        self._life.close()
-        self._unlisten()
+    async def _quiet(self) -> None:
         self._cancel_recovery()
         for installed in self._toxics.values():
             installed.disarm()
-        # sockets accepted just before are still being adopted; once adopted they find
-        # the proxy not listening and close themselves, so waiting covers them too
-        for conn in list(self._tracker.connections.values()):
-            conn.abort()
-        await self._tracker.settle(timeout=5)
-        self._tracker.tasks.cancel_all()
-        await self._tracker.settle(timeout=1)
-        self._loop = None
-
-    async def __aenter__(self) -> Proxy:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
-
-    def __enter__(self) -> Proxy:
-        self._life.open()
-        with ExitStack() as stack:
-            thread = stack.enter_context(LoopThread(f"fault-proxy-{self.name}"))
-            thread.run(self._start())
-            stack.callback(lambda: thread.run(self.stop()))
-            self._owned = stack.pop_all()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._owned is not None:
-            self._owned.close()
-            self._owned = None
 
     # -- toxics ---------------------------------------------------------------------
     def add_toxic(self, toxic: Toxic | str, /, **options: Any) -> Toxic:
@@ -344,27 +281,23 @@ class Proxy(ToxicShorthands):
         if rng.random() < toxic.toxicity:
             conn.apply(toxic, rng)
 
-    def _accept(self) -> asyncio.Protocol:
-        self._accepted += 1
-        return Connection(next(self._numbers), self.upstream, self._tracker, self._opened).client
+    @property
+    def _target(self) -> tuple[str, int] | Dial:
+        return self.upstream
 
-    def _opened(self, conn: Connection) -> None:
-        if self._listener is None:  # accepted just before the proxy went down or stopped
-            conn.finish()
-            return
+    def _admit(self, conn: Connection) -> None:
         for installed in self._toxics.values():
             if installed.admits_new():
                 self._maybe_apply(conn, installed.toxic)
 
     def _listen(self) -> None:
-        assert self._loop is not None
         if self._port:
-            self._listener = self._bind(self._port)
+            self._listen_on(self._port)
             return
         for claim in range(_PORT_CLAIMS):
             port = free_port(self.host)
             try:
-                self._listener = self._bind(port)
+                self._listen_on(port)
             except ProxyUnavailable:
                 if claim == _PORT_CLAIMS - 1:
                     raise
@@ -372,31 +305,15 @@ class Proxy(ToxicShorthands):
             self._port = port
             return
 
-    def _bind(self, port: int) -> Listener:
-        assert self._loop is not None
-        try:
-            listener = Listener(self._loop, self.host, port, self._adopt)
-        except OSError as exc:
-            raise ProxyUnavailable(
-                f"fault proxy {self.name!r} cannot listen on {self.host}:{port}: {exc.strerror}",
-                hint="another process took the port while the proxy was down; once it is "
-                "free, reset() or enable() brings the proxy up"
-                if self._listened
-                else "pick another port, or 0 for a free one",
-            ) from None
+    def _listen_on(self, port: int) -> None:
+        self._listener = self._bind(
+            port,
+            hint="another process took the port while the proxy was down; once it is "
+            "free, reset() or enable() brings the proxy up"
+            if self._listened
+            else "pick another port, or 0 for a free one",
+        )
         self._listened = True
-        return listener
-
-    def _adopt(self, sock: socket.socket) -> None:
-        self._tracker.spawn(self._connect_client(sock))
-
-    async def _connect_client(self, sock: socket.socket) -> None:
-        await asyncio.get_running_loop().connect_accepted_socket(self._accept, sock=sock)
-
-    def _unlisten(self) -> None:
-        if self._listener is not None:
-            self._listener.close()
-            self._listener = None
 
     def _disable(self, duration: float | None) -> None:
         if self._enabled:

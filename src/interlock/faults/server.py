@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from contextlib import AsyncExitStack, ExitStack
+from contextlib import AsyncExitStack
 from typing import final
 
-from interlock.aio import AppServer, LoopThread
+from interlock.aio import AppServer, LoopService
 from interlock.faults.control import build_app
 from interlock.faults.errors import FaultExists, FaultNotFound
 from interlock.faults.events import FaultObserver
@@ -18,7 +18,7 @@ __all__ = ["FaultServer"]
 
 
 @final
-class FaultServer:
+class FaultServer(LoopService):
     """``with FaultServer({"postgres": "127.0.0.1:5432"}) as faults: faults["postgres"].port``.
 
     The control API at ``faults.url`` lets a monitor or a person add and remove proxies
@@ -44,8 +44,8 @@ class FaultServer:
             )
         self._control = AppServer(build_app(self), host=host, port=port)
         self._running: AsyncExitStack | None = None
-        self._owned: ExitStack | None = None
         self._life = Lifecycle("fault server")
+        self._thread = "fault-server"
         self._observer: FaultObserver | None = None
 
     @property
@@ -68,12 +68,8 @@ class FaultServer:
                 f"no fault proxy named {name!r}", hint=f"have: {', '.join(self.proxies) or 'none'}"
             ) from None
 
-    async def start(self) -> None:
-        """Start every proxy and the control API; what started is stopped if one fails."""
-        self._life.open()
-        await self._start()
-
     async def _start(self) -> None:
+        """Start every proxy and the control API; what started is stopped if one fails."""
         async with AsyncExitStack() as stack:
             for proxy in self.proxies.values():
                 await proxy.start()
@@ -91,27 +87,6 @@ class FaultServer:
             await running.aclose()
         for proxy in self.proxies.values():
             await proxy.stop()
-
-    async def __aenter__(self) -> FaultServer:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
-
-    def __enter__(self) -> FaultServer:
-        self._life.open()
-        with ExitStack() as stack:
-            thread = stack.enter_context(LoopThread("fault-server"))
-            stack.callback(lambda: thread.run(self.stop()))
-            thread.run(self._start())
-            self._owned = stack.pop_all()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        owned, self._owned = self._owned, None
-        if owned is not None:
-            owned.close()
 
     async def add_proxy(
         self, name: object, upstream: str | tuple[str, int], *, port: int = 0

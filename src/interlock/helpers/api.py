@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from types import TracebackType
 from typing import Any
 
 import httpx
 
 from interlock.helpers.transport import RecoveringTransport
-from interlock.lifecycle import Lifecycle
+from interlock.lifecycle import Closing, Lifecycle
 
 __all__ = ["ApiClient", "TokenProvider"]
 
@@ -27,7 +26,7 @@ class _Session:
         self.lifecycle = Lifecycle("the api client")
 
 
-class ApiClient:
+class ApiClient(Closing):
     """``api.post(...)`` as-is, or ``api.as_role("dispatcher").post(...)`` authenticated.
 
     One call at a time, as a user would: fine for tests. Load runs use interlock.load.
@@ -51,6 +50,7 @@ class ApiClient:
         self._auth = auth
         self._headers = dict(headers or {})
         self._session = _Session(base_url, timeout, http)
+        self._lifecycle = self._session.lifecycle
 
     @property
     def headers(self) -> dict[str, str]:
@@ -59,11 +59,11 @@ class ApiClient:
 
     def with_headers(self, headers: Mapping[str, str]) -> ApiClient:
         """A client that adds ``headers`` to these; same pool, same state."""
-        self._session.lifecycle.use()
+        self._lifecycle.use()
         derived = ApiClient.__new__(ApiClient)
         derived.base_url, derived.timeout, derived._auth = self.base_url, self.timeout, self._auth
         derived._headers = {**self._headers, **headers}
-        derived._session = self._session
+        derived._session, derived._lifecycle = self._session, self._lifecycle
         return derived
 
     def as_role(self, role: str) -> ApiClient:
@@ -77,7 +77,7 @@ class ApiClient:
 
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """httpx's ``request`` with this client's headers; ClientClosed once closed."""
-        self._session.lifecycle.use()
+        self._lifecycle.use()
         headers = {**self._headers, **kwargs.pop("headers", {})}
         return self._session.http.request(method, path, headers=headers, **kwargs)
 
@@ -98,17 +98,5 @@ class ApiClient:
 
     def close(self) -> None:
         """Closes the shared pool; idempotent."""
-        if self._session.lifecycle.close():
+        if self._lifecycle.close():
             self._session.http.close()
-
-    def __enter__(self) -> ApiClient:
-        self._session.lifecycle.enter()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import re
 import select
-from types import TracebackType
 from typing import Any
 
 import psycopg
 from psycopg.rows import dict_row
 
 from interlock.helpers.deadline import poll
-from interlock.lifecycle import Lifecycle
+from interlock.lifecycle import Closing, Lifecycle
 
 __all__ = ["DatabaseHelper"]
 
@@ -21,7 +20,7 @@ _READ_ONLY = re.compile(
 )
 
 
-class DatabaseHelper:
+class DatabaseHelper(Closing):
     """One autocommit connection, opened at first use, as a dict-row reader and writer.
 
     A connection the server dropped while idle (a restart, a fault test, an idle timeout)
@@ -106,15 +105,3 @@ class DatabaseHelper:
         if self._lifecycle.close() and self._conn is not None:
             self._conn.close()
             self._conn = None
-
-    def __enter__(self) -> DatabaseHelper:
-        self._lifecycle.enter()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from typing import TypeVar, final
 
-__all__ = ["SEEN_CHARS", "WaitTimeout", "poll", "seen_instead"]
+__all__ = ["SEEN_CHARS", "Deadline", "WaitTimeout", "poll", "seen_instead"]
 
 T = TypeVar("T")
 
@@ -38,15 +38,34 @@ def seen_instead(received: Sequence[object], noun: str) -> str:
     return f"received {len(received)} other {noun}(s)" + (f", the last: [{last}]" if last else "")
 
 
+@final
+class Deadline:
+    """``timeout`` seconds from now, on the monotonic clock: for a wait that blocks on a
+    receive (a socket, a pub/sub channel) rather than sleeping between checks as ``poll``
+    does. ``remaining()`` is how long the next receive may block."""
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self._end = time.monotonic() + timeout
+
+    def remaining(self) -> float:
+        """Seconds left, 0.0 once the deadline has passed."""
+        return max(0.0, self._end - time.monotonic())
+
+    @property
+    def passed(self) -> bool:
+        return time.monotonic() >= self._end
+
+
 def poll(probe: Callable[[], T | None], *, timeout: float, what: str, interval: float = 0.01) -> T:
     """Call ``probe`` until it returns something other than None/False; fail after ``timeout``
     seconds with WaitTimeout ("timed out after ... waiting for ``what``")."""
-    deadline = time.monotonic() + timeout
+    deadline = Deadline(timeout)
     while True:
         result = probe()
         if result is not None and result is not False:
             return result
-        if time.monotonic() >= deadline:
+        if deadline.passed:
             raise WaitTimeout.after(timeout, what)
         time.sleep(interval)
         interval = min(interval * 1.5, 0.1)

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import json
-import time
 from collections.abc import Callable
-from types import TracebackType
 from typing import Any
 
 import redis
 
-from interlock.helpers.deadline import WaitTimeout, seen_instead
-from interlock.lifecycle import Lifecycle
+from interlock.helpers.deadline import Deadline, WaitTimeout, seen_instead
+from interlock.lifecycle import Closing, Lifecycle
 
 __all__ = ["EventListener", "Subscription"]
 
@@ -60,20 +58,19 @@ class Subscription:
         """The first message (JSON-decoded when it is JSON) that satisfies ``predicate``;
         WaitTimeout after ``timeout`` seconds (default: the listener's)."""
         limit = self.timeout if timeout is None else timeout
-        deadline = time.monotonic() + limit
+        deadline = Deadline(limit)
         checked = 0
         while True:
             for message in self.received[checked:]:
                 if predicate(message):
                     return message
             checked = len(self.received)
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
+            if deadline.passed:
                 raise WaitTimeout.after(limit, what, seen=seen_instead(self.received, "message"))
-            self._drain(min(remaining, 0.1))
+            self._drain(min(deadline.remaining(), 0.1))
 
 
-class EventListener:
+class EventListener(Closing):
     """Redis for tests: ``subscribe`` to await events, ``client`` for plain commands.
 
     redis-py replaces a pooled connection the server dropped before it sends a command
@@ -113,9 +110,9 @@ class EventListener:
         if patterns:
             pubsub.psubscribe(*patterns)
         # the server confirms each subscription; only then are we sure to hear what follows
-        confirmed, deadline = 0, time.monotonic() + self.timeout
-        while confirmed < len(channels) and time.monotonic() < deadline:
-            message = pubsub.get_message(timeout=0.1)
+        confirmed, deadline = 0, Deadline(self.timeout)
+        while confirmed < len(channels) and not deadline.passed:
+            message = pubsub.get_message(timeout=min(deadline.remaining(), 0.1))
             if message and message["type"] in ("subscribe", "psubscribe"):
                 confirmed += 1
         if confirmed < len(channels):
@@ -132,15 +129,3 @@ class EventListener:
             for subscription in self._subscriptions:
                 subscription.close()
             self._client.close()
-
-    def __enter__(self) -> EventListener:
-        self._lifecycle.enter()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from contextlib import ExitStack
-from types import TracebackType
 from typing import Any
 
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
-from interlock.helpers.deadline import WaitTimeout, seen_instead
-from interlock.lifecycle import Lifecycle
+from interlock.helpers.deadline import Deadline, WaitTimeout, seen_instead
+from interlock.lifecycle import Closing, Lifecycle
 
 __all__ = ["WebSocketClient", "WebSocketFactory"]
 
@@ -45,13 +43,12 @@ class WebSocketClient:
         for frame in self.received:
             if predicate(frame):
                 return frame
-        deadline = time.monotonic() + limit
+        deadline = Deadline(limit)
         while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
+            if deadline.passed:
                 raise WaitTimeout.after(limit, what, seen=seen_instead(self.received, "frame"))
             try:
-                raw = self.connection.recv(timeout=remaining)
+                raw = self.connection.recv(timeout=deadline.remaining())
             except TimeoutError:
                 continue
             except ConnectionClosed as exc:
@@ -67,7 +64,7 @@ class WebSocketClient:
             self.connection.close()
 
 
-class WebSocketFactory:
+class WebSocketFactory(Closing):
     """``ws.connect("/ws", token=...)``; every connection is closed at the end of the test."""
 
     def __init__(self, base_url: str, *, timeout: float) -> None:
@@ -107,15 +104,3 @@ class WebSocketFactory:
             self._open.close()
 
     close = close_all
-
-    def __enter__(self) -> WebSocketFactory:
-        self._lifecycle.enter()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close_all()

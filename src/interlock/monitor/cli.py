@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import math
 import signal
 import sys
 import time
@@ -18,6 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from interlock.argtypes import seconds
 from interlock.errors import ConfigError, InterlockError, UsageError
 from interlock.monitor.config import (
     DEFAULT_HISTORY,
@@ -47,7 +47,8 @@ def add_parser(subparsers: argparse._SubParsersAction[Any]) -> None:
         "SIGTERM or Ctrl-C (exit 0); bad configuration exits 2.",
     )
     _common(parser)
-    parser.add_argument("--interval", type=_seconds, metavar="S", help="default probe interval (s)")
+    # checked here, so its error names the option, not the config table
+    parser.add_argument("--interval", type=seconds, metavar="S", help="default probe interval (s)")
     parser.add_argument("--host", help="dashboard address (default 127.0.0.1)")
     parser.add_argument("--port", type=_port, help="dashboard port (default: a free one)")
     parser.add_argument("--tui", action="store_true", help="draw the dashboard in the terminal")
@@ -67,17 +68,6 @@ def add_parser(subparsers: argparse._SubParsersAction[Any]) -> None:
     history.add_argument("--bucket", default="1m", metavar="TIME", help="bucket width (1m)")
     history.add_argument("--format", choices=("table", "csv", "json"), default="table")
     history.add_argument("--output", type=Path, metavar="FILE", help="write there, not stdout")
-
-
-def _seconds(text: str) -> float:
-    """``--interval``: checked here, so its error names the option, not the config table."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"expected seconds above 0, got {text!r}")
-    return value
 
 
 def _port(text: str) -> int:

@@ -27,22 +27,17 @@ bound), StateError (started twice, used after stop).
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
-import socket
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from contextlib import ExitStack
 from dataclasses import asdict, dataclass
 from typing import Any, final
 
-from interlock.aio import LoopThread, Tasks, on_loop
+from interlock.aio import Tasks, on_loop
 from interlock.errors import ConfigError
-from interlock.faults.connection import Connection, Tracker
-from interlock.faults.errors import ProxyUnavailable
-from interlock.faults.listener import Listener
-from interlock.lifecycle import Lifecycle
+from interlock.faults.connection import Connection, Dial
+from interlock.faults.front import TcpFront
 
 __all__ = ["Backend", "Balancer", "Change", "Member"]
 
@@ -103,7 +98,7 @@ class _Slot:
 
 
 @final
-class Balancer:
+class Balancer(TcpFront):
     """A TCP front on ``host:port`` (0: a free port) over ``backends``; see the module doc.
 
     ``health`` is the HTTP path polled every ``interval`` seconds, each check given
@@ -129,27 +124,17 @@ class Balancer:
                 f"balancing front {name!r}: interval and check_timeout must be > 0 seconds, "
                 f"got {interval!r} and {check_timeout!r}"
             )
+        super().__init__(
+            what=f"balancing front {name!r}", thread=f"balancer-{name}", host=host, port=port
+        )
         self.name = name
-        self.host = host
         self.health = health
         self.interval = interval
         self.check_timeout = check_timeout
-        self._port = port
         self._slots = [_Slot(backend) for backend in backends]
         self._next = 0
-        self._numbers = itertools.count(1)
-        self._tracker = Tracker()
         self._checks = Tasks(f"balancing front {name!r}")
         self._changes: deque[Change] = deque(maxlen=MAX_CHANGES)
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._listener: Listener | None = None
-        self._owned: ExitStack | None = None
-        self._life = Lifecycle(f"balancing front {name!r}")
-
-    @property
-    def port(self) -> int:
-        """The port clients connect to (the one asked for, or the one picked at start)."""
-        return self._port
 
     @property
     def url(self) -> str:
@@ -188,69 +173,23 @@ class Balancer:
             for slot in self._slots
         ]
 
-    # -- lifecycle --------------------------------------------------------------------
-    async def start(self) -> None:
-        """Listen and start the health checks; ProxyUnavailable when the port is taken."""
-        self._life.open()
-        self._loop = asyncio.get_running_loop()
-        try:
-            self._listener = Listener(self._loop, self.host, self._port, self._adopt)
-        except OSError as exc:
-            self._life.close()
-            raise ProxyUnavailable(
-                f"balancing front {self.name!r} cannot listen on {self.host}:{self._port}: "
-                f"{exc.strerror}",
-                hint="pick another port, or 0 for a free one",
-            ) from None
+    # -- lifecycle (start, stop and the with blocks are TcpFront's) ---------------------
+    async def _begin(self) -> None:
+        """Listen (the kernel picks a port for 0) and start the health checks."""
+        self._listener = self._bind(self._port, hint="pick another port, or 0 for a free one")
         self._port = self._listener.port
         self._checks.spawn(self._watch_health())
 
-    async def stop(self) -> None:
-        """Stop listening, drop every connection and the checks, wait until all is closed."""
-        if not self._life.close():
-            return
-        if self._listener is not None:
-            self._listener.close()
-            self._listener = None
+    async def _quiet(self) -> None:
         await self._checks.close()
-        for conn in list(self._tracker.connections.values()):
-            conn.abort()
-        await self._tracker.settle(timeout=5)
-        self._tracker.tasks.cancel_all()
-        await self._tracker.settle(timeout=1)
-        self._loop = None
-
-    async def __aenter__(self) -> Balancer:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
-
-    def __enter__(self) -> Balancer:
-        with ExitStack() as stack:
-            thread = stack.enter_context(LoopThread(f"balancer-{self.name}"))
-            thread.run(self.start())
-            stack.callback(lambda: thread.run(self.stop()))
-            self._owned = stack.pop_all()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        owned, self._owned = self._owned, None
-        if owned is not None:
-            owned.close()
 
     # -- connections (on the loop) ----------------------------------------------------
-    def _adopt(self, sock: socket.socket) -> None:
-        self._tracker.spawn(self._join(sock))
+    @property
+    def _target(self) -> Dial:
+        return self._dial
 
-    async def _join(self, sock: socket.socket) -> None:
-        conn = Connection(next(self._numbers), self._dial, self._tracker, self._opened)
-        await asyncio.get_running_loop().connect_accepted_socket(lambda: conn.client, sock=sock)
-
-    def _opened(self, conn: Connection) -> None:
-        if self._listener is None:  # accepted just before the front stopped
-            conn.finish()
+    def _admit(self, conn: Connection) -> None:
+        pass  # a replica's connection carries nothing of its own: bytes flow straight through
 
     async def _dial(self, protocol: Callable[[], asyncio.Protocol]) -> None:
         """Connect to the next replica in rotation; on a refusal, to the one after it."""

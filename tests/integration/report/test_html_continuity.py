@@ -2,25 +2,8 @@
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
-
 import pytest
-from playwright.sync_api import Browser, sync_playwright
-
-#: Debian's chromium (Playwright's own browser download is not used)
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
+from playwright.sync_api import Browser
 
 MATRIX = [
     {"dependency": "redis", "workflow": "pay", "declared": "works", "measured": "works"},

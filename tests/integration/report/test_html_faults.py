@@ -2,14 +2,8 @@
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
-
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
-
-#: Debian's chromium (Playwright's own browser download is not used)
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+from playwright.sync_api import Browser, Page
 
 PYPROJECT = """
 [tool.interlock]
@@ -33,16 +27,6 @@ def test_slow_twilio_then_the_app_killed(stack, faults):
 def test_after_the_faults(stack):
     assert httpx.get(stack.app_url + "/").status_code == 200
 """
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 def _bar(page: Page, source: str, target: str) -> dict[str, str]:

@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import json
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Request, sync_playwright
+from playwright.sync_api import Browser, Request
 
 from interlock.report.html import write_html
-
-#: Debian's chromium (Playwright's own browser download is not used)
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 PYPROJECT = """
 [tool.interlock]
@@ -45,16 +40,6 @@ def test_the_deliberate_failure(stack):
     httpx.get(stack.simulators["twilio"] + "/2010-04-01/Accounts/AC0/Messages.json")
     assert False, "the page was missing"
 """
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 def test_report_shows_the_slo_table_a_chart_per_workflow_and_the_failures_log(

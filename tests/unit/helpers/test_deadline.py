@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from interlock.helpers.deadline import WaitTimeout, poll, seen_instead
+from interlock.helpers.deadline import Deadline, WaitTimeout, poll, seen_instead
 
 
 def test_poll_returns_the_first_true_result() -> None:
@@ -23,3 +23,12 @@ def test_what_came_instead_is_counted_and_its_last_items_cut_short() -> None:
     assert seen.startswith("received 4 other frame(s), the last: ['b', 'c', 'xxx")
     assert len(seen) < 300
     assert seen_instead([], "message") == "received 0 other message(s)"
+
+
+def test_a_deadline_counts_down_and_never_below_zero() -> None:
+    ahead = Deadline(60)
+    assert not ahead.passed
+    assert 0 < ahead.remaining() <= 60
+    over = Deadline(0)
+    assert over.passed
+    assert over.remaining() == 0.0

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from interlock.helpers import ClientClosed, EventListener, WebSocketFactory
-from interlock.lifecycle import Lifecycle
+from interlock.helpers import (
+    ApiClient,
+    ClientClosed,
+    DatabaseHelper,
+    EventListener,
+    WebSocketFactory,
+)
+from interlock.lifecycle import Closing, Lifecycle, StateError
 from interlock.lifecycle import State as ClientState
 
 
@@ -43,3 +49,48 @@ def test_a_closed_websocket_factory_opens_no_connection():
         pass
     with pytest.raises(ClientClosed, match="the websocket factory is closed"):
         factory.connect("/ws")
+
+
+class _Held(Closing):
+    def __init__(self) -> None:
+        self._lifecycle = Lifecycle("the held thing")
+        self.closes = 0
+
+    def close(self) -> None:
+        if self._lifecycle.close():
+            self.closes += 1
+
+
+def test_a_with_block_opens_once_and_closes_even_when_it_raises():
+    held = _Held()
+
+    def fail_inside() -> None:
+        with held as entered:
+            assert entered is held
+            with pytest.raises(StateError, match="the held thing is already open"):
+                held.__enter__()
+            raise ValueError("the test failed")
+
+    with pytest.raises(ValueError, match="the test failed"):
+        fail_inside()
+    assert held.closes == 1
+    with pytest.raises(ClientClosed, match="the held thing was closed"):
+        held.__enter__()
+
+
+@pytest.mark.parametrize(
+    ("make", "what"),
+    [
+        # none connects before it is used
+        (lambda: DatabaseHelper("postgresql://127.0.0.1:1/none", timeout=1), "the db helper"),
+        (lambda: EventListener("redis://127.0.0.1:1/0", timeout=1), "the redis listener"),
+        (lambda: ApiClient("http://127.0.0.1:1", timeout=1), "the api client"),
+        (lambda: WebSocketFactory("http://127.0.0.1:1", timeout=1), "the websocket factory"),
+    ],
+    ids=["db", "redis", "api", "ws"],
+)
+def test_every_helper_is_entered_once_and_closed_by_its_block(make, what):
+    with make() as helper, pytest.raises(StateError, match=f"{what} is already open"):
+        helper.__enter__()
+    with pytest.raises(ClientClosed, match=f"{what} was closed"):
+        helper.__enter__()
