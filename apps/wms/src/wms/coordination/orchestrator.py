@@ -24,7 +24,7 @@ least once), and for each event:
 - records what it did on the stream ``wms:coordination:recoveries`` (queryable through
   ``GET /api/v1/coordination/recoveries``).
 
-Once a second it feeds each source's error rate (errors per second) to a Holt forecaster
+Once a second it feeds each source's error rate (errors per second) to a trend forecaster
 and emits ``error.breach_predicted`` with the expected seconds to breach.
 """
 
@@ -45,7 +45,7 @@ from redis.exceptions import ResponseError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from wms.coordination.degradation import DEGRADED_KEY
-from wms.coordination.forecast import HoltForecaster
+from wms.coordination.forecast import TrendForecaster
 from wms.events import ERROR_STREAM, emit
 from wms.integrations.resilience import PRIORITIES
 
@@ -137,7 +137,7 @@ class Orchestrator:
         #: per source: (when, attempts the breaker counted) of its recent errors
         self._recent: dict[str, deque[tuple[float, int]]] = defaultdict(deque)
         self._counts: dict[str, int] = defaultdict(int)
-        self._forecasters: dict[str, HoltForecaster] = {}
+        self._forecasters: dict[str, TrendForecaster] = {}
         self._ready = False
 
     async def _ensure_group(self) -> None:
@@ -251,7 +251,7 @@ class Orchestrator:
         for source in list(self._counts):
             count, self._counts[source] = self._counts[source], 0
             forecaster = self._forecasters.setdefault(
-                source, HoltForecaster(threshold=self.breach_per_second)
+                source, TrendForecaster(threshold=self.breach_per_second)
             )
             prediction = forecaster.observe(now, float(count))
             if prediction is None:
