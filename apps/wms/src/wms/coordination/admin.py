@@ -10,6 +10,7 @@ from wms.api.deps import Services, require, services
 from wms.coordination.advice import recommendations
 from wms.coordination.orchestrator import recoveries
 from wms.coordination.performance import PerformanceMonitor
+from wms.coordination.statements import query_timings
 from wms.security import Principal
 
 __all__ = ["router"]
@@ -38,10 +39,15 @@ async def list_recoveries(
 
 @router.get("/timings", responses=_ERRORS)
 async def timings(
-    monitor: PerformanceMonitor = Depends(_monitor), _: Principal = Depends(require("admin"))
+    svc: Services = Depends(services),
+    monitor: PerformanceMonitor = Depends(_monitor),
+    _: Principal = Depends(require("admin")),
+    limit: int = Query(default=50, ge=1, le=5000),
 ) -> dict[str, Any]:
-    """This API process's per-endpoint and per-statement timings (ms)."""
-    return monitor.timings()
+    """This API process's per-endpoint timings and the ``limit`` costliest statements'
+    timings (ms): the server's, of every process, when it keeps them (``"queries_source":
+    "pg_stat_statements"``), else this process's own (``"sqlalchemy"``)."""
+    return await query_timings(svc.engine, monitor, limit=limit)
 
 
 @router.get("/recommendations", responses=_ERRORS)
