@@ -259,3 +259,33 @@ def test_a_valid_override_replaces_only_its_threshold(tmp_path):
     changed = override_thresholds(config, "--latency-threshold", latency_threshold="100")
     assert changed.thresholds.latency_threshold == 100
     assert changed.thresholds.performance_threshold == 95
+
+
+def test_postgres_server_settings_are_read_as_the_server_takes_them(tmp_path):
+    root = write(
+        tmp_path,
+        "[tool.interlock.postgres]\nsettings = { shared_preload_libraries = "
+        '"pg_stat_statements", "pg_stat_statements.track" = "all", jit = false, '
+        "max_connections = 300 }\n",
+    )
+    assert load_config(root, environ={}).postgres.settings == {
+        "shared_preload_libraries": "pg_stat_statements",
+        "pg_stat_statements.track": "all",
+        "jit": "off",
+        "max_connections": "300",
+    }
+    assert load_config(write(tmp_path, ""), environ={}).postgres.settings == {}
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ("port = 5433", "port is set by Interlock and cannot be changed"),
+        ('"work mem" = "4MB"', "'work mem' is not a PostgreSQL setting name"),
+        ("work_mem = ['4MB']", "work_mem must be a string, number or boolean"),
+    ],
+)
+def test_postgres_server_settings_that_cannot_be_applied_are_refused(tmp_path, settings, message):
+    root = write(tmp_path, f"[tool.interlock.postgres]\nsettings = {{ {settings} }}\n")
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_config(root, environ={})

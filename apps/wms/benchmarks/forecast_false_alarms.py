@@ -2,7 +2,7 @@
 
 Run: ``python benchmarks/forecast_false_alarms.py [--runs 50]``.
 
-Simulated time: each run feeds ``HoltForecaster`` 600 one-second samples of a steady
+Simulated time: each run feeds ``TrendForecaster`` 600 one-second samples of a steady
 error rate (1, 2 and 3 % of 100 calls a second failing, binomial noise; the threshold is
 5 %) and counts predictions, all of which are false; it then feeds the same number of
 slowly ramped runs and counts those predicted before their breach, with the lead time.
@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.unit.e
 
 from tests.unit.error_rates import BREACH_AT, THRESHOLD, ramped, steady
 
-from wms.coordination.forecast import HoltForecaster
+from wms.coordination.forecast import TrendForecaster
 
 
 def main() -> None:
@@ -31,7 +31,7 @@ def main() -> None:
     for rate in (0.01, 0.02, 0.03):
         false_alarms = runs_alarmed = 0
         for seed in range(args.runs):
-            forecaster = HoltForecaster(threshold=THRESHOLD)
+            forecaster = TrendForecaster(threshold=THRESHOLD)
             alarms = sum(1 for at, v in steady(seed, rate=rate) if forecaster.observe(at, v))
             false_alarms += alarms
             runs_alarmed += 1 if alarms else 0
@@ -41,7 +41,7 @@ def main() -> None:
         )
     leads = []
     for seed in range(args.runs):
-        forecaster = HoltForecaster(threshold=THRESHOLD)
+        forecaster = TrendForecaster(threshold=THRESHOLD)
         for at, value in ramped(seed):
             if forecaster.observe(at, value) is not None:
                 if at < BREACH_AT:

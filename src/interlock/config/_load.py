@@ -88,7 +88,7 @@ _TOP_KEYS = {
 _SERVICE_KEYS = {"command", "health", "env", "ready_timeout", "cwd"}
 #: the app alone may run as several replicas behind a balancing front
 _APP_KEYS = {*_SERVICE_KEYS, "replicas", "health_interval"}
-_POSTGRES_KEYS = {"enabled", "url", "database", "version"}
+_POSTGRES_KEYS = {"enabled", "url", "database", "version", "settings"}
 _REDIS_KEYS = {"enabled", "url"}
 _SUITE_KEYS = {"marker", "paths", "description", "fuzz_examples"}
 _POSTGRES_SCHEMES = ("postgresql", "postgres")
@@ -250,7 +250,39 @@ def _postgres(value: Any, env: Mapping[str, str]) -> PostgresConfig:
         url=_server_url(section, "postgres", env, DATABASE_URL_ENV, _POSTGRES_SCHEMES),
         database=as_str(f"{where} database", section.get("database", "interlock")),
         version=as_str(f"{where} version", section.get("version", ""), empty=True),
+        settings=_server_settings(f"{where} settings", section.get("settings", {})),
     )
+
+
+#: what Interlock itself sets to run and reach the embedded server
+_MANAGED_SETTINGS = frozenset(
+    {
+        "port",
+        "listen_addresses",
+        "unix_socket_directories",
+        "data_directory",
+        "config_file",
+        "hba_file",
+        "ident_file",
+    }
+)
+
+
+def _server_settings(where: str, value: Any) -> dict[str, str]:
+    """PostgreSQL settings as the server takes them: a bool is on/off, a number its digits."""
+    settings: dict[str, str] = {}
+    for name, item in as_table(where, value).items():
+        if not re.fullmatch(r"[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?", name):
+            raise ConfigError(f"{where}: {name!r} is not a PostgreSQL setting name")
+        if name in _MANAGED_SETTINGS:
+            raise ConfigError(f"{where}: {name} is set by Interlock and cannot be changed")
+        if isinstance(item, bool):
+            settings[name] = "on" if item else "off"
+        elif isinstance(item, int | float | str) and "\0" not in str(item):
+            settings[name] = str(item)
+        else:
+            raise ConfigError(f"{where} {name} must be a string, number or boolean, got {item!r}")
+    return settings
 
 
 def _redis(value: Any, env: Mapping[str, str]) -> RedisConfig:

@@ -66,6 +66,9 @@ class PostgresConfig:
     database: str = "interlock"
     #: embedded PostgreSQL version ("" = the installed one)
     version: str = ""
+    #: server settings of the embedded server (``-c name=value``), e.g.
+    #: ``{"shared_preload_libraries": "pg_stat_statements"}``; an existing server keeps its own
+    settings: Mapping[str, str] = field(default_factory=dict)
 
 
 @final

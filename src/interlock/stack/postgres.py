@@ -20,7 +20,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -248,10 +248,21 @@ def template_bytes(database: str) -> int:
 
 
 class EmbeddedPostgres:
-    """A private PostgreSQL server on a free port, its data on tmpfs, gone on exit."""
+    """A private PostgreSQL server on a free port, its data on tmpfs, gone on exit.
 
-    def __init__(self, *, workdir: Path, log_path: Path, database: str) -> None:
+    ``settings`` are the project's server settings (``[tool.interlock.postgres]
+    settings``), given to the server after Interlock's own, so they win over them."""
+
+    def __init__(
+        self,
+        *,
+        workdir: Path,
+        log_path: Path,
+        database: str,
+        settings: Mapping[str, str] | None = None,
+    ) -> None:
         self.database = database
+        self.settings = {**SERVER_SETTINGS, **(settings or {})}
         self.datadir = workdir / "postgres"
         self.port = free_port()
         self.host = "127.0.0.1"
@@ -300,7 +311,7 @@ class EmbeddedPostgres:
             "-k",
             "",
         ]
-        for key, value in SERVER_SETTINGS.items():
+        for key, value in self.settings.items():
             command += ["-c", f"{key}={value}"]
         self.process = ManagedProcess(
             "postgres",

@@ -238,6 +238,7 @@ class Stack:
                 workdir=workdir,
                 log_path=self.log_dir / "postgres.log",
                 database=config.postgres.database,
+                settings=config.postgres.settings,
             )
             self.postgres_url = postgres.url
             starting.append(postgres.prepare())

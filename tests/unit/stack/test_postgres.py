@@ -1,4 +1,5 @@
-"""The PostgreSQL template: a build killed half-way leaves nothing that is ever used."""
+"""Embedded PostgreSQL: a template build killed half-way leaves nothing that is ever used;
+the project's server settings reach the server."""
 
 from __future__ import annotations
 
@@ -9,10 +10,14 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
+import psycopg
 import pytest
 
+from interlock.config import Config, PostgresConfig, RedisConfig
 from interlock.helpers.deadline import poll
+from interlock.stack import Stack
 from interlock.stack.postgres import cache_root, template_dir, version
 
 BUILD = "import sys; from interlock.stack.postgres import template_dir; template_dir(sys.argv[1])"
@@ -47,3 +52,28 @@ def test_a_template_build_killed_half_way_is_cleaned_and_built_again(database: s
     built = template_dir(database)
     assert (built / "PG_VERSION").is_file()
     assert not half.exists()
+
+
+def test_the_project_s_server_settings_reach_the_embedded_server(tmp_path: Path) -> None:
+    config = Config(
+        root=tmp_path,
+        tests=tmp_path,
+        artifacts=tmp_path / "runs",
+        postgres=PostgresConfig(
+            database="app",
+            # one that only a server start can set, and one Interlock sets otherwise
+            settings={"shared_preload_libraries": "pg_stat_statements", "max_connections": "37"},
+        ),
+        redis=RedisConfig(enabled=False),
+    )
+    with (
+        Stack(config, run_dir=tmp_path / "run") as stack,
+        psycopg.connect(stack.postgres_url) as conn,
+    ):
+        shown = [
+            conn.execute(f"SHOW {name}").fetchone()
+            for name in ("shared_preload_libraries", "max_connections")
+        ]
+        assert shown == [("pg_stat_statements",), ("37",)]
+        conn.execute("CREATE EXTENSION pg_stat_statements")
+        assert conn.execute("SELECT count(*) > 0 FROM pg_stat_statements").fetchone() == (True,)

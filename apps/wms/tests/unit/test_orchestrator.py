@@ -43,6 +43,6 @@ def test_a_burst_of_wms_own_failures_or_of_shed_calls_is_never_a_dependency_fail
     assert classify("shed", "airtable", 50, source="airtable") == "transient"
 
 
-@pytest.mark.parametrize("kind", ["internal_error", "upstream_error"])
+@pytest.mark.parametrize("kind", ["internal_error", "upstream_error", "duplicate_charge"])
 def test_a_bug_or_a_refusal_no_retry_can_change_is_permanent(kind):
     assert classify(kind, "stripe", 50, source="stripe") == "permanent"

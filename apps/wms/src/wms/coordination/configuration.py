@@ -34,6 +34,7 @@ from wms.errors import Conflict, NotFound
 
 __all__ = [
     "CONFIG_CHANNEL",
+    "MIGRATION_ID",
     "Activation",
     "ClusterView",
     "ConfigStore",
@@ -56,6 +57,8 @@ _FEATURES_SCHEMA = WithJsonSchema(
         "maxProperties": 100,
     }
 )
+#: a recommendation's id (``wms.coordination.advice``): the name of the index it creates
+MIGRATION_ID = r"^[a-z0-9_]{1,63}$"
 #: serialises puts and rollbacks, so two of them never take the same version number
 _CONFIG_LOCK = 7_201_107
 
@@ -77,6 +80,11 @@ class WMSConfiguration(BaseModel):
     #: named switches for features being rolled out, e.g. {"route_optimisation": true}
     features: Annotated[dict[FeatureName, bool], _FEATURES_SCHEMA] = Field(
         default_factory=dict, max_length=100
+    )
+    #: recommendations needing a migration that an operator acknowledged, by id: only
+    #: these may be applied (``POST /api/v1/coordination/recommendations/{id}/apply``)
+    acknowledged_migrations: list[Annotated[str, StringConstraints(pattern=MIGRATION_ID)]] = Field(
+        default_factory=list, max_length=100
     )
 
 

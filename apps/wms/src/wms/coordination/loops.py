@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import pybreaker
 import redis as sync_redis
 
+from wms.coordination.compensation import compensator
 from wms.coordination.degradation import Prober
 from wms.coordination.orchestrator import Orchestrator
 from wms.settings import Settings
@@ -62,6 +63,7 @@ def coordination_loops(
         open_breaker=breaker_opener(settings.redis_url),
         breach_per_second=settings.error_breach_per_second,
         consumer=f"{socket.gethostname()}:{os.getpid()}",
+        compensate=compensator(core.sessions, core.payments),
     )
     prober = Prober(
         core.engine, core.sessions, core.redis, degraded_ms=settings.database_degraded_ms

@@ -20,11 +20,14 @@ least once), and for each event:
   made): an intermittent fault is left to the breaker, and late news of an outage never
   cuts off a service that is back; for PostgreSQL the API sheds its low-priority endpoints,
   as when the database probe finds it slow: ``wms.coordination.degradation``);
-  permanent → ``escalate`` (an ``error.escalated`` event for operators);
+  permanent → ``escalate`` (an ``error.escalated`` event for operators), unless the event
+  carries the undo of what a provider did and WMS cannot keep (``details["compensation"]``,
+  e.g. a second charge of a settled invoice): then ``compensate`` runs that undo
+  (``wms.coordination.compensation``: the charge is refunded) and records its outcome;
 - records what it did on the stream ``wms:coordination:recoveries`` (queryable through
   ``GET /api/v1/coordination/recoveries``).
 
-Once a second it feeds each source's error rate (errors per second) to a Holt forecaster
+Once a second it feeds each source's error rate (errors per second) to a trend forecaster
 and emits ``error.breach_predicted`` with the expected seconds to breach.
 """
 
@@ -44,8 +47,9 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from wms.coordination.compensation import DUPLICATE_CHARGE, Compensate
 from wms.coordination.degradation import DEGRADED_KEY
-from wms.coordination.forecast import HoltForecaster
+from wms.coordination.forecast import TrendForecaster
 from wms.events import ERROR_STREAM, emit
 from wms.integrations.resilience import PRIORITIES
 
@@ -79,8 +83,8 @@ _DEPENDENCY_KINDS = frozenset({"circuit_open", "database_unavailable"})
 #: a dependency that failed after its retries: down if it keeps doing so (a shed call is
 #: our own load, never the dependency's fault)
 _BURST_KINDS = frozenset({"upstream_unavailable"})
-#: a bug of ours, or a refusal retrying cannot change
-_PERMANENT_KINDS = frozenset({"internal_error", "upstream_error"})
+#: a bug of ours, a refusal retrying cannot change, or a provider's act to undo
+_PERMANENT_KINDS = frozenset({"internal_error", "upstream_error", DUPLICATE_CHARGE})
 
 #: opens the shared breaker of a service whose last N attempts all failed; returns the
 #: action taken (``wms.coordination.loops.breaker_opener``)
@@ -127,8 +131,11 @@ class Orchestrator:
         breach_per_second: float,
         consumer: str,
         clock: Callable[[], float] = time.monotonic,
+        compensate: Compensate | None = None,
     ) -> None:
         self.redis = redis
+        #: runs an event's ``compensation``; without one such events are escalated
+        self.compensate = compensate
         self.sessions = sessions
         self.open_breaker = open_breaker
         self.breach_per_second = breach_per_second
@@ -137,7 +144,7 @@ class Orchestrator:
         #: per source: (when, attempts the breaker counted) of its recent errors
         self._recent: dict[str, deque[tuple[float, int]]] = defaultdict(deque)
         self._counts: dict[str, int] = defaultdict(int)
-        self._forecasters: dict[str, HoltForecaster] = {}
+        self._forecasters: dict[str, TrendForecaster] = {}
         self._ready = False
 
     async def _ensure_group(self) -> None:
@@ -197,6 +204,8 @@ class Orchestrator:
         dependency = dependency_of(source, kind, details)
         error_class = classify(kind, dependency, len(recent), source=source)
         strategy = STRATEGIES[error_class]
+        if error_class == "permanent" and isinstance(details.get("compensation"), dict):
+            strategy = "compensate"
         record: dict[str, Any] = {
             "event_id": event["id"],
             "request_id": data.get("request_id"),
@@ -232,7 +241,13 @@ class Orchestrator:
         if strategy == "fall_back" and dependency is not None:
             action = await self.open_breaker(dependency, attempts)
             return {"action": action, "dependency": dependency}
+        if strategy == "compensate" and self.compensate is not None:
+            # raises when the provider or the database fails: the event stays pending
+            # and is handled again (the undo is idempotent)
+            return await self.compensate(data["details"]["compensation"])
         await self._announce("error.escalated", data)
+        if strategy == "compensate":
+            return {"action": "escalated", "reason": "no compensation in this process"}
         return {"action": "escalated"}
 
     async def _announce(self, type_: str, data: dict[str, Any]) -> None:
@@ -251,7 +266,7 @@ class Orchestrator:
         for source in list(self._counts):
             count, self._counts[source] = self._counts[source], 0
             forecaster = self._forecasters.setdefault(
-                source, HoltForecaster(threshold=self.breach_per_second)
+                source, TrendForecaster(threshold=self.breach_per_second)
             )
             prediction = forecaster.observe(now, float(count))
             if prediction is None:

@@ -229,13 +229,14 @@ class PerformanceMonitor:
             for (endpoint, shape), seen in self.n_plus_one.items()
         ]
 
-    def timings(self) -> dict[str, Any]:
-        """{"endpoints": {route: summary}, "queries": [{statement, ...summary}] slowest first}."""
+    def timings(self, *, limit: int = 50) -> dict[str, Any]:
+        """{"endpoints": {route: summary}, "queries": [{statement, ...summary}]}: the
+        ``limit`` statements that took the most time in all, costliest first."""
         queries = [{"statement": s, **t.summary()} for s, t in self.queries.items()]
         queries.sort(key=lambda q: -float(q["count"]) * float(q["mean_ms"]))
         return {
             "endpoints": {name: t.summary() for name, t in sorted(self.endpoints.items())},
-            "queries": queries[:50],
+            "queries": queries[:limit],
         }
 
 

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from wms.db import keys_models, operations_models  # noqa: F401  (their tables)
+from wms.db import config_models, keys_models, operations_models  # noqa: F401  (their tables)
 from wms.db.models import Base
 
 pytestmark = pytest.mark.workflow

@@ -20,6 +20,8 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from wms.coordination.compensation import DUPLICATE_CHARGE
+from wms.coordination.errors import report_error
 from wms.db.models import (
     Customer,
     Invoice,
@@ -331,6 +333,22 @@ class Billing:
 
     async def _settle(self, session: AsyncSession, invoice: Invoice, intent: str | None) -> None:
         if invoice.status in SETTLED:
+            if intent is not None and invoice.payment_intent_id not in (None, intent):
+                # paid twice: the error orchestrator refunds the second charge
+                report_error(
+                    DUPLICATE_CHARGE,
+                    "billing",
+                    f"invoice {invoice.id} settled by {invoice.payment_intent_id} was "
+                    f"charged again by {intent}",
+                    invoice_id=str(invoice.id),
+                    payment_intent=intent,
+                    compensation={
+                        "kind": f"refund_{DUPLICATE_CHARGE}",
+                        "invoice_id": str(invoice.id),
+                        "payment_intent": intent,
+                        "amount_cents": invoice.amount_cents,
+                    },
+                )
             return
         invoice.status = "paid"
         invoice.paid_at = datetime.now(UTC)
