@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from typing import Any
 from interlock.cli._common import ENV_UP_FILE, require_project, resolve_run, short
 from interlock.config import Config
 from interlock.errors import UsageError
-from interlock.runs import KEEP_RUNS, MARKER, is_run_dir
+from interlock.runs import KEEP_RUNS, MARKER, is_run_dir, remove_run_dir
 
 __all__ = ["add_runs_parser", "marked_runs", "parse_age", "select_for_removal"]
 
@@ -113,11 +112,15 @@ def cmd_clean(args: argparse.Namespace, config: Config) -> int:
     doomed = select_for_removal(
         marked_runs(config.artifacts), keep=keep, older_than_s=older, now=time.time()
     )
+    removed = 0
     for path in doomed:
-        if is_run_dir(path):  # checked again: the marker is the proof, at the moment of removal
-            shutil.rmtree(path)
+        # the marker is the proof, checked at the moment of removal, under its lock
+        if remove_run_dir(path):
+            removed += 1
             print(f"removed {short(path)}")
-    print(f"{len(doomed)} run folders removed")
+        elif is_run_dir(path):
+            print(f"kept {short(path)}: a run or env up still uses it")
+    print(f"{removed} run folders removed")
     return 0
 
 

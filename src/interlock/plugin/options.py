@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Any, final
 
@@ -9,6 +10,7 @@ import pytest
 
 from interlock.config import Config
 from interlock.plugin.run import RUN, RunContext, build_run_context, run_context
+from interlock.runs import hold_run_dir, release_run_dir
 
 __all__ = ["SUITE_MARKERS"]
 
@@ -74,6 +76,11 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{name}: {text}")
     run = build_run_context(config)
     config.stash[RUN] = run
+    # the run folder is in use until this session ends (one process may run several);
+    # one an `interlock run` made is held from the start, so it outlives that command
+    if not run.ours:
+        hold_run_dir(run.run_dir)
+    config.add_cleanup(partial(release_run_dir, run.run_dir))
     if config.pluginmanager.hasplugin("xdist") and run.worker is None:
         config.pluginmanager.register(_HandOver(run), _HandOver.NAME)
 

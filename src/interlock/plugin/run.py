@@ -16,7 +16,7 @@ import pytest
 
 from interlock.config import Config, load_config, override_thresholds
 from interlock.errors import ConfigError
-from interlock.runs import mark_run_dir, new_run_dir
+from interlock.runs import hold_run_dir, mark_run_dir, new_run_dir
 from interlock.slo.thresholds import Threshold, default_thresholds, parse_thresholds
 
 __all__ = ["RUN", "RunContext", "run_context"]
@@ -69,6 +69,8 @@ class RunContext:
             mark_run_dir(self.run_dir)
         else:
             self.run_dir.mkdir(parents=True, exist_ok=True)
+            # a folder an `interlock run` made: in use while we write, even if it ends
+            hold_run_dir(self.run_dir)
         seed_file = self.run_dir / SEED_FILE
         if not seed_file.exists():
             tmp = seed_file.with_name(f".{SEED_FILE}.{os.getpid()}")
