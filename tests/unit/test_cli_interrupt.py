@@ -66,3 +66,53 @@ def test_an_interrupt_is_one_line_naming_its_signal(tmp_path, signum, when):
     assert output.rstrip().splitlines()[-1] == LAST_LINE[signum], output
     if signum == signal.SIGTERM:
         assert "KeyboardInterrupt" not in output
+
+
+#: a session fixture whose teardown fails, as a check made after a test's work does
+#: when that work was cut short
+FAILS_AFTER = """
+import pytest
+
+from interlock.helpers.deadline import poll
+
+
+@pytest.fixture(scope="session")
+def checked_after():
+    yield
+    raise AssertionError("checked after the work, which never finished")
+
+
+def test_waits(checked_after):
+    print("waiting-now", flush=True)
+    poll(lambda: None, timeout=120, what="an interrupt")
+"""
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_teardown_failing_after_the_interrupt_is_one_line_too(tmp_path, signum):
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.interlock]\ntests = "tests"\npostgres = false\nredis = false\n'
+    )
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_waits.py").write_text(FAILS_AFTER)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "interlock.cli", "run", "--", "-s"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert process.stdout is not None
+    seen = []
+    for line in process.stdout:
+        seen.append(line)
+        if "waiting-now" in line:
+            process.send_signal(signum)
+            break
+    rest, _ = process.communicate(timeout=120)
+    output = "".join(seen) + rest
+    assert process.returncode == 130, output
+    assert "Traceback" not in output
+    lines = output.rstrip().splitlines()
+    assert lines[-1] == LAST_LINE[signum], output
+    assert any("checked after the work" in line for line in lines), output

@@ -217,15 +217,29 @@ def _attach(args: argparse.Namespace, config: Config, workers: str | None) -> in
 #: sees, to rewrite it.
 _PYTEST_MAIN = """\
 import signal, sys
+interrupted = []
 class Terminated(KeyboardInterrupt):
     pass
 def terminated(signum, frame):
+    interrupted.append(signum)
     raise Terminated("SIGTERM")
+def ctrl_c(signum, frame):
+    interrupted.append(signum)
+    raise KeyboardInterrupt
 signal.signal(signal.SIGTERM, terminated)
+signal.signal(signal.SIGINT, ctrl_c)
 try:
     import pytest
     sys.exit(pytest.main())
 except KeyboardInterrupt:  # before pytest's session, which handles its own
+    sys.exit(2)
+except Exception as exc:
+    if not interrupted:
+        raise  # not an interrupt's doing: the traceback is the report
+    # a teardown that failed as the interrupted session unwound: one line, not a traceback
+    first = next(iter(str(exc).splitlines()), "")
+    print(f"interlock: a teardown failed after the interrupt: {type(exc).__name__}: {first}",
+          file=sys.stderr)
     sys.exit(2)
 """
 

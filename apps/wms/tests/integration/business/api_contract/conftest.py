@@ -3,7 +3,13 @@ test id per operation."""
 
 from __future__ import annotations
 
+from collections.abc import Generator
+
 import pytest
+
+#: whether an item's call phase passed: a check made after the examples means nothing
+#: when they failed or were interrupted (their own failure already says what went wrong)
+CALL_PASSED = pytest.StashKey[bool]()
 
 #: Schemathesis' pytest plugin; pyproject.toml keeps it from loading in every run.
 #: Hypothesis's own stays off: the suite seeds Hypothesis and keeps its examples itself,
@@ -29,3 +35,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         node_id = getattr(item, "_id", None)
         if label and node_id is not None and not item.nodeid.endswith("]"):
             item._id = node_id.with_params(label)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    if report.when == "call":
+        item.stash[CALL_PASSED] = report.passed
+    return report
