@@ -12,7 +12,7 @@ import sys
 from types import FrameType
 from typing import NoReturn
 
-__all__ = ["Terminated", "interrupted", "main", "raise_terminated"]
+__all__ = ["Terminated", "interrupted", "main", "raise_terminated", "signal_line"]
 
 
 class Terminated(KeyboardInterrupt):
@@ -29,6 +29,11 @@ def interrupted(exc: KeyboardInterrupt) -> str:
     if isinstance(exc, Terminated):
         return "interlock: terminated (SIGTERM)"
     return "interlock: interrupted (Ctrl-C)"
+
+
+def signal_line(signum: int) -> str:
+    """The one line a command stopped by signal ``signum`` (SIGINT or SIGTERM) ends with."""
+    return interrupted(Terminated() if signum == signal.SIGTERM else KeyboardInterrupt())
 
 
 def main() -> int:

@@ -50,6 +50,8 @@ def test_env_down_stops_the_env_and_waits_for_its_end(env_up):
     assert result.stdout.splitlines() == [f"stopped env up (pid {process.pid})"]
     assert process.poll() == 130  # already ended when env down returned: it waited
     assert not state.exists()
+    assert process.stderr is not None
+    assert process.stderr.read().splitlines()[-1] == "interlock: terminated (SIGTERM)"
 
 
 def test_env_down_refuses_a_pid_whose_start_time_is_not_the_recorded_one(env_up):

@@ -49,7 +49,13 @@ def test_sims_serve_the_sdks_on_chosen_ports_until_a_signal(signum):
             assert client.v1.customers.retrieve(customer.id).email == "manual@example.com"
             twilio_port = int(urls["twilio"].rsplit(":", 1)[1])
             process.send_signal(signum)
-            assert process.wait(timeout=10) == 0
+            assert process.wait(timeout=10) == 130  # stopped by a signal, as every command
+            assert process.stderr is not None
+            assert process.stderr.read().splitlines()[-1] == (
+                "interlock: terminated (SIGTERM)"
+                if signum == signal.SIGTERM
+                else "interlock: interrupted (Ctrl-C)"
+            )
             assert not listening(port)
             assert not listening(twilio_port)
         finally:

@@ -15,6 +15,7 @@ from typing import Any
 
 import psutil
 
+from interlock._entry import signal_line
 from interlock.cli._common import (
     ENV_UP_FILE,
     check_dependencies,
@@ -41,8 +42,10 @@ def cmd_env_up(args: argparse.Namespace, config: Config) -> int:
 
     stop = threading.Event()
     starting = True
+    received: list[int] = []
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
+        received.append(signum)
         # An exception raised at an arbitrary point of the start can land between a
         # process's spawn and the registration of its stop, or where Python swallows it
         # (an at-fork hook), and leave something behind. So the first signal only asks
@@ -67,6 +70,7 @@ def cmd_env_up(args: argparse.Namespace, config: Config) -> int:
         )
         starting = False
         if stop.is_set():  # a signal came during the start: nothing is announced
+            print(signal_line(received[0]), file=sys.stderr)
             return 130
         if stack.postgres_url:  # what an attached run restores (interlock run --attach)
             try:
@@ -84,6 +88,8 @@ def cmd_env_up(args: argparse.Namespace, config: Config) -> int:
         # a timed wait: a signal handler cannot wake an untimed Event.wait reliably
         while not stop.wait(1.0):
             pass
+    # after the teardown, as every command ends on a signal (env down sends SIGTERM)
+    print(signal_line(received[0]), file=sys.stderr)
     return 130
 
 

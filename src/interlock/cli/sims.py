@@ -10,8 +10,10 @@ import argparse
 import asyncio
 import json
 import socket
+import sys
 from typing import Any
 
+from interlock._entry import signal_line
 from interlock.cli._common import check_sim_faults, seed
 from interlock.config import Config
 from interlock.errors import DependencyError, UsageError
@@ -57,7 +59,7 @@ def cmd_sims(args: argparse.Namespace, config: Config) -> int:
         print("up; press Ctrl-C to stop", flush=True)
 
     try:
-        asyncio.run(
+        signum = asyncio.run(
             serve(
                 ports, host=args.host, seed=args.seed, faults=tuple(args.fault), on_ready=announce
             )
@@ -66,7 +68,9 @@ def cmd_sims(args: argparse.Namespace, config: Config) -> int:
         raise DependencyError(
             f"cannot listen: {exc}", hint="choose other ports (NAME=PORT) or stop what holds them"
         ) from None
-    return 0
+    # stopped, as asked, by a signal: said as every command says it (exit 130)
+    print(signal_line(signum), file=sys.stderr)
+    return 130
 
 
 def _check_host(host: str) -> None:

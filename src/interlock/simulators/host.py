@@ -33,9 +33,9 @@ async def serve(
     faults: tuple[str, ...] = (),
     on_ready: Callable[[], None] | None = None,
     seed_data: dict[str, dict[str, Any]] | None = None,
-) -> None:
-    """Serve until SIGINT/SIGTERM; ``on_ready`` runs once every port listens (default:
-    one line saying what is served where).
+) -> int:
+    """Serve until SIGINT/SIGTERM and return that signal's number; ``on_ready`` runs once
+    every port listens (default: one line saying what is served where).
 
     ``faults`` (``SERVICE:KIND...`` specs) are run-wide: a reset keeps them, and a
     test's own fault on the same calls takes precedence (see ``FaultPlan``). Raises
@@ -60,15 +60,22 @@ async def serve(
             await server.start()
             serving.push_async_callback(server.stop)
         stop = asyncio.Event()
+        received: list[int] = []
+
+        def stopped_by(signum: int) -> None:
+            received.append(signum)
+            stop.set()
+
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, stop.set)
+            loop.add_signal_handler(signum, stopped_by, signum)
         if on_ready is None:
             served = ", ".join(f"{n} on {host}:{p}" for n, p in services.items())
             print(f"serving {served}", flush=True)
         else:
             on_ready()
         await stop.wait()
+    return received[0]
 
 
 def _read_seed_data(path: str) -> dict[str, dict[str, Any]]:
