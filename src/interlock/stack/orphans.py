@@ -24,13 +24,22 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
 
-__all__ = ["WorkdirClaim", "claim_workdir", "owner_env", "record_pid", "sweep"]
+__all__ = [
+    "WorkdirClaim",
+    "claim_workdir",
+    "owner_env",
+    "record_pid",
+    "sweep",
+    "sweep_when_released",
+    "watch",
+]
 
 ENV = "INTERLOCK_STACK_OWNER"
 #: the work dir (and so the lock) a process belongs to
@@ -122,7 +131,48 @@ def sweep(roots: tuple[Path, ...]) -> list[Path]:
     return removed
 
 
-def _sweep_one(entry: Path) -> bool:
+#: the sentinel's program: wait for the work dir's lock, then sweep it if it is still there
+_SENTINEL = (
+    "import sys; from pathlib import Path; "
+    "from interlock.stack.orphans import sweep_when_released; "
+    "sweep_when_released(Path(sys.argv[1]))"
+)
+
+
+def watch(workdir: Path) -> subprocess.Popen[bytes] | None:
+    """Start a sentinel that sweeps ``workdir`` the moment its owner dies, however it dies.
+
+    The stack's processes die with it (SIGKILL on the parent's death), but what they
+    started themselves (an app's worker pool, its multiprocessing helpers) does not; the
+    next run's sweep would find them, but a CI agent may have no next run. The sentinel
+    waits on the work dir's lock (no CPU while it waits) in a session of its own, so it
+    outlives the owner; on a clean teardown the work dir is gone when it gets the lock,
+    and it ends without touching anything. Returns None when it cannot be started (the
+    next run's sweep is still there).
+    """
+    env = {k: v for k, v in os.environ.items() if k not in (ENV, WORKDIR_ENV)}
+    try:
+        return subprocess.Popen(
+            [sys.executable, "-c", _SENTINEL, str(workdir)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+            env=env,
+        )
+    except OSError:
+        return None
+
+
+def sweep_when_released(workdir: Path) -> bool:
+    """Wait until ``workdir``'s owner lets go of its lock; sweep it if it is still there.
+
+    True when it was swept (its owner died without its teardown).
+    """
+    return _sweep_one(workdir, wait=True)
+
+
+def _sweep_one(entry: Path, *, wait: bool = False) -> bool:
     if entry.is_symlink() or not entry.is_dir():
         return False
     try:
@@ -131,9 +181,11 @@ def _sweep_one(entry: Path) -> bool:
         return False  # not a stack's work dir, or not ours to read
     try:
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             return False  # a live stack holds it, in whatever namespace
+        if os.fstat(fd).st_nlink == 0:
+            return False  # its owner's teardown removed it, or another sweep did
         same_pid_ns, same_ipc_ns = _same_namespaces(entry)
         _kill_tagged(entry)
         if same_pid_ns:

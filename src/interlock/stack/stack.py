@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -223,6 +224,9 @@ class Stack:
             )
         self.log_dir.mkdir(parents=True, exist_ok=True)
         claim = orphans.claim_workdir(root)
+        sentinel = orphans.watch(claim.path)
+        if sentinel is not None:  # its wait: after the release below (LIFO)
+            stack.callback(_reap_sentinel, sentinel)
         stack.callback(claim.release)
         workdir = self.workdir = claim.path
         workdir.chmod(0o711)  # PostgreSQL may run as another user and must reach its data
@@ -485,3 +489,12 @@ def _always() -> bool:
 def _source(var: str) -> str:
     section = "postgres" if "DATABASE" in var else "redis"
     return var if os.environ.get(var) else f"[tool.interlock.{section}] url"
+
+
+def _reap_sentinel(sentinel: subprocess.Popen[bytes]) -> None:
+    """The work dir is released: the sentinel finds it gone and ends; wait for that."""
+    try:
+        sentinel.wait(timeout=10)
+    except subprocess.TimeoutExpired:  # never seen: it is ours, so it must not outlive us
+        sentinel.kill()
+        sentinel.wait()

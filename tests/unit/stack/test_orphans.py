@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,8 +16,9 @@ import psutil
 import psycopg
 import pytest
 
+from interlock.config import Config, PostgresConfig, RedisConfig
 from interlock.helpers.deadline import poll
-from interlock.stack import orphans
+from interlock.stack import Stack, orphans
 
 ROOT = Path(__file__).resolve().parents[3]
 #: a PID namespace of its own, whose processes all die when ``unshare`` is killed
@@ -193,3 +196,106 @@ def test_a_stack_killed_in_its_namespace_is_swept_from_another(in_namespace) -> 
     assert not workdir.exists()
     poll(lambda: dead(family), timeout=10, what="the dead stack's processes to go")
     assert healthy(second_info)
+
+
+# -- what a stack's processes started themselves, when the owner is SIGKILLed ------------
+APP_WITH_A_HELPER = textwrap.dedent(
+    """
+    import subprocess, sys
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+    from pathlib import Path
+
+    # a helper of the app's own (as a worker pool is): no PDEATHSIG, same group
+    helper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    Path(sys.argv[2]).write_text(str(helper.pid))
+
+    class Up(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.end_headers()
+
+    HTTPServer(("127.0.0.1", int(sys.argv[1])), Up).serve_forever()
+    """
+)
+OWNER = textwrap.dedent(
+    """
+    import json, sys, time
+    from pathlib import Path
+    from interlock.config import Config, PostgresConfig, RedisConfig, ServiceSpec
+    from interlock.stack import Stack, stack as stack_module
+
+    tmp = Path(sys.argv[1])
+    # scratch of its own: no other run's sweep of /dev/shm or /tmp finds the dead stack
+    stack_module.SHM = Path(sys.argv[2])
+    app = ServiceSpec(name="app", command=(sys.executable, str(tmp / "app.py"), "{port}",
+                      str(tmp / "helper.pid")), health="/")
+    config = Config(root=tmp, tests=tmp, artifacts=tmp / "runs",
+                    postgres=PostgresConfig(enabled=False), redis=RedisConfig(enabled=False),
+                    faults=False, simulators=(), app=app)
+    with Stack(config, run_dir=tmp / "run") as stack:
+        print(json.dumps({"workdir": str(stack.workdir)}), flush=True)
+        time.sleep(600)  # until SIGKILLed: the owner dies without any teardown
+    """
+)
+
+
+def test_what_the_apps_own_processes_started_dies_with_a_killed_owner(tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text(APP_WITH_A_HELPER)
+    (tmp_path / "owner.py").write_text(OWNER)
+    # a folder of this test's own, where only the sentinel can find the dead stack (other
+    # runs on this host sweep /dev/shm and /tmp themselves, not their subfolders)
+    scratch = Path(tempfile.mkdtemp(prefix="orphans-test-", dir="/dev/shm"))
+    scratch.chmod(0o711)
+    owner = subprocess.Popen(
+        [sys.executable, str(tmp_path / "owner.py"), str(tmp_path), str(scratch)],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    helper: psutil.Process | None = None
+    try:
+        assert owner.stdout is not None
+        workdir = Path(json.loads(owner.stdout.readline())["workdir"])
+        helper = psutil.Process(int((tmp_path / "helper.pid").read_text()))
+        owner.kill()
+        owner.wait()
+        # the app dies at once (PDEATHSIG); its helper only by the sentinel's sweep
+        poll(lambda: ended(helper) or None, timeout=30, what="the app's helper to be killed")
+        poll(lambda: not workdir.exists() or None, timeout=30, what="the work dir")
+    finally:
+        if owner.poll() is None:
+            owner.kill()
+            owner.wait()
+        if owner.stdout is not None:
+            owner.stdout.close()
+        if helper is not None and not ended(helper):  # the pid read above, not reused
+            helper.kill()
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def ended(process: psutil.Process) -> bool:
+    """Gone, or dead and waiting for its new parent (init) to reap it."""
+    try:
+        return not process.is_running() or process.status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def test_a_clean_teardown_leaves_no_sentinel(tmp_path: Path) -> None:
+    config = Config(
+        root=tmp_path,
+        tests=tmp_path,
+        artifacts=tmp_path / "runs",
+        postgres=PostgresConfig(enabled=False),
+        redis=RedisConfig(enabled=False),
+        faults=False,
+        simulators=(),
+    )
+    with Stack(config, run_dir=tmp_path / "run") as stack:
+        workdir = str(stack.workdir)
+        watching = [
+            p for p in psutil.process_iter(["cmdline"]) if workdir in (p.info["cmdline"] or [])
+        ]
+        assert len(watching) == 1  # the sentinel, waiting on the work dir's lock
+    assert not watching[0].is_running()
+    assert not Path(workdir).exists()
