@@ -146,21 +146,3 @@ def test_a_threaded_simulator_is_entered_once() -> None:
 
     with pytest.raises(StateError, match="threaded simulator 'sendgrid' is closed"):
         server.call(journal_size)
-
-
-def test_clients_share_one_tls_context(monkeypatch, server):
-    import ssl
-
-    made: list[ssl.SSLContext] = []
-    create = ssl.create_default_context
-
-    def counted(*args: object, **kwargs: object) -> ssl.SSLContext:
-        made.append(create(*args, **kwargs))  # type: ignore[arg-type]
-        return made[-1]
-
-    monkeypatch.setattr(ssl, "create_default_context", counted)
-    clients = [SimulatorClient(f"sim{n}", server.url) for n in range(3)]
-    for client in clients:
-        client.state()  # usable, each one
-        client.close()
-    assert len(made) <= 1  # one for the whole process, if no client made it before
