@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from interlock.cli import COMMANDS, build_parser, command_of
+from interlock.cli import COMMANDS, OVERVIEW, build_parser, command_of
 
 SUITES = {"comprehensive": "every suite", "business": "one suite"}
 
@@ -26,6 +26,8 @@ def helps(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()) -> Iterat
 def test_every_help_is_the_same_when_only_its_command_is_built():
     whole = dict(helps(build_parser(SUITES)))
     assert {path.split(" ")[0] for path in whole if path} == set(COMMANDS)
+    overview = dict(helps(build_parser(SUITES, command=OVERVIEW)))
+    assert overview[""] == whole[""], "'interlock --help' differs when no command is built"
     for name in COMMANDS:
         alone = dict(helps(build_parser(SUITES, command=name)))
         assert alone[""] == whole[""], f"'interlock --help' differs when {name} is built alone"
@@ -41,8 +43,9 @@ def test_every_help_is_the_same_when_only_its_command_is_built():
         (["--project", "apps/wms", "env", "up"], "env"),
         (["--project=apps/wms", "monitor", "history", "--help"], "monitor"),
         (["faults", "-h"], "faults"),
-        (["--help"], None),
-        ([], None),
+        (["--help"], OVERVIEW),
+        ([], OVERVIEW),
+        (["--project", "apps/wms"], OVERVIEW),
         (["nosuch"], None),
         (["--project"], None),  # the full parser says what is missing
     ],

@@ -21,7 +21,7 @@ from interlock.cli._common import Parser
 from interlock.config import DEFAULT_SUITES, Config, load_config
 from interlock.errors import ConfigError, InterlockError
 
-__all__ = ["COMMANDS", "build_parser", "command_of", "main"]
+__all__ = ["COMMANDS", "OVERVIEW", "build_parser", "command_of", "main"]
 
 DESCRIPTION = """\
 Interlock: integration testing for cross-system workflows.
@@ -81,6 +81,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+#: ``build_parser(command=OVERVIEW)``: no command built, each only its line in the overview
+OVERVIEW = ""
+
+
 def build_parser(
     suites: dict[str, str] | None = None, command: str | None = None
 ) -> argparse.ArgumentParser:
@@ -88,7 +92,8 @@ def build_parser(
 
     With ``command`` (a name in COMMANDS) only that command's parser is built in full:
     the others are their one line in ``interlock --help``, and parsing them would find
-    no options. Without it, every command is built.
+    no options; with OVERVIEW, none is (enough for ``interlock --help``). Without it,
+    every command is built.
     """
     if suites is None:
         suites = {name: suite.description for name, suite in DEFAULT_SUITES.items()}
@@ -135,8 +140,9 @@ class _Finder(argparse.ArgumentParser):
 
 
 def command_of(argv: Sequence[str]) -> str | None:
-    """The command ``argv`` names (a key of COMMANDS), or None when it names none or is
-    not understood (the full parser, built whole, then says what is wrong)."""
+    """The command ``argv`` names (a key of COMMANDS); OVERVIEW when it names none (as
+    ``interlock --help``); None when it is not understood (the full parser, built whole,
+    then says what is wrong)."""
     finder = _Finder(add_help=False)
     _project_option(finder)
     finder.add_argument("command", nargs="?")
@@ -144,6 +150,8 @@ def command_of(argv: Sequence[str]) -> str | None:
         known, _ = finder.parse_known_args(argv)
     except _NotACommand:
         return None
+    if known.command is None:
+        return OVERVIEW
     return known.command if known.command in COMMANDS else None
 
 
