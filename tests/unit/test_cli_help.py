@@ -6,12 +6,14 @@ import argparse
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from interlock.cli import COMMANDS, OVERVIEW, build_parser, command_of
 
 SUITES = {"comprehensive": "every suite", "business": "one suite"}
+WMS = Path(__file__).resolve().parents[2] / "apps" / "wms"
 
 
 def helps(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()) -> Iterator[tuple[str, str]]:
@@ -54,7 +56,7 @@ def test_the_command_a_line_names_is_found_before_parsing(argv, command):
     assert command_of(argv) == command
 
 
-def test_running_a_command_imports_no_other_command():
+def test_running_a_command_imports_no_other_command_nor_pytest():
     probe = (
         "import sys\n"
         "from interlock.cli import main\n"
@@ -65,11 +67,18 @@ def test_running_a_command_imports_no_other_command():
         "print(' '.join(sorted(sys.modules)))\n"
     )
     done = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+        cwd=WMS,  # a project whose configuration has every kind of table
     )
     loaded = set(done.stdout.split("\n")[-2].split())
     assert "interlock.cli.run" in loaded
     others = {module for name, (module, _) in COMMANDS.items() if name not in ("run", "report")}
     # run's options include the report options ``interlock.cli.report`` defines
     assert not others & loaded, sorted(others & loaded)
-    assert not {"aiohttp", "interlock.simulators", "interlock.monitor"} & loaded
+    assert not {"interlock.monitor", "interlock.load"} & loaded
+    # nor pytest, which runs in a child interpreter of its own
+    assert not {"pytest", "_pytest"} & loaded
