@@ -9,28 +9,19 @@ anything is created.
 from __future__ import annotations
 
 import argparse
+import importlib
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any, NoReturn
 
 from interlock._entry import interrupted, raise_terminated
 from interlock.cli._common import Parser
-from interlock.cli.baseline import add_baseline_parser
-from interlock.cli.doctor import add_doctor_parser
-from interlock.cli.env import add_env_parser
-from interlock.cli.faults import add_faults_parser
-from interlock.cli.report import add_report_parser
-from interlock.cli.run import add_run_parser
-from interlock.cli.runs import add_runs_parser
-from interlock.cli.sims import add_sims_parser
 from interlock.config import DEFAULT_SUITES, Config, load_config
 from interlock.errors import ConfigError, InterlockError
-from interlock.load.cli import add_parser as add_load_parser
-from interlock.monitor.cli import add_parser as add_monitor_parser
-from interlock.monitor.cli import run as run_monitor
 
-__all__ = ["build_parser", "main"]
+__all__ = ["COMMANDS", "OVERVIEW", "build_parser", "command_of", "main"]
 
 DESCRIPTION = """\
 Interlock: integration testing for cross-system workflows.
@@ -59,26 +50,109 @@ examples:
 'interlock COMMAND --help' explains each command."""
 
 
-def build_parser(suites: dict[str, str] | None = None) -> argparse.ArgumentParser:
-    """The full parser; ``suites`` (name -> one line) are those ``run --help`` lists."""
+#: every command, in the order 'interlock --help' lists them: name -> (the module that
+#: adds its parser, the one line 'interlock --help' gives it). A command's module (and
+#: what it imports) is imported only when that command runs or its own help is asked
+#: for; the lines are kept here so the overview needs none of them (a test holds them
+#: equal to the modules' own).
+COMMANDS: dict[str, tuple[str, str]] = {
+    "run": ("interlock.cli.run", "run integration suites and judge their SLOs"),
+    "env": ("interlock.cli.env", "keep a stack up for manual work"),
+    "sims": ("interlock.cli.sims", "serve the external-service simulators alone, for manual use"),
+    "faults": (
+        "interlock.cli.faults",
+        "list and apply network faults on a running 'interlock env up'",
+    ),
+    "doctor": ("interlock.cli.doctor", "check binaries, servers, ports and folders a run needs"),
+    "load": ("interlock.load.cli", "run a load scenario (k6 executors) against a target"),
+    "monitor": (
+        "interlock.monitor.cli",
+        "watch a running system: probes, alerts, history, dashboard, /metrics",
+    ),
+    "report": (
+        "interlock.cli.report",
+        "merge the run folders of CI shards; render a run's report.html",
+    ),
+    "baseline": (
+        "interlock.cli.baseline",
+        "save the run later runs' latencies are compared with",
+    ),
+    "runs": ("interlock.cli.runs", "list, show and clean run folders"),
+}
+
+
+#: ``build_parser(command=OVERVIEW)``: no command built, each only its line in the overview
+OVERVIEW = ""
+
+
+def build_parser(
+    suites: dict[str, str] | None = None, command: str | None = None
+) -> argparse.ArgumentParser:
+    """The parser; ``suites`` (name -> one line) are those ``run --help`` lists.
+
+    With ``command`` (a name in COMMANDS) only that command's parser is built in full:
+    the others are their one line in ``interlock --help``, and parsing them would find
+    no options; with OVERVIEW, none is (enough for ``interlock --help``). Without it,
+    every command is built.
+    """
     if suites is None:
         suites = {name: suite.description for name, suite in DEFAULT_SUITES.items()}
     parser = Parser(prog="interlock", description=DESCRIPTION, epilog=EPILOG)
     _project_option(parser)
     parser.set_defaults(handler=None, usage_of=parser)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
-    add_run_parser(commands, suites)
-    add_env_parser(commands, Parser)
-    add_sims_parser(commands)
-    add_faults_parser(commands, Parser)
-    add_doctor_parser(commands)
-    add_load_parser(commands)
-    add_monitor_parser(commands)
-    commands.choices["monitor"].set_defaults(handler=run_monitor)
-    add_report_parser(commands)
-    add_baseline_parser(commands)
-    add_runs_parser(commands)
+    for name, (module, line) in COMMANDS.items():
+        if command in (None, name):
+            _add_command(name, importlib.import_module(module), commands, suites)
+        else:
+            commands.add_parser(name, help=line)
     return parser
+
+
+def _add_command(name: str, module: Any, commands: Any, suites: dict[str, str]) -> None:
+    """Add command ``name`` from ``module`` (its entry in COMMANDS) to ``commands``."""
+    adders: dict[str, Callable[[], None]] = {
+        "run": lambda: module.add_run_parser(commands, suites),
+        "env": lambda: module.add_env_parser(commands, Parser),
+        "sims": lambda: module.add_sims_parser(commands),
+        "faults": lambda: module.add_faults_parser(commands, Parser),
+        "doctor": lambda: module.add_doctor_parser(commands),
+        "load": lambda: module.add_parser(commands),
+        "monitor": lambda: module.add_parser(commands),
+        "report": lambda: module.add_report_parser(commands),
+        "baseline": lambda: module.add_baseline_parser(commands),
+        "runs": lambda: module.add_runs_parser(commands),
+    }
+    adders[name]()
+    if name == "monitor":  # the monitor's package leaves dispatch to the command line
+        commands.choices["monitor"].set_defaults(handler=module.run)
+
+
+class _NotACommand(Exception):
+    """The command line does not name a command plainly enough to build it alone."""
+
+
+class _Finder(argparse.ArgumentParser):
+    """Finds the command a command line names; its errors are left to the full parser."""
+
+    def error(self, message: str) -> NoReturn:
+        raise _NotACommand(message)
+
+
+def command_of(argv: Sequence[str]) -> str | None:
+    """The command ``argv`` names (a key of COMMANDS); OVERVIEW when it names none (as
+    ``interlock --help``); None when it is not understood (the full parser, built whole,
+    then says what is wrong)."""
+    finder = _Finder(add_help=False)
+    _project_option(finder)
+    finder.add_argument("command", nargs="?")
+    try:
+        known, _ = finder.parse_known_args(argv)
+    except _NotACommand:
+        return None
+    if known.command is None:
+        return OVERVIEW
+    return known.command if known.command in COMMANDS else None
 
 
 def _project_option(parser: argparse.ArgumentParser) -> None:
@@ -103,7 +177,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # the configuration is read before the full parse: 'run --help' lists its suites
     config, problem = _configuration(argv)
     suites = None if config is None else {n: s.description for n, s in config.suites.items()}
-    parser = build_parser(suites)
+    parser = build_parser(suites, command_of(argv))
     args = parser.parse_args(argv)
     args.pytest_args = pytest_args
     if pytest_args and args.command != "run":

@@ -22,6 +22,8 @@ from typing import final
 
 import httpx
 
+from interlock.tls import shared_tls
+
 __all__ = ["IDEMPOTENT", "RecoveringTransport"]
 
 #: RFC 9110, section 9.2.2
@@ -39,7 +41,9 @@ class _Pool:
     """One connection pool, and how many answers are still being read from it."""
 
     def __init__(self) -> None:
-        self.transport = httpx.HTTPTransport(limits=httpx.Limits(keepalive_expiry=KEEPALIVE_EXPIRY))
+        self.transport = httpx.HTTPTransport(
+            verify=shared_tls(), limits=httpx.Limits(keepalive_expiry=KEEPALIVE_EXPIRY)
+        )
         self.active = 0
         self.retired = False
 

@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from interlock.plugin.run import RunContext, run_context
+from interlock.tls import shared_tls
 
 __all__ = ["LOG_SECTION", "SIM_SECTION", "Evidence", "log_excerpts"]
 
@@ -75,7 +76,7 @@ def _journal(http: httpx.Client, url: str) -> list[Any] | None:
 def _simulator_calls(simulators: dict[str, str], since: float) -> dict[str, str]:
     """Calls each simulator received since ``since`` (epoch s), one line each."""
     calls: dict[str, str] = {}
-    with httpx.Client(timeout=2.0) as http:  # one client: each costs an SSL context
+    with httpx.Client(timeout=2.0, verify=shared_tls()) as http:
         journals = {name: _journal(http, url) for name, url in sorted(simulators.items())}
     for name, entries in journals.items():
         if entries is None:

@@ -31,6 +31,7 @@ from interlock.report.faultlog import FAULTS_DIR
 from interlock.simulators import parse_fault_spec
 from interlock.simulators.client import SimulatorClient
 from interlock.stack import ManagedProcess
+from interlock.tls import shared_tls
 
 __all__ = ["FaultLog"]
 
@@ -135,7 +136,7 @@ class FaultLog:
             since = self._seen.get(name, 0)
             try:
                 if self._http is None:
-                    self._http = httpx.Client(timeout=2.0)
+                    self._http = httpx.Client(timeout=2.0, verify=shared_tls())
                 entries = self._http.get(
                     f"{url}/__interlock/journal", params={"since": since}
                 ).json()

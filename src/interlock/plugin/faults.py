@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 
-from interlock.faults import Proxy
-from interlock.stack import ManagedProcess, Stack
+if TYPE_CHECKING:  # the proxies come with the stack: a session without faults never loads them
+    from interlock.faults import Proxy
+    from interlock.stack import ManagedProcess, Stack
 
 __all__ = ["Faults"]
 

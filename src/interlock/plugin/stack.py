@@ -267,7 +267,8 @@ def sims(stack: Stack, pytestconfig: pytest.Config) -> Iterator[dict[str, Simula
     """Each simulator's journal, state and faults; faults a test adds end with the test."""
     clients = _plugin(pytestconfig).sim_clients
     for name, url in stack.simulators.items():
-        clients.setdefault(name, SimulatorClient(name, url))
+        if name not in clients:  # one client a session: each holds a connection pool
+            clients[name] = SimulatorClient(name, url)
     yield clients
     for client in clients.values():
         client.remove_added_faults()

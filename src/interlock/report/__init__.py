@@ -9,7 +9,24 @@ A project adds its own writer by implementing the same hook in its conftest.py.
 
 from __future__ import annotations
 
-from interlock.report.junit import append_suite
-from interlock.report.terminal import format_table
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from interlock.report.junit import append_suite
+    from interlock.report.terminal import format_table
 
 __all__ = ["append_suite", "format_table"]
+
+
+def __getattr__(name: str) -> object:
+    # imported on first use: the writers import pytest, and a command that only reads the
+    # configuration (whose impact weights live in interlock.report.impact) must not pay for it
+    if name == "append_suite":
+        from interlock.report.junit import append_suite
+
+        return append_suite
+    if name == "format_table":
+        from interlock.report.terminal import format_table
+
+        return format_table
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

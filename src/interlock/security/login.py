@@ -19,6 +19,7 @@ import httpx
 
 from interlock.security.outcome import CheckFailed
 from interlock.security.settings import LoginSettings
+from interlock.tls import shared_tls
 
 __all__ = [
     "ENUMERATION_MIN_GAP_MS",
@@ -50,8 +51,12 @@ class LoginAnswer:
 
 
 def _client(app_url: str, source_address: str | None, timeout: float) -> httpx.Client:
-    transport = httpx.HTTPTransport(local_address=source_address) if source_address else None
-    return httpx.Client(base_url=app_url, timeout=timeout, transport=transport)
+    transport = (
+        httpx.HTTPTransport(local_address=source_address, verify=shared_tls())
+        if source_address
+        else None
+    )
+    return httpx.Client(base_url=app_url, timeout=timeout, transport=transport, verify=shared_tls())
 
 
 def _attempt(http: httpx.Client, login: LoginSettings, email: str, password: str) -> LoginAnswer:

@@ -15,6 +15,7 @@ from interlock.faults.events import FaultEvent, FaultObserver, Phase, notify
 from interlock.lifecycle import Lifecycle
 from interlock.simulators.base import CONTROL_PREFIX
 from interlock.simulators.faults import FAULT_KINDS, FaultRule
+from interlock.tls import shared_tls
 
 __all__ = ["SimulatorClient", "check_fault"]
 
@@ -66,7 +67,7 @@ class SimulatorClient:
     def __init__(self, name: str, url: str) -> None:
         self.name = name
         self.url = url
-        self._http = httpx.Client(base_url=url + CONTROL_PREFIX, timeout=10)
+        self._http = httpx.Client(base_url=url + CONTROL_PREFIX, timeout=10, verify=shared_tls())
         #: ids of the faults added through this client, so a test can remove just its own
         self.added: set[int] = set()
         self._life = Lifecycle(f"simulator client {name!r}")

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
 
-from interlock.config import Config
-from interlock.stack import Stack
+if TYPE_CHECKING:  # annotations only: the plugin hands both in
+    from interlock.config import Config
+    from interlock.stack import Stack
 
 ROLES = ("admin", "dispatcher", "driver", "billing")
 PASSWORD = "role-password-123"
