@@ -16,7 +16,7 @@ from typing import Any
 from interlock.cli._common import resolve_run, short
 from interlock.config import Config
 from interlock.errors import UsageError
-from interlock.runs import mark_run_dir, new_run_dir
+from interlock.runs import MARKER, is_run_dir, mark_run_dir, new_run_dir
 
 __all__ = ["add_report_parser", "cmd_merge"]
 
@@ -66,10 +66,32 @@ def _passed(run: Path) -> bool:
     return gates_ok and not any(o.outcome in ("failed", "error") for o in outcomes)
 
 
+#: the files a run leaves that a report is made of
+RESULT_FILES = ("slo.json", "junit.xml", "tests.json", "load.json")
+
+
 def cmd_html(args: argparse.Namespace, config: Config) -> int:
+    """Write RUN's report.html; refuse (UsageError) a folder that holds no run's results.
+
+    A report.html already there is replaced only in a folder Interlock marked as a run
+    folder: anywhere else it may be someone's own file.
+    """
     from interlock.report.html import write_html
 
     run = resolve_run(config, args.run)
+    if not any((run / name).is_file() for name in RESULT_FILES):
+        # an empty page would read PASS for a folder holding no run
+        raise UsageError(
+            f"{run}: holds no {', '.join(RESULT_FILES)}: not a run to report on",
+            hint="name a run folder ('interlock runs list')",
+        )
+    page = run / "report.html"
+    if (page.exists() or page.is_symlink()) and not is_run_dir(run):
+        raise UsageError(
+            f"{page}: exists and {run} is not a run folder Interlock marked (no {MARKER}); "
+            "not overwriting it",
+            hint="move report.html away to write a new one",
+        )
     print(short(write_html(run)))
     return 0
 
