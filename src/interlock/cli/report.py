@@ -141,6 +141,17 @@ def _shard(text: str) -> str:
     return text
 
 
+def _durations_file(text: str) -> Path:
+    """Read by the parser, so a bad file is refused before a run folder is made."""
+    from interlock.plugin.shard import past_durations  # pytest loads only in the child
+
+    try:
+        past_durations(Path(text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return Path(text)
+
+
 def _rounds(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"expected a number of rounds (1 or more), got {text!r}")
@@ -158,7 +169,7 @@ def add_run_report_options(run: argparse.ArgumentParser) -> None:
     )
     run.add_argument(
         "--shard-durations",
-        type=Path,
+        type=_durations_file,
         metavar="FILE",
         help="tests.json of an earlier run whose durations balance --shard; give every "
         "shard the same file",
@@ -193,7 +204,14 @@ def add_run_report_options(run: argparse.ArgumentParser) -> None:
 
 
 def run_report_args(args: argparse.Namespace) -> list[str]:
-    """pytest's options for the reporting options of ``interlock run``."""
+    """pytest's options for the reporting options of ``interlock run``.
+
+    Raises UsageError for options that make no sense together; call it before anything
+    of the run is made.
+    """
+    if args.shard_durations is not None and args.shard is None:
+        # it would be ignored, and the whole suite run
+        raise UsageError("--shard-durations needs --shard I/N (it balances the shards)")
     passed: list[str] = []
     if args.shard is not None:
         passed += ["--shard", args.shard]
