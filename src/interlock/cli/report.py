@@ -82,7 +82,8 @@ def cmd_html(args: argparse.Namespace, config: Config) -> int:
     if not any((run / name).is_file() for name in RESULT_FILES):
         # an empty page would read PASS for a folder holding no run
         raise UsageError(
-            f"{run}: holds no {', '.join(RESULT_FILES)}: not a run to report on",
+            f"{run}: holds no {', '.join(RESULT_FILES[:-1])} or {RESULT_FILES[-1]}: "
+            "not a run to report on",
             hint="name a run folder ('interlock runs list')",
         )
     page = run / "report.html"
