@@ -110,7 +110,11 @@ def add_report_parser(commands: Any) -> None:
         help="combine shards' JUnit, SLO aggregates (exactly) and tests into one run",
         description="Combine the run folders of 'interlock run --shard I/N' into one: "
         "junit.xml, slo.json (aggregates merged exactly, verdicts judged again), tests.json, "
-        "coverage (judged at COVERAGE_THRESHOLD) and report.html.\n\nExit status: 0 the "
+        "coverage (judged at COVERAGE_THRESHOLD) and report.html.\n\nThe shards named must be "
+        "each of 1..N once, of one split (each shard's shard.json says which it is); a run "
+        "folder or run id named twice, or a merged run, is refused. Runs that are not "
+        "shards merge as they are, with a note for a test that ran in two of them."
+        "\n\nExit status: 0 the "
         "merged run passed; 1 a test failed, an SLO was breached or coverage is below the "
         "threshold; 2 bad input (nothing is written).",
         epilog="example:\n  interlock report merge shard-1/ shard-2/ --out merged/",
@@ -126,7 +130,14 @@ def add_report_parser(commands: Any) -> None:
         help="where the merged run goes (default: a new run folder in the artifacts folder)",
     )
     merge.set_defaults(handler=cmd_merge)
-    html = actions.add_parser("html", help="(re)write a run folder's report.html")
+    html = actions.add_parser(
+        "html",
+        help="(re)write a run folder's report.html",
+        description="Write report.html from a run folder's results (slo.json, junit.xml, "
+        "tests.json, load.json). A folder holding none is refused, and a report.html "
+        "is replaced only in a run folder Interlock marked.\n\nExit status: 0 written; "
+        "2 bad input (nothing is written).",
+    )
     html.add_argument("run", metavar="RUN", help="a run folder or run id (runs list)")
     html.set_defaults(handler=cmd_html)
 

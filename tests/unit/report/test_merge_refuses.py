@@ -67,13 +67,15 @@ def test_real_shards_say_what_they_are_and_merge_only_as_a_whole(
     pytester.makepyprojecttoml(PYPROJECT)
     pytester.makepyfile(test_suite=SUITE)
     runs = []
-    for shard in ("1/2", "2/2"):
+    # under xdist the workers split and the controller writes: both ways agree
+    for shard, workers in (("1/2", ["-n", "2"]), ("2/2", [])):
         run_dir = pytester.path / "runs" / shard.replace("/", "of")
         result = pytester.runpytest(
             f"--interlock-run-dir={run_dir}",
             f"--junitxml={run_dir / 'junit.xml'}",
             "--shard",
             shard,
+            *workers,
         )
         assert result.ret == 0, result.stdout.str()
         runs.append(run_dir)
