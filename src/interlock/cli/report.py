@@ -28,8 +28,12 @@ def cmd_merge(args: argparse.Namespace, config: Config) -> int:
     runs = [resolve_run(config, run) for run in args.runs]
     check_runs(runs)
     out: Path | None = args.out
-    if out is not None and out.exists() and any(out.iterdir()):
-        raise UsageError(f"--out {out}: not empty", hint="name a new folder")
+    existed = out is not None and out.exists()
+    if out is not None and existed:
+        if not out.is_dir():
+            raise UsageError(f"--out {out}: not a folder", hint="name a new folder")
+        if any(out.iterdir()):
+            raise UsageError(f"--out {out}: not empty", hint="name a new folder")
     # the inputs are checked by merge_runs before it writes; an output folder made for a
     # merge that then refuses is removed, so a bad input leaves nothing behind
     made = out if out is not None else new_run_dir(config.artifacts, create=False)
@@ -42,7 +46,14 @@ def cmd_merge(args: argparse.Namespace, config: Config) -> int:
             root=config.root,
         )
     except UsageError:
-        shutil.rmtree(made)  # made (and marked) above, by this command
+        if existed:  # the user's own empty folder: emptied again, everything in it ours
+            for entry in made.iterdir():
+                if entry.is_dir() and not entry.is_symlink():
+                    shutil.rmtree(entry)
+                else:
+                    entry.unlink()
+        else:
+            shutil.rmtree(made)  # made (and marked) above, by this command
         raise
     for note in notes:
         print(note)

@@ -214,3 +214,23 @@ def test_runs_that_are_not_shards_merge_and_a_test_in_two_of_them_is_noted(
     assert len(notes) == 1
     assert "1 of the same tests (e.g. t::shared)" in notes[0]
     assert len(json.loads((out / "tests.json").read_text())["tests"]) == 4
+
+
+def test_merge_out_that_is_a_file_or_a_users_folder_is_left_as_it_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "pyproject.toml").write_text(PYPROJECT)
+    monkeypatch.chdir(tmp_path)
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "slo.json").write_text("not JSON")  # refused only once merging has begun
+    project = ["--project", str(tmp_path), "report", "merge", str(run)]
+    (tmp_path / "notes.txt").write_text("mine\n")
+    assert main([*project, "--out", "notes.txt"]) == 2
+    assert "--out notes.txt: not a folder" in _one_line(capsys)
+    assert (tmp_path / "notes.txt").read_text() == "mine\n"
+    (tmp_path / "empty").mkdir()
+    assert main([*project, "--out", "empty"]) == 2
+    assert "not JSON" in _one_line(capsys)
+    assert (tmp_path / "empty").is_dir()
+    assert not any((tmp_path / "empty").iterdir())
