@@ -16,7 +16,7 @@ from typing import Any
 from interlock.cli._common import resolve_run, short
 from interlock.config import Config
 from interlock.errors import UsageError
-from interlock.runs import mark_run_dir, new_run_dir
+from interlock.runs import MARKER, is_run_dir, mark_run_dir, new_run_dir
 
 __all__ = ["add_report_parser", "cmd_merge"]
 
@@ -28,8 +28,12 @@ def cmd_merge(args: argparse.Namespace, config: Config) -> int:
     runs = [resolve_run(config, run) for run in args.runs]
     check_runs(runs)
     out: Path | None = args.out
-    if out is not None and out.exists() and any(out.iterdir()):
-        raise UsageError(f"--out {out}: not empty", hint="name a new folder")
+    existed = out is not None and out.exists()
+    if out is not None and existed:
+        if not out.is_dir():
+            raise UsageError(f"--out {out}: not a folder", hint="name a new folder")
+        if any(out.iterdir()):
+            raise UsageError(f"--out {out}: not empty", hint="name a new folder")
     # the inputs are checked by merge_runs before it writes; an output folder made for a
     # merge that then refuses is removed, so a bad input leaves nothing behind
     made = out if out is not None else new_run_dir(config.artifacts, create=False)
@@ -42,7 +46,14 @@ def cmd_merge(args: argparse.Namespace, config: Config) -> int:
             root=config.root,
         )
     except UsageError:
-        shutil.rmtree(made)  # made (and marked) above, by this command
+        if existed:  # the user's own empty folder: emptied again, everything in it ours
+            for entry in made.iterdir():
+                if entry.is_dir() and not entry.is_symlink():
+                    shutil.rmtree(entry)
+                else:
+                    entry.unlink()
+        else:
+            shutil.rmtree(made)  # made (and marked) above, by this command
         raise
     for note in notes:
         print(note)
@@ -66,10 +77,33 @@ def _passed(run: Path) -> bool:
     return gates_ok and not any(o.outcome in ("failed", "error") for o in outcomes)
 
 
+#: the files a run leaves that a report is made of
+RESULT_FILES = ("slo.json", "junit.xml", "tests.json", "load.json")
+
+
 def cmd_html(args: argparse.Namespace, config: Config) -> int:
+    """Write RUN's report.html; refuse (UsageError) a folder that holds no run's results.
+
+    A report.html already there is replaced only in a folder Interlock marked as a run
+    folder: anywhere else it may be someone's own file.
+    """
     from interlock.report.html import write_html
 
     run = resolve_run(config, args.run)
+    if not any((run / name).is_file() for name in RESULT_FILES):
+        # an empty page would read PASS for a folder holding no run
+        raise UsageError(
+            f"{run}: holds no {', '.join(RESULT_FILES[:-1])} or {RESULT_FILES[-1]}: "
+            "not a run to report on",
+            hint="name a run folder ('interlock runs list')",
+        )
+    page = run / "report.html"
+    if (page.exists() or page.is_symlink()) and not is_run_dir(run):
+        raise UsageError(
+            f"{page}: exists and {run} is not a run folder Interlock marked (no {MARKER}); "
+            "not overwriting it",
+            hint="move report.html away to write a new one",
+        )
     print(short(write_html(run)))
     return 0
 
@@ -87,7 +121,11 @@ def add_report_parser(commands: Any) -> None:
         help="combine shards' JUnit, SLO aggregates (exactly) and tests into one run",
         description="Combine the run folders of 'interlock run --shard I/N' into one: "
         "junit.xml, slo.json (aggregates merged exactly, verdicts judged again), tests.json, "
-        "coverage (judged at COVERAGE_THRESHOLD) and report.html.\n\nExit status: 0 the "
+        "coverage (judged at COVERAGE_THRESHOLD) and report.html.\n\nThe shards named must be "
+        "each of 1..N once, of one split (each shard's shard.json says which it is); a run "
+        "folder or run id named twice, or a merged run, is refused. Runs that are not "
+        "shards merge as they are, with a note for a test that ran in two of them."
+        "\n\nExit status: 0 the "
         "merged run passed; 1 a test failed, an SLO was breached or coverage is below the "
         "threshold; 2 bad input (nothing is written).",
         epilog="example:\n  interlock report merge shard-1/ shard-2/ --out merged/",
@@ -103,7 +141,14 @@ def add_report_parser(commands: Any) -> None:
         help="where the merged run goes (default: a new run folder in the artifacts folder)",
     )
     merge.set_defaults(handler=cmd_merge)
-    html = actions.add_parser("html", help="(re)write a run folder's report.html")
+    html = actions.add_parser(
+        "html",
+        help="(re)write a run folder's report.html",
+        description="Write report.html from a run folder's results (slo.json, junit.xml, "
+        "tests.json, load.json). A folder holding none is refused, and a report.html "
+        "is replaced only in a run folder Interlock marked.\n\nExit status: 0 written; "
+        "2 bad input (nothing is written).",
+    )
     html.add_argument("run", metavar="RUN", help="a run folder or run id (runs list)")
     html.set_defaults(handler=cmd_html)
 
@@ -117,6 +162,17 @@ def _shard(text: str) -> str:
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc).removeprefix(f"--shard {text!r}: ")) from None
     return text
+
+
+def _durations_file(text: str) -> Path:
+    """Read by the parser, so a bad file is refused before a run folder is made."""
+    from interlock.plugin.shard import past_durations  # pytest loads only in the child
+
+    try:
+        past_durations(Path(text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return Path(text)
 
 
 def _rounds(text: str) -> int:
@@ -136,7 +192,7 @@ def add_run_report_options(run: argparse.ArgumentParser) -> None:
     )
     run.add_argument(
         "--shard-durations",
-        type=Path,
+        type=_durations_file,
         metavar="FILE",
         help="tests.json of an earlier run whose durations balance --shard; give every "
         "shard the same file",
@@ -171,7 +227,14 @@ def add_run_report_options(run: argparse.ArgumentParser) -> None:
 
 
 def run_report_args(args: argparse.Namespace) -> list[str]:
-    """pytest's options for the reporting options of ``interlock run``."""
+    """pytest's options for the reporting options of ``interlock run``.
+
+    Raises UsageError for options that make no sense together; call it before anything
+    of the run is made.
+    """
+    if args.shard_durations is not None and args.shard is None:
+        # it would be ignored, and the whole suite run
+        raise UsageError("--shard-durations needs --shard I/N (it balances the shards)")
     passed: list[str] = []
     if args.shard is not None:
         passed += ["--shard", args.shard]

@@ -70,6 +70,7 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
         value = getattr(args, key)
         if value is not None:
             config = override_thresholds(config, flag, **{key: value})
+    report_args = run_report_args(args)  # refuses before anything is made
     workers = _workers(args.workers)
     env_pid = _attach(args, config, workers)
     check_sim_faults(args.sim_fault, config.simulators)
@@ -110,7 +111,7 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
     for flag, key in THRESHOLD_OPTIONS.items():
         if getattr(args, key) is not None:
             command += [flag, f"{getattr(config.thresholds, key):g}"]
-    command += run_report_args(args)
+    command += report_args
     command += args.pytest_args
     print(f"interlock run {suite.name}: artifacts in {short(run_dir)}", flush=True)
     env = None

@@ -8,19 +8,39 @@ break by node id, so every shard (and every xdist worker of a shard) computes th
 split from the same collection and the same file: the N shards together run every test
 exactly once. The split never depends on the artifacts folder, which each shard's own
 run changes: shards run one after another in one checkout would split differently.
+
+Each shard leaves ``shard.json`` in its run folder, saying what it is, so that
+``interlock report merge`` can refuse a set of shards that is not one whole run::
+
+    {"shard": "2/3", "index": 2, "total": 3,
+     "collection": "sha256:...",   # the node ids that were split (after -k and -m)
+     "split": "sha256:...",        # which shard each of them went to
+     "tests": 41,                  # how many were split
+     "session": "9f2c01ab"}        # this pytest session, the same in every xdist worker
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from interlock.plugin.run import run_context
 from interlock.report.outcomes import read_outcomes
 
-__all__ = ["assign", "parse_shard", "past_durations"]
+__all__ = ["SHARD_FILE", "assign", "parse_shard", "past_durations", "shard_record"]
+
+#: the file in a shard's run folder that says which shard of which split it ran
+SHARD_FILE = "shard.json"
+_WORKEROUTPUT_KEY = "interlock_shard"
+_DURATIONS = pytest.StashKey[dict[str, float]]()
+_RECORD = pytest.StashKey[dict[str, Any]]()
 
 _SHARD = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
 
@@ -80,13 +100,48 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+def _digest(lines: Sequence[str]) -> str:
+    return "sha256:" + hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()
+
+
+def shard_record(
+    nodeids: Sequence[str], shards: Sequence[int], index: int, total: int, session: str
+) -> dict[str, Any]:
+    """What ``shard.json`` says of shard ``index`` of ``total`` (see the module docstring).
+
+    Shards of one run have equal ``collection`` and ``split`` digests: two that differ
+    split other tests (another checkout, -k or -m) or split them otherwise (another
+    ``--shard-durations`` file), so together they do not run every test exactly once.
+    """
+    return {
+        "shard": f"{index}/{total}",
+        "index": index,
+        "total": total,
+        "collection": _digest(sorted(nodeids)),
+        "split": _digest(sorted(f"{n} {s}" for n, s in zip(nodeids, shards, strict=True))),
+        "tests": len(nodeids),
+        "session": session,
+    }
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    """Check --shard and --shard-durations before anything is collected or started."""
     text = config.getoption("shard")
-    if text is not None:
-        try:
-            parse_shard(text)
-        except ValueError as exc:
-            raise pytest.UsageError(f"interlock: {exc}") from None
+    chosen = config.getoption("shard_durations")
+    if text is None:
+        if chosen is not None:  # it would be ignored, and the whole suite run
+            raise pytest.UsageError(
+                "interlock: --shard-durations needs --shard I/N (it balances the shards)"
+            )
+        return
+    try:
+        parse_shard(text)
+    except ValueError as exc:
+        raise pytest.UsageError(f"interlock: {exc}") from None
+    try:
+        config.stash[_DURATIONS] = past_durations(Path(chosen) if chosen else None)
+    except ValueError as exc:
+        raise pytest.UsageError(f"interlock: --shard-durations: {exc}") from None
 
 
 @pytest.hookimpl(trylast=True)  # after -k and -m: split what would run
@@ -95,14 +150,38 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if text is None:
         return
     index, total = parse_shard(text)
-    chosen = config.getoption("shard_durations")
-    try:
-        durations = past_durations(Path(chosen) if chosen else None)
-    except ValueError as exc:
-        raise pytest.UsageError(f"interlock: --shard-durations: {exc}") from None
-    shards = assign([item.nodeid for item in items], total, durations)
+    nodeids = [item.nodeid for item in items]
+    durations: dict[str, float] = config.stash.get(_DURATIONS, {})
+    shards = assign(nodeids, total, durations)
+    config.stash[_RECORD] = shard_record(nodeids, shards, index, total, run_context(config).session)
     kept = [item for item, shard in zip(items, shards, strict=True) if shard == index]
     dropped = [item for item, shard in zip(items, shards, strict=True) if shard != index]
     if dropped:
         config.hook.pytest_deselected(items=dropped)
     items[:] = kept
+
+
+@pytest.hookimpl(optionalhook=True)  # xdist's hook: absent under -p no:xdist
+def pytest_testnodedown(node: Any, error: object) -> None:
+    """Under xdist the workers collect and split; the controller writes what they computed."""
+    record = getattr(node, "workeroutput", {}).get(_WORKEROUTPUT_KEY)
+    if record is not None:
+        node.config.stash[_RECORD] = record
+
+
+@pytest.hookimpl(trylast=True)  # after the writers that make the run folder
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    config = session.config
+    record = config.stash.get(_RECORD, None)
+    if record is None:
+        return
+    workeroutput: dict[str, Any] | None = getattr(config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput[_WORKEROUTPUT_KEY] = record
+        return
+    run_dir = run_context(config).run_dir
+    if run_dir.is_dir():  # made by the run; a session without a stack makes none
+        path = run_dir / SHARD_FILE
+        tmp = path.with_name(f".{SHARD_FILE}.{os.getpid()}")
+        tmp.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
+        os.replace(tmp, path)

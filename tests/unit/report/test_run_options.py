@@ -57,11 +57,29 @@ def test_run_shard_durations_reach_pytest_and_balance_the_split(tmp_path: Path) 
 
 @pytest.mark.parametrize(
     ("args", "fragment"),
-    [(("--shard", "3/2"), "I must be between 1 and N"), (("--repeat", "0"), "1 or more")],
+    [
+        (("--shard", "3/2"), "I must be between 1 and N"),
+        (("--repeat", "0"), "1 or more"),
+        (("--shard", "1/2", "--shard-durations", "/nonexistent"), "not an Interlock tests.json"),
+        (("--shard-durations", "/nonexistent"), "not an Interlock tests.json"),
+        (("--shard", "1/2", "--shard-durations", "pyproject.toml"), "not an Interlock tests.json"),
+    ],
 )
 def test_a_bad_value_is_one_line_and_makes_no_run_folder(
     tmp_path: Path, args: tuple[str, ...], fragment: str
 ) -> None:
     root = _project(tmp_path)
     assert_one_line_error(interlock("run", *args, cwd=root), fragment)
+    assert not (root / "runs").exists()
+
+
+def test_shard_durations_without_a_shard_is_one_line_and_makes_no_run_folder(
+    tmp_path: Path,
+) -> None:
+    root = _project(tmp_path)
+    write_outcomes(
+        [Outcome(nodeid="tests/test_few.py::test_few[0]", outcome="passed")], root / "past.json"
+    )
+    result = interlock("run", "--shard-durations", "past.json", cwd=root)
+    assert_one_line_error(result, "--shard-durations needs --shard")
     assert not (root / "runs").exists()

@@ -164,6 +164,36 @@ def test_a_bad_shard_option_is_one_usage_line(pytester: pytest.Pytester) -> None
     result.stderr.fnmatch_lines(["*interlock: --shard '3/2': I must be between 1 and N*"])
 
 
+#: a test module that leaves a trace when it is collected
+COLLECTED = """
+from pathlib import Path
+
+Path("collected").touch()
+
+def test_x():
+    pass
+"""
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (("--shard", "1/2", "--shard-durations", "nope.json"), "not an Interlock tests.json"),
+        (("--shard-durations", "past.json"), "--shard-durations needs --shard I/N"),
+    ],
+)
+def test_a_bad_shard_durations_option_is_refused_before_collection(
+    pytester: pytest.Pytester, args: tuple[str, ...], fragment: str
+) -> None:
+    pytester.makepyprojecttoml(PYPROJECT)
+    pytester.makepyfile(COLLECTED)
+    write_outcomes([Outcome(nodeid="t::a", outcome="passed")], pytester.path / "past.json")
+    result = pytester.runpytest_subprocess(*args)
+    assert result.ret == USAGE_EXIT
+    result.stderr.fnmatch_lines([f"*interlock: *{fragment}*"])
+    assert not (pytester.path / "collected").exists()
+
+
 def test_durations_come_only_from_a_named_file_never_from_past_runs(tmp_path: Path) -> None:
     artifacts = tmp_path / "runs"
     run = artifacts / "old"
