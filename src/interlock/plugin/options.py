@@ -76,6 +76,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{name}: {text}")
     run = build_run_context(config)
     config.stash[RUN] = run
+    _check_sim_faults(config, run)
     # the run folder is in use until this session ends (one process may run several);
     # one an `interlock run` made is held from the start, so it outlives that command
     if not run.ours:
@@ -106,7 +107,9 @@ class _HandOver:
 
 def pytest_report_header(config: pytest.Config) -> str:
     seed = run_context(config).seed
-    return f"interlock: seed {seed} — replay with --seed {seed}"
+    # `interlock run` passes its run folder; its option is --seed, pytest's --interlock-seed
+    option = "--seed" if config.getoption("interlock_run_dir") else "--interlock-seed"
+    return f"interlock: seed {seed} — replay with {option} {seed}"
 
 
 @pytest.fixture(scope="session")
@@ -125,3 +128,15 @@ def interlock_seed(pytestconfig: pytest.Config) -> int:
 def interlock_run_dir(pytestconfig: pytest.Config) -> Path:
     """This run's folder (created, with its ``seed`` file): keep a run's own artifacts here."""
     return run_context(pytestconfig).ensure_run_dir()
+
+
+def _check_sim_faults(config: pytest.Config, run: RunContext) -> None:
+    """Each ``--sim-fault`` names a configured simulator: checked before collection, as
+    ``interlock run`` does, not when the first stack starts."""
+    from interlock.cli._common import check_sim_faults
+    from interlock.errors import UsageError
+
+    try:
+        check_sim_faults(config.getoption("sim_fault") or [], run.config.simulators)
+    except UsageError as exc:
+        raise pytest.UsageError(f"interlock: {exc}") from None

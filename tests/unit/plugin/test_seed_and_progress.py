@@ -91,3 +91,30 @@ def test_a_run_folder_the_plugin_makes_is_marked_for_pruning_and_a_given_one_is_
     pytester.runpytest("-s", f"--interlock-run-dir={given}").assert_outcomes(passed=1)
     assert given.is_dir()
     assert not is_run_dir(given)  # the user's own folder is never Interlock's to prune
+
+
+def test_under_plain_pytest_the_header_names_pytests_own_option_and_it_replays(
+    pytester, monkeypatch
+):
+    monkeypatch.delenv("INTERLOCK_SEED", raising=False)
+    pytester.makepyfile(WRITES_ITS_SEED.format(n=0))
+    first = pytester.runpytest()
+    match = re.search(r"interlock: seed (\d+) — replay with (\S+) (\d+)", first.stdout.str())
+    assert match, first.stdout.str()
+    option, seed = match.group(2), match.group(3)
+    assert option == "--interlock-seed"  # --seed is interlock run's; pytest refuses it
+    replay = pytester.runpytest(f"{option}={seed}")
+    replay.assert_outcomes(passed=1)
+    replay.stdout.fnmatch_lines([f"interlock: seed {seed} — replay with {option} {seed}"])
+
+
+def test_a_sim_fault_naming_no_configured_simulator_is_refused_before_collection(pytester):
+    pytester.makepyprojecttoml(
+        '[tool.interlock]\npostgres = false\nredis = false\nsimulators = ["stripe"]\n'
+    )
+    pytester.makepyfile("from pathlib import Path\nPath('collected').touch()\ndef test_x(): pass\n")
+    result = pytester.runpytest_subprocess("--sim-fault=strip:status=500")
+    assert result.ret == USAGE_EXIT
+    result.stderr.fnmatch_lines(["*--sim-fault 'strip:status=500' names 'strip'*stripe*"])
+    assert "SLO" not in result.stdout.str() + result.stderr.str()
+    assert not (pytester.path / "collected").exists()
