@@ -14,6 +14,7 @@ from pathlib import Path
 
 from interlock.config import Config
 from interlock.errors import InterlockError
+from interlock.runs import make_folder
 from interlock.simulators import load_simulator
 from interlock.stack import postgres, redis
 from interlock.stack.redaction import redact, redact_text
@@ -109,7 +110,7 @@ def _ports() -> str:
 
 
 def _writable(path: Path) -> str:
-    path.mkdir(parents=True, exist_ok=True)
+    make_folder(path)  # one line naming the setting when it cannot be made
     with tempfile.NamedTemporaryFile(dir=path):
         pass
     return str(path)

@@ -18,10 +18,13 @@ import shutil
 import time
 from pathlib import Path
 
+from interlock.errors import ConfigError
+
 __all__ = [
     "MARKER",
     "hold_run_dir",
     "is_run_dir",
+    "make_folder",
     "mark_run_dir",
     "new_run_dir",
     "prune_runs",
@@ -38,10 +41,34 @@ MARKER = ".interlock-run"
 _HELD: dict[Path, int] = {}
 
 
+#: which settings choose the artifacts folder, for the line that says it cannot be used
+_WHERE = "set [tool.interlock] artifacts or $INTERLOCK_ARTIFACTS to a folder"
+
+
+def make_folder(path: Path) -> None:
+    """``mkdir -p path``; ConfigError (one line, naming the setting) when it cannot be made."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise ConfigError(f"artifacts: {path} is a file, not a folder", hint=_WHERE) from None
+    except NotADirectoryError:
+        file = next((p for p in path.parents if p.exists() and not p.is_dir()), path)
+        raise ConfigError(
+            f"artifacts: {path} cannot be made: {file} is a file", hint=_WHERE
+        ) from None
+    except OSError as exc:
+        raise ConfigError(
+            f"artifacts: {path} cannot be made: {exc.strerror or exc}", hint=_WHERE
+        ) from None
+
+
 def mark_run_dir(path: Path) -> None:
     """Create ``path`` (and parents) if needed, mark it as an Interlock run folder and hold
-    it as in use by this process (until it ends or calls ``release_run_dir``)."""
-    path.mkdir(parents=True, exist_ok=True)
+    it as in use by this process (until it ends or calls ``release_run_dir``).
+
+    Raises ConfigError when the folder cannot be made.
+    """
+    make_folder(path)
     key = path.resolve()
     if key in _HELD:
         return
@@ -127,7 +154,8 @@ def new_run_dir(artifacts: Path, *, create: bool = True) -> Path:
     run_id = time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
     path = artifacts / run_id
     if create:
-        path.mkdir(parents=True, exist_ok=False)
+        make_folder(artifacts)
+        path.mkdir(exist_ok=False)
         mark_run_dir(path)
         prune_runs(artifacts)
     return path
