@@ -130,8 +130,19 @@ def _history_value(args: argparse.Namespace, table: dict[str, Any]) -> str:
     if not isinstance(value, str) or not value:
         raise ConfigError("[tool.interlock.monitor] history must be a path, a URL or 'stack'")
     if chosen is not None and value != "stack" and not is_database_url(value):
-        return str(Path(value).resolve())
+        path = Path(value).resolve()
+        # a path typed on the command line: a typo in it must not scatter folders around
+        _existing_folder(path, "--history-db")
+        return str(path)
     return value
+
+
+def _existing_folder(path: Path, option: str) -> None:
+    """``path``'s folder exists; else UsageError (exit 2): nothing is made for a typo."""
+    if not path.parent.is_dir():
+        raise UsageError(
+            f"{option} {path}: no folder {path.parent}", hint="create it first, or fix the path"
+        )
 
 
 def run(args: argparse.Namespace, config: object = None) -> int:
@@ -190,6 +201,8 @@ async def _watch(config: MonitorConfig, *, duration: float | None, tui: bool) ->
 
 def _history(args: argparse.Namespace) -> int:
     root = _root(args)
+    if args.output is not None:
+        _existing_folder(args.output.resolve(), "--output")
     since = time.time() - parse_duration(args.since, "--since")
     width = parse_duration(args.bucket, "--bucket")
     table, _ = read_project_table(root)

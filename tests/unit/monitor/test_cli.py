@@ -64,3 +64,17 @@ def test_unknown_option_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[st
     with pytest.raises(SystemExit) as exited:
         main(["--frobnicate"])
     assert exited.value.code == 2
+
+
+def test_a_history_db_in_a_missing_folder_exits_2_and_makes_no_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = _project(
+        tmp_path, '[tool.interlock.monitor.probes.x]\ntype = "tcp"\naddress = "127.0.0.1:1"\n'
+    )
+    typo = tmp_path / "no-such-folder" / "x.db"
+    assert main(["--project", str(project), "--history-db", str(typo), "--duration", "1s"]) == 2
+    err = capsys.readouterr().err
+    assert f"--history-db {typo}: no folder {typo.parent}" in err
+    assert err.count("\n") == 1
+    assert not typo.parent.exists()

@@ -55,3 +55,13 @@ def test_history_of_an_unknown_probe_exits_2(
     assert main(["history", "--project", str(project), "--probe", "nope"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("interlock monitor: error: --probe: no history of nope")
+
+
+def test_an_output_in_a_missing_folder_exits_2_and_makes_nothing(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = project / "no-such-folder" / "trend.json"
+    args = ["history", "--project", str(project), "--output", str(target)]
+    assert main(args) == 2
+    assert "--output" in capsys.readouterr().err
+    assert not target.parent.exists()
