@@ -123,11 +123,40 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workers", type=int, help="start a local Dask cluster of N workers")
 
 
+#: the options each executor takes (k6's: rate/startRate, preAllocatedVUs/vus/startVUs,
+#: maxVUs, iterations, duration/maxDuration, stages); any other is refused, not ignored
+_OPTIONS: dict[str, tuple[str, ...]] = {
+    "constant-arrival-rate": ("rate", "duration", "vus", "max_vus"),
+    "ramping-arrival-rate": ("rate", "stages", "vus", "max_vus"),
+    "constant-vus": ("vus", "duration"),
+    "ramping-vus": ("vus", "stages"),
+    "per-vu-iterations": ("vus", "iterations", "duration"),
+}
+
+
+def _flag(option: str) -> str:
+    return "--" + option.replace("_", "-")
+
+
+def _check_options(name: str, args: argparse.Namespace) -> None:
+    """Every executor option given is one ``name`` takes; else UsageError naming who does."""
+    for option in ("rate", "duration", "vus", "max_vus", "iterations", "stages"):
+        if getattr(args, option, None) in (None, "") or option in _OPTIONS[name]:
+            continue
+        takers = [e for e, options in _OPTIONS.items() if option in options]
+        raise UsageError(
+            f"{_flag(option)} does not apply to the {name} executor "
+            f"(it takes {', '.join(map(_flag, _OPTIONS[name]))})",
+            hint=f"--executor {' or '.join(takers)}",
+        )
+
+
 def build_executor(args: argparse.Namespace) -> Executor:
     """The executor the options ask for; raises UsageError (one line)."""
     name = args.executor
     if name not in EXECUTORS:
         raise UsageError(f"unknown executor {name!r}: one of {', '.join(EXECUTORS)}")
+    _check_options(name, args)
     duration = parse_duration(args.duration or ("10m" if name == "per-vu-iterations" else "10s"))
     graceful = parse_duration(args.graceful_stop)
     stages = _stages(args.stages)

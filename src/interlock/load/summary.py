@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from typing import Any
 
 from interlock.load.result import LoadResult
@@ -47,6 +48,9 @@ def summary(result: LoadResult) -> str:
         shown = "no runs" if actual is None else f"{actual:.3f}".rstrip("0").rstrip(".")
         origin = verdict.get("origin")
         why = f"; {origin}" if origin else ""
+        target = str(verdict["target"])
+        if actual is None and target != result.scenario and target not in result.steps:
+            why += f"; no step named {target!r}{_nearest(target, list(result.steps))}"
         lines.append(f"  {mark} {verdict['target']}: {verdict['threshold']} (was {shown}{why})")
     if result.thresholds:
         lines.append("")
@@ -76,3 +80,10 @@ def summary(result: LoadResult) -> str:
         lines.append(f"\n  aborted: {result.aborted}")
     lines.append("\n  " + ("PASS" if result.ok else "FAIL"))
     return "\n".join(lines)
+
+
+def _nearest(name: str, steps: list[str]) -> str:
+    close = difflib.get_close_matches(name, steps, n=1)
+    if close:
+        return f": did you mean {close[0]!r}?"
+    return f" (steps: {', '.join(sorted(steps)) or 'none'})"

@@ -47,10 +47,13 @@ class LoadThreshold:
         over = f" over {self.window:g}s" if self.window else ""
         return f"{self.rule.expression}{over}"
 
-    def holds(self, agg: Aggregate) -> tuple[bool, float]:
-        """Whether the rule holds on ``agg`` and the figure it was judged on (no runs fails)."""
+    def holds(self, agg: Aggregate) -> tuple[bool, float | None]:
+        """Whether the rule holds on ``agg`` and the figure it was judged on; no runs fails,
+        with no figure (None), never a 0 that reads as measured."""
+        if agg.count == 0:
+            return False, None
         actual = agg.figure(self.rule.metric, self.rule.percentile)
-        return agg.count > 0 and _OPS[self.rule.op](actual, self.rule.value), actual
+        return _OPS[self.rule.op](actual, self.rule.value), actual
 
 
 def parse_load_thresholds(
@@ -97,7 +100,7 @@ class ThresholdState:
         self._settle(ok, actual, at)
         return ok
 
-    def _settle(self, ok: bool, actual: float, at: float) -> None:
+    def _settle(self, ok: bool, actual: float | None, at: float) -> None:
         # report the latest figure while the rule holds, the first failing one once it fails
         if self.ok:
             self.actual = actual

@@ -37,6 +37,15 @@ def scenario(tmp_path: Path) -> Path:
         (["--duration", "soon"], "bad duration 'soon'"),
         (["--threshold", "p95 < 3"], "bad threshold"),
         (["--executor", "ramping-vus"], "at least one stage"),
+        # an option the executor does not take is refused (k6 refuses it too), not ignored
+        (["--rate", "10"], "--rate does not apply to the constant-vus executor"),
+        (
+            ["--executor", "constant-arrival-rate", "--rate", "5", "--iterations", "3"],
+            "--iterations does not apply to the constant-arrival-rate executor",
+        ),
+        (["--executor", "per-vu-iterations", "--stages", "5s:3"], "--stages does not apply"),
+        (["--executor", "ramping-vus", "--stages", "5s:3", "--duration", "5s"], "--duration"),
+        (["--max-vus", "9"], "--max-vus does not apply to the constant-vus executor"),
     ],
 )
 def test_bad_options_print_one_line_and_exit_2(
@@ -92,6 +101,19 @@ def test_a_breached_threshold_exits_1_with_the_results_written(
     assert data["ok"] is False
     assert data["iterations"]["started"] == 10
     assert data["checks"] == {"status 200": {"passes": 10, "fails": 0}}
+
+
+def test_a_threshold_on_a_step_that_never_ran_says_so_not_0(
+    scenario: Path, target: Target, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = [str(scenario), "--target", target.url, "--out", str(tmp_path / "run"), "--quiet"]
+    argv += ["--executor", "per-vu-iterations", "--vus", "1", "--iterations", "2"]
+    code = main([*argv, "--threshold", "GET/:p(95)<100"])
+    printed = capsys.readouterr().out
+    assert code == 1  # no data is no pass
+    assert "✗ GET/: p(95)<100 (was no runs; no step named 'GET/': did you mean 'GET /'?)" in printed
+    verdict = json.loads((tmp_path / "run" / "load.json").read_text())["thresholds"][0]
+    assert (verdict["ok"], verdict["actual"]) == (False, None)
 
 
 def test_the_module_runs_a_passing_scenario_with_live_progress(
