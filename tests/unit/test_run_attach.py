@@ -140,6 +140,15 @@ def test_attach_with_what_it_cannot_honour_is_one_line(env, args, fragment):
     assert_one_line_error(interlock("run", *attach, *args, cwd=root), fragment)
 
 
+def test_a_suite_after_attach_is_the_suite_not_a_pid(env):
+    root, info = env
+    dirty(info)
+    # --attach's PID is optional: the file after it is what runs, as after the suite
+    result = interlock("run", "--attach", "tests/test_env.py", cwd=root)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed" in result.stdout
+
+
 def test_a_restore_puts_back_the_rows_of_the_snapshot_and_nothing_else(env):
     """What the app wrote as it started (its first admin) survives; what tests wrote goes."""
     _, info = env

@@ -59,6 +59,14 @@ _OK, _FAILED, _INTERRUPTED, _INTERNAL, _USAGE, _NO_TESTS = range(6)
 
 def cmd_run(args: argparse.Namespace, config: Config) -> int:
     require_project(config)
+    if (
+        args.attach not in (None, "any")
+        and not args.attach.isdigit()
+        and args.suite == "comprehensive"  # none named
+        and (config.suites.get(args.attach) or _path_suite(args.attach))
+    ):
+        # `run --attach tests/x.py`: --attach's optional PID took the suite
+        args.suite, args.attach = args.attach, "any"
     suite = config.suites.get(args.suite) or _path_suite(args.suite)
     if suite is None:
         raise UsageError(
