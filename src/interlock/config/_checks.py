@@ -7,12 +7,12 @@ raises ConfigError with one line.
 
 from __future__ import annotations
 
-import difflib
 import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from interlock.errors import ConfigError
+from interlock.suggest import did_you_mean
 
 __all__ = [
     "as_bool",
@@ -33,8 +33,7 @@ def known_keys(where: str, table: Mapping[str, Any], known: Iterable[str]) -> No
     """Refuse a key ``table`` should not have, suggesting the nearest known one."""
     choices = sorted(known)
     for key in sorted(set(table) - set(choices)):
-        close = difflib.get_close_matches(key, choices, n=1)
-        hint = f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(choices)}"
+        hint = did_you_mean(key, choices, listing="known keys:")
         raise ConfigError(f"{where} has an unknown key {key!r}", hint=hint)
 
 

@@ -8,13 +8,13 @@ starts. The stack's own ``fill`` stays the authority on the values.
 
 from __future__ import annotations
 
-import difflib
 import string
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 from interlock.config._model import Config, ServiceSpec
 from interlock.errors import ConfigError
+from interlock.suggest import nearest
 
 __all__ = ["check_placeholders", "placeholder_names"]
 
@@ -77,10 +77,10 @@ def _check(where: str, text: str, names: Mapping[str, str | None]) -> None:
         if field is None:
             continue
         if field not in names:
-            close = difflib.get_close_matches(field, list(names), n=1)
+            close = nearest(field, names)
             raise ConfigError(
                 f"{where}: unknown placeholder {{{field}}} in {text!r}",
-                hint=f"did you mean {{{close[0]}}}?"
+                hint=f"did you mean {{{close}}}?"
                 if close
                 else f"known: {', '.join('{' + name + '}' for name in sorted(names))}",
             )

@@ -10,6 +10,7 @@ from types import MappingProxyType
 from typing import Any, Literal, TypedDict, final
 
 from interlock.errors import ConfigError
+from interlock.suggest import did_you_mean
 
 __all__ = [
     "DIRECTIONS",
@@ -109,7 +110,8 @@ class Toxic:
         schema = TOXIC_TYPES.get(type) if isinstance(type, str) else None
         if schema is None:
             raise ConfigError(
-                f"unknown toxic type {type!r}", hint=f"use one of {', '.join(sorted(TOXIC_TYPES))}"
+                f"unknown toxic type {type!r}",
+                hint=did_you_mean(str(type), sorted(TOXIC_TYPES), listing="use one of"),
             )
         if direction not in DIRECTIONS:
             raise ConfigError(

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import difflib
 from typing import Any
 
 from interlock.load.result import LoadResult
 from interlock.slo.aggregate import Aggregate
+from interlock.suggest import nearest
 
 __all__ = ["progress_line", "summary"]
 
@@ -83,7 +83,7 @@ def summary(result: LoadResult) -> str:
 
 
 def _nearest(name: str, steps: list[str]) -> str:
-    close = difflib.get_close_matches(name, steps, n=1)
-    if close:
-        return f": did you mean {close[0]!r}?"
-    return f" (steps: {', '.join(sorted(steps)) or 'none'})"
+    close = nearest(name, steps)
+    return (
+        f": did you mean {close!r}?" if close else f" (steps: {', '.join(sorted(steps)) or 'none'})"
+    )

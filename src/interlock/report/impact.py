@@ -9,7 +9,6 @@ ran leaves its whole weight unguarded.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from typing import Final, final
 
 from interlock.errors import ConfigError
 from interlock.slo.report import SloReport, WorkflowResult
+from interlock.suggest import nearest
 
 __all__ = ["IMPACT_FILE", "Weight", "impact_lines", "parse_weight", "unmatched_lines"]
 
@@ -69,7 +69,7 @@ def unmatched_lines(report: SloReport, weighted: Iterable[str]) -> list[str]:
     names = [w.name for w in report.workflows]
     lines = []
     for name in sorted(set(weighted) - set(names)):
-        close = difflib.get_close_matches(name, names, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        close = nearest(name, names)
+        hint = f" (did you mean {close!r}?)" if close else ""
         lines.append(f"the weight of {name!r} names no workflow of this run{hint}")
     return lines

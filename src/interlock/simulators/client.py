@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import difflib
 from collections.abc import Iterable
 from typing import Any, NoReturn, final
 
@@ -15,6 +14,7 @@ from interlock.faults.events import FaultEvent, FaultObserver, Phase, notify
 from interlock.lifecycle import Lifecycle
 from interlock.simulators.base import CONTROL_PREFIX
 from interlock.simulators.faults import FAULT_KINDS, FaultRule
+from interlock.suggest import did_you_mean
 from interlock.tls import shared_tls
 
 __all__ = ["SimulatorClient", "check_fault"]
@@ -26,9 +26,7 @@ _FAULT_OPTIONS = tuple(
 
 
 def _nearest(given: str, known: Iterable[str], what: str) -> str:
-    choices = list(known)
-    close = difflib.get_close_matches(given, choices, n=1)
-    return f"did you mean {close[0]!r}?" if close else f"{what}: {', '.join(choices)}"
+    return did_you_mean(given, known, listing=f"{what}:")
 
 
 def check_fault(simulator: str, kind: str, options: dict[str, Any]) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import itertools
 import math
 import random
@@ -11,6 +10,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from interlock.errors import ConfigError
+from interlock.suggest import did_you_mean
 
 __all__ = ["FAULT_KINDS", "LATENCY_DISTRIBUTIONS", "FaultPlan", "FaultRule", "parse_fault_spec"]
 
@@ -199,10 +199,9 @@ def parse_fault_spec(spec: str) -> tuple[str, FaultRule]:
     first, *options = rest.split(",")
     kind, _, value = first.partition("=")
     if kind not in FAULT_KINDS:  # before its value: 'stauts=500' is a misspelled kind
-        close = difflib.get_close_matches(kind, FAULT_KINDS, n=1)
         raise ConfigError(
             f"unknown fault kind {kind!r} in {spec!r}",
-            hint=f"did you mean {close[0]!r}?" if close else f"use one of {', '.join(FAULT_KINDS)}",
+            hint=did_you_mean(kind, FAULT_KINDS, listing="use one of"),
         )
     data: dict[str, Any] = {"kind": kind}
     if value:

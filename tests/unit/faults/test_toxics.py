@@ -20,6 +20,7 @@ from interlock.faults.effects import FLOWS
             "unknown toxic type 'lag' (use one of bandwidth, latency, limit_data, "
             "reset_peer, slicer, slow_close, timeout)",
         ),
+        ("latencyy", {}, "unknown toxic type 'latencyy' (did you mean 'latency'?)"),
         ("latency", {"latency": -5}, "toxic latency: latency (ms) must be >= 0, got -5"),
         ("latency", {"latency": 100, "toxicity": 1.5}, "toxicity must be between 0 and 1, got 1.5"),
         (
