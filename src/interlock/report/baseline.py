@@ -139,6 +139,10 @@ def compare(name: str, before: Aggregate, now: Aggregate) -> Comparison:
     )
 
 
+def _ran(aggregates: dict[str, Aggregate]) -> dict[str, Aggregate]:
+    return {name: agg for name, agg in aggregates.items() if agg.runs > 0}
+
+
 def _aggregates(document: Mapping[str, Any]) -> dict[str, Aggregate]:
     try:
         return {str(w["name"]): Aggregate.from_dict(w["aggregate"]) for w in document["workflows"]}
@@ -147,8 +151,10 @@ def _aggregates(document: Mapping[str, Any]) -> dict[str, Aggregate]:
 
 
 def compare_documents(baseline: Mapping[str, Any], current: Mapping[str, Any]) -> list[Comparison]:
-    """Every workflow of either ``slo.json`` document; raises ValueError on a malformed one."""
-    before, now = _aggregates(baseline), _aggregates(current)
+    """Every workflow with runs in either ``slo.json`` document; raises ValueError on a
+    malformed one. A workflow listed without runs (declared, no data) is absent there:
+    it is not "new" where it never ran."""
+    before, now = _ran(_aggregates(baseline)), _ran(_aggregates(current))
     results = []
     for name in sorted(set(before) | set(now)):
         if name not in before:

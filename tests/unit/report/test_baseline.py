@@ -13,7 +13,7 @@ import pytest
 import scipy.stats  # noqa: F401
 
 from interlock.cli import main
-from interlock.report.baseline import compare
+from interlock.report.baseline import compare, compare_documents
 from interlock.slo.aggregate import Aggregate
 
 PYPROJECT = """
@@ -125,3 +125,17 @@ def test_saving_a_baseline_from_a_folder_without_slo_json_is_one_line(
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1
     assert "not an slo.json Interlock wrote" in err[0]
+
+
+def test_a_workflow_without_runs_is_neither_new_nor_compared() -> None:
+    rng = random.Random(8)
+
+    def document(**workflows: Aggregate) -> dict[str, object]:
+        return {"workflows": [{"name": n, "aggregate": a.to_dict()} for n, a in workflows.items()]}
+
+    ran = _aggregate(rng, 40, 50)
+    before = document(checkout=ran, refunds=_aggregate(rng, 40, 50))
+    now = document(checkout=ran, refunds=Aggregate(), never_ran=Aggregate())
+    verdicts = {c.workflow: c.verdict for c in compare_documents(before, now)}
+    # declared but without data here: gone from this run, and nothing about never_ran
+    assert verdicts == {"checkout": "unchanged", "refunds": "gone"}
