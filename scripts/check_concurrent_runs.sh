@@ -23,7 +23,8 @@ cleanup() {
 running=()
 stop() {  # Ctrl-C or SIGTERM: the runs stop first (each tears its stack down), then we
     trap - INT TERM
-    for pid in "${running[@]}"; do kill -INT "$pid" 2>/dev/null; done
+    # TERM, not INT: background jobs of a script ignore SIGINT, and so would the runs
+    for pid in "${running[@]}"; do kill -TERM "$pid" 2>/dev/null; done
     wait
     exit 130
 }
