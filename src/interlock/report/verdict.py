@@ -199,9 +199,9 @@ class Judge:
         self, session: pytest.Session, stack_failures: list[str]
     ) -> Reason | None:
         value = self.interrupt
+        if stack_failures:
+            return None  # a stack that could not start stopped the run: its reason says it
         if isinstance(value, pytest.exit.Exception):
-            if value.msg in stack_failures:
-                return None  # the stack's own reason says it
             kind: Kind = (
                 "interrupted" if session.exitstatus == pytest.ExitCode.INTERRUPTED else "error"
             )
@@ -237,6 +237,9 @@ class Judge:
         if failed_tests:
             text = f"{failed_tests} test{'s' if failed_tests > 1 else ''} failed"
             reasons.append(Reason(gate="tests", text=text, said=True, cased=True))
+        if session.exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
+            # pytest's summary says so; `interlock run` exits 1 for it
+            reasons.append(Reason(gate="tests", text="no tests ran", said=True))
         reasons += ledger(self.config).reasons
         verdict = fold(reasons, session.exitstatus)
         if session.exitstatus == pytest.ExitCode.OK:

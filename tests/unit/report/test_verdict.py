@@ -249,3 +249,32 @@ def test_a_folder_without_a_verdict_is_never_a_pass(tmp_path: Path) -> None:
     _call(root, "report", "html", run.folder.name)
     assert _summary(run).startswith("NO VERDICT")
     assert "NO VERDICT" in _listed(root, run)
+
+
+def test_a_stack_that_cannot_start_is_not_judged_in_every_artifact(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    (root / "pyproject.toml").write_text(
+        PYPROJECT
+        + '[tool.interlock.app]\ncommand = ["{python}", "-c", "raise SystemExit(3)"]\n'
+        + 'health = "/"\n'
+    )
+    (root / "tests" / "test_app.py").write_text("def test_app(stack):\n    assert stack.app_url\n")
+    run = _run(root)
+    assert run.code == 2, run.output
+    suites = _suites(run)
+    assert suites["interlock.stack"].get("errors") == "1"
+    assert "interlock.verdict" not in suites  # the stack's own case says it
+    assert _summary(run).startswith("NOT JUDGED: ")
+    assert "NOT JUDGED: " in _listed(root, run)
+
+
+def test_a_report_writer_that_raises_is_not_judged_in_every_artifact(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    (root / "tests" / "conftest.py").write_text(
+        "def pytest_interlock_report(report, run_dir, config):\n    raise OSError('disk full')\n"
+    )
+    run = _run(root)
+    assert run.code == 2, run.output
+    assert "disk full" in _verdict_case(run, "error")
+    assert _summary(run).startswith("NOT JUDGED: report writer")
+    assert "NOT JUDGED: report writer" in _listed(root, run)
