@@ -18,7 +18,10 @@ from pathlib import Path
 
 import pytest
 
+from interlock.cli import main
 from interlock.helpers.deadline import poll
+from interlock.report.outcomes import TESTS_FILE, Outcome, write_outcomes
+from interlock.report.verdict import VERDICT_FILE
 
 PYPROJECT = """\
 [tool.interlock]
@@ -278,3 +281,32 @@ def test_a_report_writer_that_raises_is_not_judged_in_every_artifact(tmp_path: P
     assert "disk full" in _verdict_case(run, "error")
     assert _summary(run).startswith("NOT JUDGED: report writer")
     assert "NOT JUDGED: report writer" in _listed(root, run)
+
+
+def _shard(folder: Path, verdict: dict[str, object] | None) -> Path:
+    folder.mkdir()
+    write_outcomes([Outcome(nodeid=f"t::{folder.name}", outcome="passed")], folder / TESTS_FILE)
+    if verdict is not None:
+        (folder / VERDICT_FILE).write_text(json.dumps(verdict))
+    return folder
+
+
+def test_a_merge_with_an_interrupted_shard_is_interrupted_not_a_pass(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(PYPROJECT)
+    passed = {"status": "PASS", "exit_code": 0, "reasons": []}
+    stopped = {"status": "INTERRUPTED", "exit_code": 130, "reasons": ["terminated (SIGTERM)"]}
+    one = _shard(tmp_path / "one", passed)
+    two = _shard(tmp_path / "two", stopped)
+    out = tmp_path / "merged"
+    argv = ["--project", str(tmp_path), "report", "merge", str(one), str(two), "--out", str(out)]
+    assert main(argv) == 1
+    verdict = json.loads((out / VERDICT_FILE).read_text())
+    assert verdict["status"] == "INTERRUPTED"
+    assert verdict["reasons"] == ["two: INTERRUPTED: terminated (SIGTERM)"]
+    page = (out / "report.html").read_text()
+    assert '<p id="summary" class="INTERRUPTED">INTERRUPTED: two: INTERRUPTED' in page
+
+    clean = tmp_path / "clean"
+    argv = ["--project", str(tmp_path), "report", "merge", str(one), "--out", str(clean)]
+    assert main(argv) == 0
+    assert json.loads((clean / VERDICT_FILE).read_text())["status"] == "PASS"
