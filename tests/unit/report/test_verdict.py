@@ -169,6 +169,9 @@ def test_a_regression_under_fail_on_regression_fails_every_artifact(tmp_path: Pa
     assert "bulk regressed" in _verdict_case(run, "failure")
     assert _summary(run).startswith("FAIL: bulk regressed")
     assert _listed(root, run).split("  ")[2].startswith("FAIL: bulk regressed")
+    shown = _cli(root, "runs", "show", run.folder.name)
+    first = shown.communicate(timeout=60)[0].splitlines()[0]
+    assert first.split(": ", 1)[1].startswith("FAIL: bulk regressed"), first
 
 
 def test_a_regression_without_the_option_is_reported_and_the_run_passes(tmp_path: Path) -> None:
