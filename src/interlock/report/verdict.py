@@ -129,7 +129,7 @@ def fold(reasons: list[Reason], exitstatus: int) -> Verdict:
     its own ("pytest exit status N").
     """
     kinds: set[Kind] = {r.kind for r in reasons}
-    texts = [r.text for r in reasons]
+    texts = [_first_line(r.text) for r in reasons]  # the rest is in the log or JUnit case
     if exitstatus != pytest.ExitCode.OK and not reasons:
         kinds.add("failure" if exitstatus == pytest.ExitCode.TESTS_FAILED else "error")
         texts.append(f"pytest exit status {int(exitstatus)}")
@@ -140,6 +140,10 @@ def fold(reasons: list[Reason], exitstatus: int) -> Verdict:
     if "error" in kinds:
         return Verdict(status="NOT JUDGED", exit_code=2, reasons=tuple(texts))
     return Verdict(status="PASS", exit_code=0)
+
+
+def _first_line(text: str) -> str:
+    return next(iter(text.splitlines()), "")
 
 
 def write_verdict(run_dir: Path, verdict: Verdict) -> Path:
@@ -264,7 +268,7 @@ class Judge:
             Case(
                 name=reason.gate,
                 outcome="failure" if reason.kind == "failure" else "error",
-                message=reason.text,
+                message=_first_line(reason.text),
                 text=reason.text,
             )
             for reason in reasons

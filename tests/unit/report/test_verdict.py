@@ -270,8 +270,10 @@ def test_a_stack_that_cannot_start_is_not_judged_in_every_artifact(tmp_path: Pat
     suites = _suites(run)
     assert suites["interlock.stack"].get("errors") == "1"
     assert "interlock.verdict" not in suites  # the stack's own case says it
-    assert _summary(run).startswith("NOT JUDGED: ")
-    assert "NOT JUDGED: " in _listed(root, run)
+    assert _summary(run).startswith("NOT JUDGED: app ")
+    (reason,) = json.loads((run.folder / "verdict.json").read_text())["reasons"]
+    assert "\n" not in reason  # one line each; the app's log lines stay in its log
+    assert "NOT JUDGED: app " in _listed(root, run)
 
 
 def test_a_report_writer_that_raises_is_not_judged_in_every_artifact(tmp_path: Path) -> None:
