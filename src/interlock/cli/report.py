@@ -8,7 +8,6 @@ needs them, so that ``interlock`` itself starts without it.
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -62,19 +61,20 @@ def cmd_merge(args: argparse.Namespace, config: Config) -> int:
 
 
 def _passed(run: Path) -> bool:
-    from interlock.report.outcomes import TESTS_FILE, read_outcomes
+    """Judge the merged run once, write its verdict.json and show it on its page."""
+    from interlock.report.html import write_html
+    from interlock.report.verdict import judge_merged, write_verdict
 
-    slo_path = run / "slo.json"
-    gates_ok = True
-    if slo_path.is_file():
-        gates_ok = bool(json.loads(slo_path.read_text(encoding="utf-8")).get("ok", False))
-    coverage_path = run / "coverage.json"
-    if coverage_path.is_file():
-        document = json.loads(coverage_path.read_text(encoding="utf-8"))
-        # "failed" is absent from older runs' files, where "ok" was the verdict
-        gates_ok = gates_ok and not document.get("failed", not document["ok"])
-    outcomes = read_outcomes(run / TESTS_FILE)
-    return gates_ok and not any(o.outcome in ("failed", "error") for o in outcomes)
+    listed = run / "merged-from"
+    shards = [Path(line) for line in listed.read_text(encoding="utf-8").splitlines() if line]
+    try:
+        verdict = judge_merged(run, shards)
+    except ValueError as exc:
+        raise UsageError(f"cannot judge the merged run: {exc}") from None
+    write_verdict(run, verdict)
+    write_html(run)  # its summary shows the verdict just written
+    print(f"interlock: {verdict.line()}")
+    return verdict.status == "PASS"
 
 
 #: the files a run leaves that a report is made of

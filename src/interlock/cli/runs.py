@@ -53,29 +53,33 @@ def select_for_removal(
 
 
 def _summary(run: Path) -> str:
-    parts = []
+    """The run's verdict (verdict.json, never re-derived), its tests and its load runs."""
+    from interlock.report.verdict import VERDICT_FILE, describe
+
+    load = run / "load.json"
     tests = run / "tests.json"
+    if not (run / VERDICT_FILE).is_file() and not tests.is_file():
+        if (run / ENV_UP_FILE).is_file():
+            return "env up (logs only)"
+        if load.is_file():
+            return _load_summary(load)  # `interlock load` alone: its own verdict
+    parts = [describe(run)]
     if tests.is_file():
         try:
             counts = json.loads(tests.read_text(encoding="utf-8"))["counts"]
             parts.append(", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "no tests")
         except (ValueError, KeyError, TypeError):
             parts.append("tests.json unreadable")
-    slo = run / "slo.json"
-    if slo.is_file():
-        try:
-            parts.append("SLOs held" if json.loads(slo.read_text())["ok"] else "SLO breached")
-        except (ValueError, KeyError, TypeError):
-            parts.append("slo.json unreadable")
-    load = run / "load.json"
     if load.is_file():
-        try:
-            parts.append("load PASS" if json.loads(load.read_text())["ok"] else "load FAIL")
-        except (ValueError, KeyError, TypeError):
-            parts.append("load.json unreadable")
-    if not parts and (run / ENV_UP_FILE).is_file():
-        return "env up (logs only)"
-    return "; ".join(parts) or "no results"
+        parts.append(_load_summary(load))
+    return "; ".join(parts)
+
+
+def _load_summary(load: Path) -> str:
+    try:
+        return "load PASS" if json.loads(load.read_text())["ok"] else "load FAIL"
+    except (ValueError, KeyError, TypeError):
+        return "load.json unreadable"
 
 
 def _resolve(config: Config, name: str) -> Path:

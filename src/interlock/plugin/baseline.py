@@ -23,6 +23,7 @@ from interlock.report.baseline import (
     compare_documents,
     write_comparisons,
 )
+from interlock.report.verdict import Kind, Reason, ledger
 from interlock.slo.report import SloReport
 
 __all__ = ["BaselineCheck"]
@@ -60,12 +61,22 @@ class BaselineCheck:
                 self._fail(pytest.ExitCode.USAGE_ERROR)
             return
         write_comparisons(self.comparisons, self.baseline, run_dir / REGRESSIONS_FILE)
-        if self.strict and any(c.verdict == "regressed" for c in self.comparisons):
+        regressed = [c.workflow for c in self.comparisons if c.verdict == "regressed"]
+        if self.strict and regressed:
+            self.problem = (
+                f"{', '.join(regressed)} regressed against the baseline {self.baseline} "
+                "(--fail-on-regression)"
+            )
             self._fail(pytest.ExitCode.TESTS_FAILED)
 
     def _fail(self, code: pytest.ExitCode) -> None:
-        if self.session is not None and self.session.exitstatus == pytest.ExitCode.OK:
+        if self.session is None:
+            return
+        if self.session.exitstatus == pytest.ExitCode.OK:
             self.session.exitstatus = code
+        # a missing or unreadable baseline is a run not judged; a regression, a failed one
+        kind: Kind = "failure" if code == pytest.ExitCode.TESTS_FAILED else "error"
+        ledger(self.session.config).add(Reason(gate="baseline", text=self.problem, kind=kind))
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         if self.problem:

@@ -24,6 +24,7 @@ from interlock.plugin.run import RunContext, run_context
 from interlock.plugin.slo import GATE
 from interlock.plugin.stack import STACK_ENV
 from interlock.report.coverage import CoverageResult, combine, coverage_env
+from interlock.report.verdict import Reason, ledger
 
 __all__ = ["CoverageGate"]
 
@@ -51,8 +52,11 @@ class CoverageGate:
             self.run.config.root,
             not_judged=self._not_judged(session),
         )
-        if self.result.failed and session.exitstatus == pytest.ExitCode.OK:
-            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        if self.result.failed:
+            if session.exitstatus == pytest.ExitCode.OK:
+                session.exitstatus = pytest.ExitCode.TESTS_FAILED
+            # the terminal summary shows the figure, before the verdict's line says why
+            ledger(session.config).add(Reason(gate="coverage", text=self.result.describe()))
 
     @staticmethod
     def _not_judged(session: pytest.Session) -> str | None:

@@ -25,6 +25,7 @@ import pytest
 from interlock.errors import ConfigError
 from interlock.plugin.run import RunContext, run_context
 from interlock.report.junit import Case, append_suite, junit_path
+from interlock.report.verdict import Reason, ledger
 from interlock.slo.journal import Journal, collect
 from interlock.slo.record import Recorder
 from interlock.slo.report import SloReport, build_report
@@ -81,6 +82,8 @@ class SloGate:
         self.report: SloReport | None = None
         #: tests deselected here and, under xdist, in the workers (each collects all)
         self.deselected = 0
+        #: what the run's verdict hears from this gate
+        self.reasons = ledger(config)
 
     def pytest_deselected(self, items: Sequence[pytest.Item]) -> None:
         self.deselected += len(items)
@@ -116,6 +119,8 @@ class SloGate:
             if path is not None:
                 case = Case(name="verdict", outcome="error", message=message, text=message)
                 append_suite(path, "interlock.slo", [case])
+            text = message.removeprefix("interlock: ")
+            self.reasons.add(Reason(gate="slo", text=text, kind="error", said=True, cased=True))
             return
         if not (tally.figures or tally.declared or self.run.configured):
             return
@@ -126,9 +131,15 @@ class SloGate:
         self.report = report
         if not report.ok and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        if not report.ok:
+            breached = [w.name for w in report.workflows if not w.ok]
+            text = f"SLO breached: {', '.join(breached)}"
+            self.reasons.add(Reason(gate="slo", text=text, said=True, cased=True))
         failures = self._write(report, self.run.ensure_run_dir())
         for line in failures:
             self._say(line)
+            text = line.removeprefix("interlock: ")
+            self.reasons.add(Reason(gate="report", text=text, kind="error", said=True))
         if failures and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
 

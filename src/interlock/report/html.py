@@ -26,6 +26,7 @@ from interlock.report.html_faults import faults_section
 from interlock.report.html_load import load_section
 from interlock.report.outcomes import TESTS_FILE, Outcome, Outcomes, read_outcomes, write_outcomes
 from interlock.report.svg import line_chart
+from interlock.report.verdict import Judge, describe, write_verdict
 from interlock.runs import MARKER, is_run_dir
 
 __all__ = ["HTML_FILE", "HtmlWriter", "render_run", "write_html"]
@@ -39,6 +40,7 @@ _CSS = """
 body{font-family:system-ui,sans-serif;margin:2em;color:#1a202c;max-width:70em}
 table{border-collapse:collapse;margin:1em 0}th,td{border:1px solid #cbd5e0;padding:.3em .6em}
 td.num{text-align:right}.PASS{color:#276749;font-weight:bold}.FAIL{color:#c53030;font-weight:bold}
+.INTERRUPTED,.NOT-JUDGED,.NO-VERDICT{color:#975a16;font-weight:bold}
 pre{background:#f7fafc;border:1px solid #e2e8f0;padding:.6em;overflow-x:auto;font-size:.85em}
 .failure{border-left:4px solid #c53030;padding-left:1em;margin:1.5em 0}
 figure.chart{display:inline-block;margin:.5em 1em .5em 0}
@@ -194,12 +196,13 @@ def render_run(run_dir: Path) -> str:
         counts[o.outcome] = counts.get(o.outcome, 0) + 1
     failures = [o for o in outcomes if o.outcome in ("failed", "error")]
     breaches = sum(1 for w in slo.get("workflows", []) if not w.get("ok", True))
-    ok = not failures and breaches == 0
     summary = ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "no tests recorded"
+    verdict = describe(run_dir)  # the run's one verdict, never re-derived here
+    status = verdict.split(":", 1)[0]
     body = [
         f"<h1>Interlock run {escape(run_dir.name)}</h1>",
-        f'<p id="summary" class="{"PASS" if ok else "FAIL"}">{"PASS" if ok else "FAIL"}: '
-        f"{escape(summary)}; {len(slo.get('workflows', []))} workflows, {breaches} breached</p>",
+        f'<p id="summary" class="{status.replace(" ", "-")}">{escape(verdict)} '
+        f"({escape(summary)}; {len(slo.get('workflows', []))} workflows, {breaches} breached)</p>",
         "<h2>Service-level objectives</h2>",
         _slo_table(slo) if slo.get("workflows") else "<p>No workflow ran or was declared.</p>",
         '<h2>Latency over recent runs</h2><div id="charts">',
@@ -240,22 +243,31 @@ class HtmlWriter:
 
     It writes when the run has a folder: one ``interlock run`` made, or one the SLO gate
     or a stack wrote to; a plain pytest session that produced nothing leaves nothing.
+    Before the page, it folds the gates' reasons into the run's verdict (``verdict.json``,
+    see ``interlock.report.verdict``), which the page's summary shows.
     """
 
     NAME = "interlock-html"
 
-    def __init__(self, run: RunContext) -> None:
+    def __init__(self, run: RunContext, config: pytest.Config) -> None:
         self.run = run
         self.outcomes = Outcomes()
+        self.judge = Judge(config)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         self.outcomes.add(report)
 
+    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+        self.judge.keyboard_interrupt(excinfo)
+
     @pytest.hookimpl(wrapper=True, tryfirst=True)  # outermost: after coverage is combined too
     def pytest_sessionfinish(self, session: pytest.Session) -> Generator[None, None, None]:
         yield  # the SLO gate and every other writer first: the page shows their files
+        counts = self.outcomes.counts()
+        verdict = self.judge.finish(session, counts["failed"] + counts["error"])
         if not self.run.run_dir.is_dir():
             return
+        write_verdict(self.run.run_dir, verdict)
         write_outcomes(self.outcomes.done, self.run.run_dir / TESTS_FILE)
         path = write_html(self.run.run_dir)
         terminal = session.config.pluginmanager.get_plugin("terminalreporter")
@@ -266,4 +278,4 @@ class HtmlWriter:
 def pytest_configure(config: pytest.Config) -> None:
     run = run_context(config)
     if run.worker is None:
-        config.pluginmanager.register(HtmlWriter(run), HtmlWriter.NAME)
+        config.pluginmanager.register(HtmlWriter(run, config), HtmlWriter.NAME)
