@@ -68,6 +68,8 @@ class DurationsPlugin:
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.worker is not None or not (self.phases or self.tests):
             return
+        if not run_context(self.config).run_dir.is_dir():
+            return  # nothing of Interlock's ran: pytest's own --durations is the user's
         summary = self.summary()
         terminalreporter.section("interlock: durations")
         for phase in summary["startup"]:

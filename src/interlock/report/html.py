@@ -263,10 +263,12 @@ class HtmlWriter:
     @pytest.hookimpl(wrapper=True, tryfirst=True)  # outermost: after coverage is combined too
     def pytest_sessionfinish(self, session: pytest.Session) -> Generator[None, None, None]:
         yield  # the SLO gate and every other writer first: the page shows their files
+        if not self.run.run_dir.is_dir():
+            # nothing of Interlock's ran (no stack, no SLO, no `interlock run`): the
+            # session is pytest's alone, its exit status and JUnit file untouched
+            return
         counts = self.outcomes.counts()
         verdict = self.judge.finish(session, counts["failed"] + counts["error"])
-        if not self.run.run_dir.is_dir():
-            return
         write_verdict(self.run.run_dir, verdict)
         write_outcomes(self.outcomes.done, self.run.run_dir / TESTS_FILE)
         path = write_html(self.run.run_dir)
