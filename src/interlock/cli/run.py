@@ -79,6 +79,14 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
         if value is not None:
             config = override_thresholds(config, flag, **{key: value})
     report_args = run_report_args(args)  # refuses before anything is made
+    if args.fail_on_regression and not any(a.startswith("--baseline") for a in args.pytest_args):
+        from interlock.report.baseline import baseline_path
+
+        if not baseline_path(config.artifacts).is_file():
+            raise UsageError(
+                f"--fail-on-regression: no baseline at {short(baseline_path(config.artifacts))}",
+                hint="interlock baseline save RUN makes one; -- --baseline FILE names another",
+            )
     workers = _workers(args.workers)
     env_pid = _attach(args, config, workers)
     check_sim_faults(args.sim_fault, config.simulators)

@@ -117,4 +117,10 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(
             "interlock: comparing with a baseline needs scipy: pip install 'interlock[report]'"
         )
+    if strict and not path.is_file():
+        # known before anything starts: not after the whole suite has run
+        raise pytest.UsageError(
+            f"interlock: --fail-on-regression: no baseline at {path} "
+            "(interlock baseline save RUN makes one; --baseline FILE names another)"
+        )
     config.pluginmanager.register(BaselineCheck(run, path, strict=strict), BaselineCheck.NAME)

@@ -83,3 +83,26 @@ def test_shard_durations_without_a_shard_is_one_line_and_makes_no_run_folder(
     result = interlock("run", "--shard-durations", "past.json", cwd=root)
     assert_one_line_error(result, "--shard-durations needs --shard")
     assert not (root / "runs").exists()
+
+
+def test_fail_on_regression_without_a_baseline_is_refused_before_anything_runs(
+    tmp_path: Path,
+) -> None:
+    root = _project(tmp_path)
+    result = interlock("run", "--fail-on-regression", cwd=root)
+    assert_one_line_error(result, "--fail-on-regression: no baseline at runs/baseline/slo.json")
+    assert not (root / "runs").exists()
+
+
+def test_fail_on_regression_without_a_baseline_under_pytest_is_refused_before_collection(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyprojecttoml(PROJECT)
+    pytester.mkdir("tests")
+    (pytester.path / "tests" / "test_x.py").write_text(
+        "from pathlib import Path\nPath('collected').touch()\ndef test_x():\n    pass\n"
+    )
+    result = pytester.runpytest_subprocess("--fail-on-regression")
+    assert result.ret == 2
+    result.stderr.fnmatch_lines(["*--fail-on-regression: no baseline at *baseline/slo.json*"])
+    assert not (pytester.path / "collected").exists()
