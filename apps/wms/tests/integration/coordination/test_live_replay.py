@@ -7,11 +7,13 @@ import asyncio
 
 import httpx
 import pytest
+from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 from tests.integration.helpers.factories import customer_payload
 
 from interlock.helpers.deadline import poll
 from wms.db.session import make_engine, make_sessionmaker
+from wms.events import live_stream
 from wms.events.relay import relay_once
 
 pytestmark = pytest.mark.workflow
@@ -42,34 +44,66 @@ def onboard(admin) -> str:
     return str(response.json()["id"])
 
 
-def test_events_relayed_while_the_hubs_redis_is_cut_reach_the_socket_in_order_once_back(
-    stack, faults, api, ws, interlock_auth
-):
-    admin = api.as_role("admin")
+@pytest.fixture
+def dashboard(ws, interlock_auth):
     token = interlock_auth("admin")["Authorization"].removeprefix("Bearer ")
     live = ws.connect("/ws", token=token)
     live.send_json({"action": "subscribe", "channels": ["customers"]})
     live.wait_for(lambda f: f["type"] == "subscribed")
+    return live
+
+
+def onboarded(frame) -> str | None:
+    """The customer id of a customer.onboarded event frame, else None."""
+    if frame["type"] != "event" or frame["event"]["type"] != "customer.onboarded":
+        return None
+    return str(frame["event"]["data"]["customer_id"])
+
+
+def heard_in_order(stack, api, dashboard, missed: list[str]) -> None:
+    """Every missed event reached the socket once, in order, before one relayed live after."""
+    poll(lambda: hub_status(stack) == "up", timeout=10, what="the hub to have Redis again")
+    # relayed live by the worker: every frame before it is all the socket gets of the rest
+    after = onboard(api.as_role("admin"))
+    dashboard.wait_for(lambda f: onboarded(f) == after, what="the event relayed after the cut")
+    heard = [onboarded(f) for f in dashboard.received if onboarded(f) in {*missed, after}]
+    assert heard == [*missed, after]
+
+
+def test_events_relayed_while_the_hubs_redis_is_cut_reach_the_socket_in_order_once_back(
+    stack, faults, api, dashboard
+):
     worker = faults.process("worker")  # the test relays while the hub is cut
     worker.pause()
     try:
         with faults["redis"].down():
             poll(lambda: hub_status(stack) == "down", timeout=10, what="the hub to lose Redis")
-            missed = [onboard(admin) for _ in range(MISSED)]
+            missed = [onboard(api.as_role("admin")) for _ in range(MISSED)]
             # relayed (and published) now, while no hub of the app can hear it
             relayed = asyncio.run(relay_straight_to_redis(stack.postgres_url, stack.redis_url))
             assert relayed >= MISSED
     finally:
         worker.resume()
-    poll(lambda: hub_status(stack) == "up", timeout=10, what="the hub to have Redis again")
-    # relayed live by the worker: every frame before it is all the socket will get of the rest
-    after = onboard(admin)
+    heard_in_order(stack, api, dashboard, missed)
 
-    def onboarded(frame) -> str | None:
-        if frame["type"] != "event" or frame["event"]["type"] != "customer.onboarded":
-            return None
-        return str(frame["event"]["data"]["customer_id"])
 
-    live.wait_for(lambda f: onboarded(f) == after, what="the event relayed after the cut")
-    heard = [onboarded(f) for f in live.received if onboarded(f) in {*missed, after}]
-    assert heard == [*missed, after]
+def test_a_redis_that_lost_its_data_is_read_from_its_new_streams_start(
+    stack, faults, api, dashboard
+):
+    worker = faults.process("worker")
+    worker.pause()
+    try:
+        with faults["redis"].down():
+            poll(lambda: hub_status(stack) == "down", timeout=10, what="the hub to lose Redis")
+            redis = faults.process("redis")
+            redis.kill()
+            redis.restart()
+            with SyncRedis.from_url(stack.redis_url) as direct:
+                assert direct.exists(live_stream("customers")) == 0  # the streams are gone
+            missed = [onboard(api.as_role("admin")) for _ in range(MISSED)]
+            # these make the streams anew, before the hub is back to read them
+            relayed = asyncio.run(relay_straight_to_redis(stack.postgres_url, stack.redis_url))
+            assert relayed >= MISSED
+    finally:
+        worker.resume()
+    heard_in_order(stack, api, dashboard, missed)
