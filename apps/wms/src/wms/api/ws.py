@@ -101,14 +101,16 @@ class Hub:
         was unreachable arrive (in order) once it is back; a Redis that lost its data is
         read from its streams' start.
         """
-        positions: dict[str, str | None] = {live_stream(c): None for c in CHANNELS}
+        # live stream -> id of the last entry handled (none yet: read what comes next)
+        positions: dict[str, str] = {}
         while True:
             try:
                 await self._resume(positions)
                 self.subscribed = True
                 while True:
+                    streams: dict[Any, Any] = dict(positions)  # redis-py's key type
                     read: Any = await self.redis.xread(
-                        {s: p or "$" for s, p in positions.items()},
+                        streams,
                         count=READ_COUNT,
                         block=READ_BLOCK_MS,
                     )
@@ -129,15 +131,16 @@ class Hub:
                 log.warning("event subscription lost (%s); retrying", exc)
                 await asyncio.sleep(0.5)
 
-    async def _resume(self, positions: dict[str, str | None]) -> None:
+    async def _resume(self, positions: dict[str, str]) -> None:
         """Set each stream's position from its newest entry in Redis now (see resume_from)."""
+        streams = [live_stream(c) for c in CHANNELS]
         pipe = self.redis.pipeline(transaction=False)
-        for stream in positions:
+        for stream in streams:
             pipe.xrevrange(stream, count=1)
         newest: list[Any] = await pipe.execute()
-        for stream, entries in zip(list(positions), newest, strict=True):
+        for stream, entries in zip(streams, newest, strict=True):
             last = _text(entries[0][0]) if entries else None
-            positions[stream] = resume_from(positions[stream], last)
+            positions[stream] = resume_from(positions.get(stream), last)
 
     def _dispatch(self, channel: str, fields: dict[Any, Any]) -> None:
         try:
