@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     migrate_on_start: bool = True
     #: publish outbox events from the API process too (when no worker runs)
     relay_in_api: bool = True
+    #: events each channel's live stream keeps (roughly), for WebSocket hubs that lost Redis
+    #: for a while; a hub cut off for longer than that many events misses the oldest
+    live_stream_maxlen: int = Field(default=10_000, ge=1)
     #: how long start-up waits for PostgreSQL and Redis to accept connections
     dependency_wait_seconds: float = 20.0
 

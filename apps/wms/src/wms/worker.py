@@ -54,7 +54,7 @@ async def run(settings: Settings | None = None) -> None:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
-        relay = relay_all(core.sessions, core.redis)
+        relay = relay_all(core.sessions, core.redis, live_maxlen=settings.live_stream_maxlen)
         await start(
             core.stack,
             # a lost listener is reconnected at the next turn, half a second later

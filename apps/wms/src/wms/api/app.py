@@ -124,7 +124,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 # as soon as a request commits an event, and every half second
                 loops.append(
                     every(
-                        "outbox relay", 0.5, relay_all(core.sessions, core.redis), stop, wake=wake
+                        "outbox relay",
+                        0.5,
+                        relay_all(
+                            core.sessions, core.redis, live_maxlen=settings.live_stream_maxlen
+                        ),
+                        stop,
+                        wake=wake,
                     )
                 )
             await start(core.stack, *loops)

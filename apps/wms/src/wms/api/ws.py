@@ -1,7 +1,10 @@
 """The WebSocket hub: dashboards subscribe to event channels and receive events live.
 
-One Redis pattern subscription per API process feeds every local socket. Events are
-delivered at least once upstream, so the hub drops ids it has already forwarded.
+One reader per API process feeds every local socket: it reads each channel's live Redis
+stream (``wms:live:<channel>``, written by the outbox relay) on from the last entry it
+handled, so after losing Redis it first forwards what was relayed meanwhile, in order, then
+what comes next. Events are delivered at least once upstream, so the hub drops ids it has
+already forwarded.
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from redis.asyncio import Redis
 
 from wms.errors import Unauthorized
-from wms.events import CHANNEL_PREFIX
+from wms.events import LIVE_STREAM_PREFIX, live_stream
+from wms.events.live import resume_from
 from wms.security import Principal
 
 __all__ = ["CHANNELS", "CHANNEL_ROLES", "SCOPES", "Hub", "router"]
@@ -28,6 +32,12 @@ __all__ = ["CHANNELS", "CHANNEL_ROLES", "SCOPES", "Hub", "router"]
 CHANNELS = ("customers", "notifications", "pickups", "routes", "vehicles", "billing", "security")
 
 log = logging.getLogger("wms.ws")
+
+#: how long one read waits for new entries, ms; below the Redis client's socket timeout
+#: (5 s), which would otherwise end a quiet wait as a lost connection
+READ_BLOCK_MS = 2000
+#: entries one read takes at most, per stream
+READ_COUNT = 500
 
 Visibility = Callable[[Principal, dict[str, Any]], bool]
 
@@ -85,15 +95,34 @@ class Hub:
         self.resubscribed = 0
 
     async def run(self) -> None:
-        """Forward Redis events to subscribed sockets until cancelled; reconnect on loss."""
+        """Forward Redis events to subscribed sockets until cancelled; reconnect on loss.
+
+        Reads on from the last entry handled per channel, so events relayed while Redis
+        was unreachable arrive (in order) once it is back; a Redis that lost its data is
+        read from its streams' start.
+        """
+        # live stream -> id of the last entry handled (none yet: read what comes next)
+        positions: dict[str, str] = {}
         while True:
             try:
-                pubsub = self.redis.pubsub()
-                await pubsub.psubscribe(CHANNEL_PREFIX + "*")
+                await self._resume(positions)
                 self.subscribed = True
-                async for message in pubsub.listen():
-                    if message.get("type") == "pmessage":
-                        self._dispatch(message)
+                while True:
+                    streams: dict[Any, Any] = dict(positions)  # redis-py's key type
+                    read: Any = await self.redis.xread(
+                        streams,
+                        count=READ_COUNT,
+                        block=READ_BLOCK_MS,
+                    )
+                    if not read:
+                        # quiet: check that the streams are still the ones we read
+                        await self._resume(positions)
+                        continue
+                    for stream, entries in read:
+                        name = _text(stream)
+                        for entry_id, fields in entries:
+                            positions[name] = _text(entry_id)
+                            self._dispatch(name.removeprefix(LIVE_STREAM_PREFIX), fields)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -102,9 +131,21 @@ class Hub:
                 log.warning("event subscription lost (%s); retrying", exc)
                 await asyncio.sleep(0.5)
 
-    def _dispatch(self, message: dict[str, Any]) -> None:
+    async def _resume(self, positions: dict[str, str]) -> None:
+        """Set each stream's position from its newest entry in Redis now (see resume_from)."""
+        streams = [live_stream(c) for c in CHANNELS]
+        pipe = self.redis.pipeline(transaction=False)
+        for stream in streams:
+            pipe.xrevrange(stream, count=1)
+        newest: list[Any] = await pipe.execute()
+        for stream, entries in zip(streams, newest, strict=True):
+            last = _text(entries[0][0]) if entries else None
+            positions[stream] = resume_from(positions.get(stream), last)
+
+    def _dispatch(self, channel: str, fields: dict[Any, Any]) -> None:
         try:
-            event = json.loads(message["data"])
+            # the field name is bytes unless the client decodes responses
+            event = json.loads(fields.get(b"event") or fields["event"])
             event_id = str(event["id"])
         except (ValueError, KeyError, TypeError):
             return
@@ -113,12 +154,6 @@ class Hub:
         self._seen[event_id] = None
         if len(self._seen) > 10_000:
             self._seen.popitem(last=False)
-        channel = (
-            str(message["channel"], "utf-8")
-            if isinstance(message["channel"], bytes)
-            else str(message["channel"])
-        )
-        channel = channel.removeprefix(CHANNEL_PREFIX)
         for client in list(self.clients):
             if channel not in client.channels:
                 continue
@@ -126,6 +161,10 @@ class Hub:
                 continue
             with contextlib.suppress(asyncio.QueueFull):  # a stalled client loses, not us
                 client.queue.put_nowait({"type": "event", "channel": channel, "event": event})
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 def _visible(principal: Principal, channel: str, data: dict[str, Any]) -> bool:

@@ -14,10 +14,12 @@ from wms.db.models import OutboxEvent
 __all__ = [
     "CHANNEL_PREFIX",
     "ERROR_STREAM",
+    "LIVE_STREAM_MAXLEN",
     "OUTBOX_NOTIFY",
     "STREAMS",
     "STREAM_MAXLEN",
     "emit",
+    "live_stream",
     "new_event",
     "redis_channel",
 ]
@@ -38,8 +40,20 @@ STREAMS = {"errors": ERROR_STREAM}
 STREAM_MAXLEN = 100_000
 
 
+#: Redis stream that keeps a WMS event channel's recent events for live readers (the
+#: WebSocket hub), so a reader that lost Redis for a while reads on from where it was
+LIVE_STREAM_PREFIX = "wms:live:"
+#: entries a live stream keeps by default (roughly); ``Settings.live_stream_maxlen``
+LIVE_STREAM_MAXLEN = 10_000
+
+
 def redis_channel(channel: str) -> str:
     return CHANNEL_PREFIX + channel
+
+
+def live_stream(channel: str) -> str:
+    """The live stream of a WMS event channel: ``wms:live:<channel>``."""
+    return LIVE_STREAM_PREFIX + channel
 
 
 def new_event(channel: str, type_: str, data: dict[str, Any]) -> OutboxEvent:

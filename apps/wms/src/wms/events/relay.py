@@ -1,7 +1,11 @@
 """The outbox relay: publish unpublished events to Redis, mark them published.
 
-Delivery is at least once: an event is marked only after Redis took it, so a crash in
-between publishes it again on the next pass, and consumers dedupe by event id.
+Each event goes to its channel's pub/sub channel (``wms.events.<channel>``, heard by
+whoever listens at that moment) and to its capped live stream (``wms:live:<channel>``,
+read by the WebSocket hub, which reads on from its last id after losing Redis); error
+events go to the orchestrator's stream only. Delivery is at least once: an event is
+marked only after Redis took it, so a crash in between publishes it again on the next
+pass, and consumers dedupe by event id.
 """
 
 from __future__ import annotations
@@ -16,15 +20,25 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from wms.db.models import OutboxEvent
-from wms.events import STREAM_MAXLEN, STREAMS, redis_channel
+from wms.events import LIVE_STREAM_MAXLEN, STREAM_MAXLEN, STREAMS, live_stream, redis_channel
 
-__all__ = ["relay_once"]
+__all__ = ["relay_all", "relay_once"]
 
 log = logging.getLogger("wms.events")
 
 
-async def relay_once(sessions: async_sessionmaker, redis: Redis, *, batch: int = 100) -> int:  # type: ignore[type-arg]
-    """Publish up to ``batch`` pending events in order; return how many were published."""
+async def relay_once(
+    sessions: async_sessionmaker,  # type: ignore[type-arg]
+    redis: Redis,
+    *,
+    batch: int = 100,
+    live_maxlen: int = LIVE_STREAM_MAXLEN,
+) -> int:
+    """Publish up to ``batch`` pending events in order; return how many were published.
+
+    ``live_maxlen``: entries each live stream keeps (roughly). Raises redis' errors when
+    Redis did not take the batch; its events stay pending then.
+    """
     async with sessions() as session, session.begin():
         rows = (
             (
@@ -39,18 +53,21 @@ async def relay_once(sessions: async_sessionmaker, redis: Redis, *, batch: int =
             .scalars()
             .all()
         )
+        # one round trip per batch; MULTI makes an event's stream entry and its publish
+        # one act, so pub/sub listeners and live readers see the same events
+        pipe = redis.pipeline(transaction=True)
         for event in rows:
+            body = json.dumps(event.payload)
             stream = STREAMS.get(event.channel)
             if stream is not None:
-                await redis.xadd(
-                    stream,
-                    {"event": json.dumps(event.payload)},
-                    maxlen=STREAM_MAXLEN,
-                    approximate=True,
-                )
+                pipe.xadd(stream, {"event": body}, maxlen=STREAM_MAXLEN, approximate=True)
                 continue
-            await redis.publish(redis_channel(event.channel), json.dumps(event.payload))
+            pipe.xadd(
+                live_stream(event.channel), {"event": body}, maxlen=live_maxlen, approximate=True
+            )
+            pipe.publish(redis_channel(event.channel), body)
         if rows:
+            await pipe.execute()
             await session.execute(
                 update(OutboxEvent)
                 .where(OutboxEvent.id.in_([e.id for e in rows]))
@@ -62,12 +79,14 @@ async def relay_once(sessions: async_sessionmaker, redis: Redis, *, batch: int =
 def relay_all(
     sessions: async_sessionmaker,  # type: ignore[type-arg]
     redis: Redis,
+    *,
+    live_maxlen: int = LIVE_STREAM_MAXLEN,
 ) -> Callable[[], Awaitable[int]]:
     """A job for ``wms.loops.every``: publishes every pending event; returns how many."""
 
     async def job() -> int:
         published = 0
-        while (batch := await relay_once(sessions, redis)) > 0:
+        while (batch := await relay_once(sessions, redis, live_maxlen=live_maxlen)) > 0:
             published += batch
         return published
 
