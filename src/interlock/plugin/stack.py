@@ -264,10 +264,15 @@ def ws(stack: Stack, interlock_config: Config) -> Iterator[WebSocketFactory]:
 
 @pytest.fixture
 def sims(stack: Stack, pytestconfig: pytest.Config) -> Iterator[dict[str, SimulatorClient]]:
-    """Each simulator's journal, state and faults; faults a test adds end with the test."""
-    clients = _plugin(pytestconfig).sim_clients
+    """Each simulator's journal, state, faults and clock; what a test changes of the faults
+    and clocks ends with the test (a clock goes back to real time, or to the ``clock`` of
+    the simulator's configured seed data)."""
+    plugin = _plugin(pytestconfig)
+    clients = plugin.sim_clients
     for name, url in stack.simulators.items():
         clients.setdefault(name, SimulatorClient(name, url))
     yield clients
-    for client in clients.values():
+    for name, client in clients.items():
         client.remove_added_faults()
+        if client.clock_moved:
+            client.restore_clock(plugin.run.config.seed_data.get(name, {}).get("clock"))
