@@ -1,14 +1,24 @@
-"""Integration suites of WMS: how Interlock logs in to WMS as each role."""
+"""Integration suites of WMS: how Interlock logs in to WMS as each role, and what is put
+back before each test so that no test meets what another left behind."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import json
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
 import httpx
+import psycopg
 import pytest
+import redis as redis_client
+from pydantic import ValidationError
 
 from interlock.config import Config
+from interlock.helpers.deadline import poll
 from interlock.stack import Stack
+from wms.coordination.configuration import WMSConfiguration
+from wms.integrations.keys import fingerprint
+from wms.reset import forget_transient_state
 
 ROLES = ("admin", "dispatcher", "driver", "billing")
 PASSWORD = "role-password-123"
@@ -48,3 +58,107 @@ def interlock_auth(stack: Stack, interlock_config: Config) -> Iterator[object]:
             return cache[role]
 
         yield headers_for
+
+
+def pytest_interlock_reset(stack: Stack, request: pytest.FixtureRequest) -> None:
+    """Before each test on the stack: WMS's breakers, throttles, meters and caches forgotten
+    (``wms.reset``), the default configuration active again in every process, and each
+    service's API keys at WMS those it started with."""
+    assert stack.redis_url is not None
+    assert stack.app_url is not None
+    with redis_client.Redis.from_url(stack.redis_url, socket_timeout=5) as client:
+        forget_transient_state(client)
+    headers_for: Callable[[str], Mapping[str, str]] = request.getfixturevalue("interlock_auth")
+    started: StartingKeys = request.getfixturevalue("starting_keys")
+    with httpx.Client(base_url=stack.app_url, timeout=10, headers=headers_for("admin")) as http:
+        restore_default_configuration(http)
+        started.restore(http)
+
+
+#: service -> fingerprints of its usable keys at WMS
+KeySet = dict[str, frozenset[str]]
+
+
+class StartingKeys:
+    """The API keys WMS started with, and their secrets (the configured ones): a test that
+    rotates a key puts back what it changed, and so must anything else that adds or
+    revokes keys (the API fuzzing does, with made-up secrets)."""
+
+    def __init__(self, postgres_url: str, secrets: Mapping[str, str]) -> None:
+        self._db = psycopg.connect(postgres_url, autocommit=True)
+        self.secrets = dict(secrets)
+        self.keys = self.usable()
+
+    def close(self) -> None:
+        self._db.close()
+
+    def usable(self) -> KeySet:
+        rows = self._db.execute(
+            "SELECT service, fingerprint FROM integration_keys WHERE revoked_at IS NULL"
+        ).fetchall()
+        found: dict[str, set[str]] = {}
+        for service, print_ in rows:
+            found.setdefault(service, set()).add(print_)
+        return {service: frozenset(prints) for service, prints in found.items()}
+
+    def restore(self, http: Any) -> None:
+        """Through the admin API (``http``: an httpx.Client or an ApiClient logged in as
+        the admin; so the API process reloads its keys at once): revoke
+        each usable key WMS did not start with, and add back each it started with that
+        is gone. One query when nothing changed."""
+        now = self.usable()
+        for service in sorted(set(now) | set(self.keys)):
+            wanted, have = self.keys.get(service, frozenset()), now.get(service, frozenset())
+            if wanted == have:
+                continue
+            base = f"/api/v1/integrations/{service}/keys"
+            for print_ in sorted(wanted - have):
+                added = http.post(base, json={"secret": self.secrets[print_]})
+                assert added.status_code == 201, added.text
+            listed = http.get(base)
+            assert listed.status_code == 200, listed.text
+            for key in listed.json():
+                if key["revoked_at"] is None and key["fingerprint"] not in wanted:
+                    revoked = http.delete(f"{base}/{key['id']}")
+                    assert revoked.status_code == 204, revoked.text
+        assert self.usable() == self.keys, "WMS's API keys are not those it started with"
+
+
+@pytest.fixture(scope="session")
+def starting_keys(stack: Stack, interlock_config: Config) -> Iterator[StartingKeys]:
+    """The keys WMS started with (read before the first test: the reset asks for it)."""
+    assert stack.postgres_url is not None
+    app = interlock_config.app
+    assert app is not None
+    # the configured keys are among the app's environment: known by their fingerprints
+    secrets = {fingerprint(value): value for value in app.env.values() if value}
+    keys = StartingKeys(stack.postgres_url, secrets)
+    yield keys
+    keys.close()
+
+
+def restore_default_configuration(http: httpx.Client) -> None:
+    """Put the defaults if another document is active, and wait until every live process
+    has applied them (a test starting earlier would meet the old version)."""
+    state = http.get("/api/v1/config")
+    assert state.status_code == 200, state.text
+    active = state.json()["active"]
+    defaults = WMSConfiguration()
+    try:
+        current = WMSConfiguration.model_validate_json(json.dumps(active["document"]))
+    except ValidationError:
+        current = None  # a version this WMS cannot apply (a test wrote it to the database)
+    if current == defaults:
+        return
+    put = http.put(
+        "/api/v1/config",
+        json={"document": defaults.model_dump(mode="json"), "reason": "reset between tests"},
+    )
+    assert put.status_code == 200, put.text
+    version = int(put.json()["version"])
+
+    def applied() -> bool:
+        cluster = http.get("/api/v1/config").json()["cluster"]
+        return bool(cluster["active_version"] == version and cluster["in_sync"])
+
+    poll(applied, timeout=10, what=f"every WMS process to apply the defaults (version {version})")
