@@ -211,12 +211,23 @@ def test_durations_name_each_stack_start_and_every_test_slowest_first(tmp_path, 
     assert "stack: start" in result.stdout
 
 
-@pytest.mark.parametrize(("workers", "in_a_worker"), [("0", False), ("1", True)])
-def test_n_0_runs_serially_in_pytest_s_own_process(tmp_path, workers, in_a_worker):
+@pytest.mark.parametrize(
+    ("options", "in_a_worker"),
+    [
+        (("-n", "0"), False),
+        (("-n", "1"), True),
+        ((), True),  # the default: every core
+        (("--repeat", "1"), False),  # its rounds run in one process
+    ],
+    ids=["n0", "n1", "default", "repeat"],
+)
+def test_runs_on_every_core_by_default_and_serially_with_n_0_or_repeat(
+    tmp_path, options, in_a_worker
+):
     check = f"assert ('PYTEST_XDIST_WORKER' in os.environ) is {in_a_worker}"
     body = f"import os\n\ndef test_where():\n    {check}\n"
     root = project(tmp_path, {"test_where.py": body})
-    result = interlock("run", "-n", workers, cwd=root)
+    result = interlock("run", *options, cwd=root)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
