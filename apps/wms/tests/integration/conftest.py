@@ -85,17 +85,16 @@ class StartingKeys:
     revokes keys (the API fuzzing does, with made-up secrets)."""
 
     def __init__(self, postgres_url: str, secrets: Mapping[str, str]) -> None:
-        self._db = psycopg.connect(postgres_url, autocommit=True)
+        self.postgres_url = postgres_url
         self.secrets = dict(secrets)
         self.keys = self.usable()
 
-    def close(self) -> None:
-        self._db.close()
-
     def usable(self) -> KeySet:
-        rows = self._db.execute(
-            "SELECT service, fingerprint FROM integration_keys WHERE revoked_at IS NULL"
-        ).fetchall()
+        # a connection of its own each time: a test may have restarted PostgreSQL
+        with psycopg.connect(self.postgres_url, autocommit=True, connect_timeout=10) as db:
+            rows = db.execute(
+                "SELECT service, fingerprint FROM integration_keys WHERE revoked_at IS NULL"
+            ).fetchall()
         found: dict[str, set[str]] = {}
         for service, print_ in rows:
             found.setdefault(service, set()).add(print_)
@@ -125,16 +124,14 @@ class StartingKeys:
 
 
 @pytest.fixture(scope="session")
-def starting_keys(stack: Stack, interlock_config: Config) -> Iterator[StartingKeys]:
+def starting_keys(stack: Stack, interlock_config: Config) -> StartingKeys:
     """The keys WMS started with (read before the first test: the reset asks for it)."""
     assert stack.postgres_url is not None
     app = interlock_config.app
     assert app is not None
     # the configured keys are among the app's environment: known by their fingerprints
     secrets = {fingerprint(value): value for value in app.env.values() if value}
-    keys = StartingKeys(stack.postgres_url, secrets)
-    yield keys
-    keys.close()
+    return StartingKeys(stack.postgres_url, secrets)
 
 
 def restore_default_configuration(http: httpx.Client) -> None:
