@@ -235,6 +235,18 @@ def test_runs_on_every_core_by_default_and_serially_with_n_0_or_repeat(
 
 
 @pytest.mark.integration_timeout(240_000)  # two workers starting: slow on a shared machine
+def test_each_worker_says_which_servers_its_stack_uses(tmp_path):
+    body = "def test_a(stack):\n    pass\n\ndef test_b(stack):\n    pass\n"
+    root = project(tmp_path, {"test_stack.py": body})
+    result = interlock("run", "-n", "2", cwd=root)
+    assert result.returncode == 0, result.stdout + result.stderr
+    said = result.stdout + result.stderr
+    for worker in ("gw0", "gw1"):
+        assert f"interlock: [{worker}] PostgreSQL: disabled" in said, said
+        assert f"interlock: [{worker}] stack up in" in said, said
+
+
+@pytest.mark.integration_timeout(240_000)  # two workers starting: slow on a shared machine
 def test_tests_of_one_xdist_group_share_a_worker_under_n(tmp_path):
     # each test records the worker it ran on; a group split across workers would
     # start the state it shares twice

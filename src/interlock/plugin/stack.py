@@ -54,10 +54,23 @@ class StackPlugin:
         self.session: pytest.Session | None = None
 
     def say(self, message: str) -> None:
-        """One line on the terminal, even while a test's output is captured."""
+        """One line on the terminal, even while a test's output is captured.
+
+        An xdist worker has no terminal of its own: it writes the line, naming itself, to
+        the stderr it shares with the controller, so a parallel run says which servers
+        each stack uses as a serial one does.
+        """
         terminal = self.config.pluginmanager.get_plugin("terminalreporter")
         capture = self.config.pluginmanager.get_plugin("capturemanager")
-        if terminal is None or self.run.worker is not None:
+        if self.run.worker is not None:
+            line = f"interlock: [{self.run.worker}] {message}"
+            if capture is None:
+                print(line, file=sys.stderr, flush=True)
+                return
+            with capture.global_and_fixture_disabled():  # the real stderr, not a capture
+                print(line, file=sys.stderr, flush=True)
+            return
+        if terminal is None:
             return
         if capture is None:
             terminal.write_line(f"interlock: {message}")
