@@ -95,11 +95,19 @@ class StackPlugin:
     @pytest.hookimpl(trylast=True)  # after the terminal reporter has kept the exception
     def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
         # start_failed's pytest.exit is said once, as one line, by pytest_sessionfinish;
-        # the terminal reporter would repeat it as "! _pytest.outcomes.Exit: ..." lines
-        if isinstance(excinfo.value, pytest.exit.Exception) and excinfo.value.msg in self.failures:
-            terminal: Any = self.config.pluginmanager.get_plugin("terminalreporter")
-            if terminal is not None and hasattr(terminal, "_keyboardinterrupt_memo"):
-                terminal._keyboardinterrupt_memo = None
+        # the terminal reporter would repeat it as "! _pytest.outcomes.Exit: ..." lines,
+        # or, when a worker stopped the session with it, "! xdist.dsession.Interrupted: ..."
+        error = excinfo.value
+        terminal: Any = self.config.pluginmanager.get_plugin("terminalreporter")
+        memo: Any = getattr(terminal, "_keyboardinterrupt_memo", None)
+        if isinstance(error, pytest.exit.Exception) and error.msg in self.failures:
+            terminal._keyboardinterrupt_memo = None
+        elif (
+            type(error).__name__ == "Interrupted"  # xdist's; its reporter needs the memo
+            and str(error).startswith("interlock: ")
+            and getattr(memo, "reprcrash", None) is not None
+        ):
+            memo.reprcrash.message = "interlock: a stack could not start (see below)"
 
     def pytest_testnodedown(self, node: Any, error: object) -> None:
         reason = getattr(node, "workeroutput", {}).get(_WORKEROUTPUT_KEY)
