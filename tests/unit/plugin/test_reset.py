@@ -17,26 +17,36 @@ IN_ORDER = ("-p", "no:randomly")
 def test_the_project_reset_runs_before_each_test_on_the_stack_and_no_other(pytester):
     pytester.makepyprojecttoml(PYPROJECT)
     pytester.makeconftest("""
+        import pytest
+
         RESETS = []
 
-        def pytest_interlock_reset(stack, request):
-            assert stack.simulators, "called with the running stack"
-            RESETS.append(request.node.name)
+        def pytest_interlock_reset(stack, interlock_config):
+            assert stack.simulators == {} or "samsara" in stack.simulators
+            assert interlock_config.simulators == ("samsara",)
+            RESETS.append(len(RESETS))
+
+        @pytest.fixture(scope="session")
+        def shared():
+            return len(RESETS)  # the resets done when it was built
     """)
     pytester.makepyfile("""
         from conftest import RESETS
 
         def test_on_the_stack(stack):
-            assert RESETS == ["test_on_the_stack"]
+            assert len(RESETS) == 1
 
         def test_without_the_stack():
-            assert RESETS == ["test_on_the_stack"]
+            assert len(RESETS) == 1
+
+        def test_a_session_fixture_it_is_first_to_use_is_built_after_its_reset(stack, shared):
+            assert shared == len(RESETS) == 2
 
         def test_through_a_fixture_on_the_stack(sims):
-            assert RESETS == ["test_on_the_stack", "test_through_a_fixture_on_the_stack"]
+            assert len(RESETS) == 3
     """)
     result = pytester.runpytest(*IN_ORDER, f"--interlock-run-dir={pytester.path / 'run'}")
-    result.assert_outcomes(passed=3)
+    result.assert_outcomes(passed=4)
 
 
 def test_a_reset_that_fails_is_an_error_of_the_test_not_a_pass(pytester):

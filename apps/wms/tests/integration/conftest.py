@@ -4,7 +4,7 @@ back before each test so that no test meets what another left behind."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import httpx
@@ -60,7 +60,7 @@ def interlock_auth(stack: Stack, interlock_config: Config) -> Iterator[object]:
         yield headers_for
 
 
-def pytest_interlock_reset(stack: Stack, request: pytest.FixtureRequest) -> None:
+def pytest_interlock_reset(stack: Stack, interlock_config: Config) -> None:
     """Before each test on the stack: WMS's breakers, throttles, meters and caches forgotten
     (``wms.reset``), the default configuration active again in every process, and each
     service's API keys at WMS those it started with."""
@@ -68,11 +68,59 @@ def pytest_interlock_reset(stack: Stack, request: pytest.FixtureRequest) -> None
     assert stack.app_url is not None
     with redis_client.Redis.from_url(stack.redis_url, socket_timeout=5) as client:
         forget_transient_state(client)
-    headers_for: Callable[[str], Mapping[str, str]] = request.getfixturevalue("interlock_auth")
-    started: StartingKeys = request.getfixturevalue("starting_keys")
-    with httpx.Client(base_url=stack.app_url, timeout=10, headers=headers_for("admin")) as http:
+    started = starting_keys_of(stack, interlock_config)
+    with httpx.Client(base_url=stack.app_url, timeout=10) as http:
+        http.headers.update(admin_headers(http, interlock_config))
         restore_default_configuration(http)
         started.restore(http)
+
+
+#: app URL -> the admin's headers, logged in once per stack (a login hashes a password)
+_ADMIN: dict[str, Mapping[str, str]] = {}
+#: app URL -> the keys WMS started with, read at the first reset (before any test)
+_STARTING_KEYS: dict[str, StartingKeys] = {}
+
+
+def admin_headers(http: httpx.Client, interlock_config: Config) -> Mapping[str, str]:
+    url = str(http.base_url)
+    if url not in _ADMIN:
+        app = interlock_config.app
+        assert app is not None
+        login = {
+            "email": app.env["WMS_BOOTSTRAP_ADMIN_EMAIL"],
+            "password": app.env["WMS_BOOTSTRAP_ADMIN_PASSWORD"],
+        }
+        response = http.post("/api/v1/auth/token", json=login)
+        assert response.status_code == 200, response.text
+        _ADMIN[url] = {"Authorization": f"Bearer {response.json()['access_token']}"}
+    return _ADMIN[url]
+
+
+def restore_default_configuration(http: httpx.Client) -> None:
+    """Put the defaults if another document is active, and wait until every live process
+    has applied them (a test starting earlier would meet the old version)."""
+    state = http.get("/api/v1/config")
+    assert state.status_code == 200, state.text
+    active = state.json()["active"]
+    defaults = WMSConfiguration()
+    try:
+        current = WMSConfiguration.model_validate_json(json.dumps(active["document"]))
+    except ValidationError:
+        current = None  # a version this WMS cannot apply (a test wrote it to the database)
+    if current == defaults:
+        return
+    put = http.put(
+        "/api/v1/config",
+        json={"document": defaults.model_dump(mode="json"), "reason": "reset between tests"},
+    )
+    assert put.status_code == 200, put.text
+    version = int(put.json()["version"])
+
+    def applied() -> bool:
+        cluster = http.get("/api/v1/config").json()["cluster"]
+        return bool(cluster["active_version"] == version and cluster["in_sync"])
+
+    poll(applied, timeout=10, what=f"every WMS process to apply the defaults (version {version})")
 
 
 #: service -> fingerprints of its usable keys at WMS
@@ -123,39 +171,20 @@ class StartingKeys:
         assert self.usable() == self.keys, "WMS's API keys are not those it started with"
 
 
+def starting_keys_of(stack: Stack, interlock_config: Config) -> StartingKeys:
+    """The keys WMS started with: read at the first reset, before the first test."""
+    assert stack.postgres_url is not None
+    assert stack.app_url is not None
+    if stack.app_url not in _STARTING_KEYS:
+        app = interlock_config.app
+        assert app is not None
+        # the configured keys are among the app's environment: known by their fingerprints
+        secrets = {fingerprint(value): value for value in app.env.values() if value}
+        _STARTING_KEYS[stack.app_url] = StartingKeys(stack.postgres_url, secrets)
+    return _STARTING_KEYS[stack.app_url]
+
+
 @pytest.fixture(scope="session")
 def starting_keys(stack: Stack, interlock_config: Config) -> StartingKeys:
-    """The keys WMS started with (read before the first test: the reset asks for it)."""
-    assert stack.postgres_url is not None
-    app = interlock_config.app
-    assert app is not None
-    # the configured keys are among the app's environment: known by their fingerprints
-    secrets = {fingerprint(value): value for value in app.env.values() if value}
-    return StartingKeys(stack.postgres_url, secrets)
-
-
-def restore_default_configuration(http: httpx.Client) -> None:
-    """Put the defaults if another document is active, and wait until every live process
-    has applied them (a test starting earlier would meet the old version)."""
-    state = http.get("/api/v1/config")
-    assert state.status_code == 200, state.text
-    active = state.json()["active"]
-    defaults = WMSConfiguration()
-    try:
-        current = WMSConfiguration.model_validate_json(json.dumps(active["document"]))
-    except ValidationError:
-        current = None  # a version this WMS cannot apply (a test wrote it to the database)
-    if current == defaults:
-        return
-    put = http.put(
-        "/api/v1/config",
-        json={"document": defaults.model_dump(mode="json"), "reason": "reset between tests"},
-    )
-    assert put.status_code == 200, put.text
-    version = int(put.json()["version"])
-
-    def applied() -> bool:
-        cluster = http.get("/api/v1/config").json()["cluster"]
-        return bool(cluster["active_version"] == version and cluster["in_sync"])
-
-    poll(applied, timeout=10, what=f"every WMS process to apply the defaults (version {version})")
+    """The keys WMS started with, for a test that puts its rotation back itself."""
+    return starting_keys_of(stack, interlock_config)
