@@ -243,7 +243,9 @@ def test_stripe_failing_every_call_turns_the_business_suite_red_naming_onboardin
     assert {w["name"]: w["ok"] for w in slo["workflows"]} == {"onboarding": False}
     junit = (run_dir / "junit.xml").read_text()
     assert 'name="interlock.slo"' in junit
-    assert {p.name for p in (run_dir / "logs").iterdir()} >= {
+    # one logs/ folder a stack: the run folder's own, or each xdist worker's (gw0/logs)
+    folders = sorted(run_dir.glob("gw*/logs")) or [run_dir / "logs"]
+    assert {p.name for p in folders[0].iterdir()} >= {
         "postgres.log",
         "redis.log",
         "simulators.log",

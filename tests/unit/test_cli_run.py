@@ -172,14 +172,17 @@ def test_fuzz_examples_reach_the_suite_through_its_environment_variable(tmp_path
 @pytest.mark.integration_timeout(180_000)  # two runs, slow on a shared machine
 def test_a_suite_s_fuzz_examples_reach_its_tests_unless_the_option_overrides_them(tmp_path):
     config = PROJECT.replace('smoke = "smoke"', 'fuzz = { marker = "", fuzz_examples = 50 }')
-    depth = "print('depth', os.environ['INTERLOCK_FUZZ_EXAMPLES'])"
-    body = f"import os\n\ndef test_depth():\n    {depth}\n"
+    # written to a file, not printed: an xdist worker's output does not reach the terminal
+    seen = tmp_path / "depth"
+    depth = f"pathlib.Path({str(seen)!r}).write_text(os.environ['INTERLOCK_FUZZ_EXAMPLES'])"
+    body = f"import os\nimport pathlib\n\ndef test_depth():\n    {depth}\n"
     root = project(tmp_path, {"test_depth.py": body}, config)
-    deep = interlock("run", "fuzz", "--", "-s", cwd=root)
+    deep = interlock("run", "fuzz", cwd=root)
     assert deep.returncode == 0, deep.stdout + deep.stderr
-    assert "depth 50" in deep.stdout
-    chosen = interlock("run", "fuzz", "--fuzz-examples", "7", "--", "-s", cwd=root)
-    assert "depth 7" in chosen.stdout
+    assert seen.read_text() == "50"
+    chosen = interlock("run", "fuzz", "--fuzz-examples", "7", cwd=root)
+    assert chosen.returncode == 0, chosen.stdout + chosen.stderr
+    assert seen.read_text() == "7"
     bad = PROJECT.replace('smoke = "smoke"', 'fuzz = { marker = "", fuzz_examples = 0 }')
     (root / "pyproject.toml").write_text(bad)
     assert_one_line_error(interlock("run", "fuzz", cwd=root), "fuzz_examples")
@@ -211,13 +214,36 @@ def test_durations_name_each_stack_start_and_every_test_slowest_first(tmp_path, 
     assert "stack: start" in result.stdout
 
 
-@pytest.mark.parametrize(("workers", "in_a_worker"), [("0", False), ("1", True)])
-def test_n_0_runs_serially_in_pytest_s_own_process(tmp_path, workers, in_a_worker):
+@pytest.mark.parametrize(
+    ("options", "in_a_worker"),
+    [
+        (("-n", "0"), False),
+        (("-n", "1"), True),
+        ((), True),  # the default: every core
+        (("--repeat", "1"), False),  # its rounds run in one process
+    ],
+    ids=["n0", "n1", "default", "repeat"],
+)
+def test_runs_on_every_core_by_default_and_serially_with_n_0_or_repeat(
+    tmp_path, options, in_a_worker
+):
     check = f"assert ('PYTEST_XDIST_WORKER' in os.environ) is {in_a_worker}"
     body = f"import os\n\ndef test_where():\n    {check}\n"
     root = project(tmp_path, {"test_where.py": body})
-    result = interlock("run", "-n", workers, cwd=root)
+    result = interlock("run", *options, cwd=root)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.integration_timeout(240_000)  # two workers starting: slow on a shared machine
+def test_each_worker_says_which_servers_its_stack_uses(tmp_path):
+    body = "def test_a(stack):\n    pass\n\ndef test_b(stack):\n    pass\n"
+    root = project(tmp_path, {"test_stack.py": body})
+    result = interlock("run", "-n", "2", cwd=root)
+    assert result.returncode == 0, result.stdout + result.stderr
+    said = result.stdout + result.stderr
+    for worker in ("gw0", "gw1"):
+        assert f"interlock: [{worker}] PostgreSQL: disabled" in said, said
+        assert f"interlock: [{worker}] stack up in" in said, said
 
 
 @pytest.mark.integration_timeout(240_000)  # two workers starting: slow on a shared machine

@@ -87,7 +87,7 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
                 f"--fail-on-regression: no baseline at {short(baseline_path(config.artifacts))}",
                 hint="interlock baseline save RUN makes one; -- --baseline FILE names another",
             )
-    workers = _workers(args.workers)
+    workers = _workers(_default_workers(args))
     env_pid = _attach(args, config, workers)
     check_sim_faults(args.sim_fault, config.simulators)
     paths = suite.paths or (config.tests,)
@@ -179,6 +179,16 @@ def _positive_int(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number of 1 or more, got {text!r}")
     return int(text)
+
+
+def _default_workers(args: argparse.Namespace) -> str | None:
+    """``-n`` as given, else every core (``auto``); serial for the options that run in one
+    process (``--attach``: the env has one database; ``--repeat``: its rounds)."""
+    if args.workers is not None:
+        return str(args.workers)
+    if args.attach is not None or args.repeat is not None:
+        return None
+    return "auto"
 
 
 def _workers(value: str | None) -> str | None:
@@ -327,7 +337,7 @@ def add_run_parser(commands: Any, suites: dict[str, str]) -> None:
         epilog="examples:\n"
         "  interlock run                                    every suite\n"
         "  interlock run business -- -k onboarding -x       pytest's own options after --\n"
-        "  interlock run --latency-threshold 1500 -n 2      stricter p95, two workers\n"
+        "  interlock run --latency-threshold 1500 -n 0      stricter p95, serially\n"
         "  interlock run external --sim-fault stripe:status=500\n"
         "  interlock run --sim-fault twilio:latency=300,jitter_ms=50,rate=0.5 --seed 7\n"
         "  interlock run tests/test_billing.py --attach     one file, on a running env up",
@@ -344,7 +354,8 @@ def add_run_parser(commands: Any, suites: dict[str, str]) -> None:
         "--workers",
         metavar="N",
         help="run in N parallel workers with pytest-xdist, each with a stack of its own "
-        "('auto': one per core; default 0: serial, in one process)",
+        "(default 'auto': one per core; 0: serial, in one process, as --attach and "
+        "--repeat always run)",
     )
     run.add_argument(
         "--performance-threshold",

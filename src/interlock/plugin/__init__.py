@@ -9,6 +9,7 @@
     groups     xdist_group marks kept on one worker under --dist loadgroup
     stack      the stack (start failures, watched processes) and api, db, redis, ws, sims
     faults     the faults fixture
+    reset      before each test on the stack, the project's pytest_interlock_reset
     slo        the slo fixture and the gate that judges the run in the controller
     load       the load fixture: load runs against the stack, their figures to the gate
     progress   a line naming a test that runs long
@@ -16,7 +17,8 @@
                what a failure's report shows: log lines, simulator calls, faults fired
     shard, repeat, baseline, coverage, apicoverage, impact, profile
                the options of the reports (see interlock.report)
-    hookspec   pytest_interlock_report, implemented by the writers in interlock.report
+    hookspec   pytest_interlock_report, implemented by the writers in interlock.report;
+               pytest_interlock_reset, by a project's conftest.py
 
 Bad input to Interlock (an option, a configuration key, a threshold) is one line on
 stderr and exit 2 under plain ``pytest`` too, as under ``interlock run``; pytest's own
@@ -49,6 +51,7 @@ pytest_plugins = [
     "interlock.plugin.groups",
     "interlock.plugin.stack",
     "interlock.plugin.faults",
+    "interlock.plugin.reset",
     "interlock.plugin.slo",
     "interlock.plugin.load",
     "interlock.plugin.progress",

@@ -54,10 +54,23 @@ class StackPlugin:
         self.session: pytest.Session | None = None
 
     def say(self, message: str) -> None:
-        """One line on the terminal, even while a test's output is captured."""
+        """One line on the terminal, even while a test's output is captured.
+
+        An xdist worker has no terminal of its own: it writes the line, naming itself, to
+        the stderr it shares with the controller, so a parallel run says which servers
+        each stack uses as a serial one does.
+        """
         terminal = self.config.pluginmanager.get_plugin("terminalreporter")
         capture = self.config.pluginmanager.get_plugin("capturemanager")
-        if terminal is None or self.run.worker is not None:
+        if self.run.worker is not None:
+            line = f"interlock: [{self.run.worker}] {message}"
+            if capture is None:
+                print(line, file=sys.stderr, flush=True)
+                return
+            with capture.global_and_fixture_disabled():  # the real stderr, not a capture
+                print(line, file=sys.stderr, flush=True)
+            return
+        if terminal is None:
             return
         if capture is None:
             terminal.write_line(f"interlock: {message}")
@@ -82,11 +95,19 @@ class StackPlugin:
     @pytest.hookimpl(trylast=True)  # after the terminal reporter has kept the exception
     def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
         # start_failed's pytest.exit is said once, as one line, by pytest_sessionfinish;
-        # the terminal reporter would repeat it as "! _pytest.outcomes.Exit: ..." lines
-        if isinstance(excinfo.value, pytest.exit.Exception) and excinfo.value.msg in self.failures:
-            terminal: Any = self.config.pluginmanager.get_plugin("terminalreporter")
-            if terminal is not None and hasattr(terminal, "_keyboardinterrupt_memo"):
-                terminal._keyboardinterrupt_memo = None
+        # the terminal reporter would repeat it as "! _pytest.outcomes.Exit: ..." lines,
+        # or, when a worker stopped the session with it, "! xdist.dsession.Interrupted: ..."
+        error = excinfo.value
+        terminal: Any = self.config.pluginmanager.get_plugin("terminalreporter")
+        memo: Any = getattr(terminal, "_keyboardinterrupt_memo", None)
+        if isinstance(error, pytest.exit.Exception) and error.msg in self.failures:
+            terminal._keyboardinterrupt_memo = None
+        elif (
+            type(error).__name__ == "Interrupted"  # xdist's; its reporter needs the memo
+            and str(error).startswith("interlock: ")
+            and getattr(memo, "reprcrash", None) is not None
+        ):
+            memo.reprcrash.message = "interlock: a stack could not start (see below)"
 
     def pytest_testnodedown(self, node: Any, error: object) -> None:
         reason = getattr(node, "workeroutput", {}).get(_WORKEROUTPUT_KEY)
@@ -264,11 +285,16 @@ def ws(stack: Stack, interlock_config: Config) -> Iterator[WebSocketFactory]:
 
 @pytest.fixture
 def sims(stack: Stack, pytestconfig: pytest.Config) -> Iterator[dict[str, SimulatorClient]]:
-    """Each simulator's journal, state and faults; faults a test adds end with the test."""
-    clients = _plugin(pytestconfig).sim_clients
+    """Each simulator's journal, state, faults and clock; what a test changes of the faults
+    and clocks ends with the test (a clock goes back to real time, or to the ``clock`` of
+    the simulator's configured seed data)."""
+    plugin = _plugin(pytestconfig)
+    clients = plugin.sim_clients
     for name, url in stack.simulators.items():
         if name not in clients:  # one client a session: each holds a connection pool
             clients[name] = SimulatorClient(name, url)
     yield clients
-    for client in clients.values():
+    for name, client in clients.items():
         client.remove_added_faults()
+        if client.clock_moved:
+            client.restore_clock(plugin.run.config.seed_data.get(name, {}).get("clock"))

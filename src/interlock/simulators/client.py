@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, NoReturn, final
 
 import httpx
@@ -72,6 +72,8 @@ class SimulatorClient:
         #: told when a fault added here starts and ends (see interlock.faults.events)
         self.observer: FaultObserver | None = None
         self._described: dict[int, str] = {}
+        #: the clock was frozen or moved through this client since the last restore_clock
+        self.clock_moved = False
 
     def __enter__(self) -> SimulatorClient:
         self._life.open()
@@ -134,6 +136,8 @@ class SimulatorClient:
             raise ConfigError(f"simulator {self.name!r} refused the seed data: {_reason(response)}")
         if response.status_code >= 400:
             self._refused("POST", "/seed", response)
+        if "clock" in data:
+            self.clock_moved = True
 
     def freeze_clock(self, at: str | float | None) -> None:
         """Stop the simulator's clock at ``at`` (ISO 8601 or epoch seconds); None: real time.
@@ -146,6 +150,13 @@ class SimulatorClient:
         """Move the simulator's clock on by ``seconds``: what it scheduled until then happens
         now (a vehicle drives on, a message moves through its statuses), no waiting."""
         self.seed({"clock": {"advance_s": seconds}})
+
+    def restore_clock(self, clock: Mapping[str, Any] | None = None) -> None:
+        """Put the clock back as the run started it: real time, then ``clock`` (the
+        ``clock`` table of the simulator's configured seed data) if given. Raises as
+        ``seed`` does."""
+        self.seed({"clock": {"now": None, **(clock or {})}})
+        self.clock_moved = False
 
     def add_fault(self, kind: str, **options: Any) -> int:
         """Add a fault rule (see ``FaultRule``) now; returns its id. Raises ConfigError for

@@ -16,6 +16,16 @@ pytestmark = pytest.mark.external
 NEW_KEY = "sk_test_rotated_key_0123456789"
 
 
+@pytest.fixture
+def stripe_key_put_back(api, sims, starting_keys, interlock_config):
+    """When the test ends, WMS and Stripe know the configured key alone again, as the tests
+    after this one expect: a key WMS uses that Stripe refuses fails or doubles their calls."""
+    yield
+    sims["stripe"].seed({"api_keys": [interlock_config.app.env["WMS_STRIPE_API_KEY"]]})
+    starting_keys.restore(api.as_role("admin"))
+
+
+@pytest.mark.usefixtures("stripe_key_put_back")
 def test_rotation_fails_no_call_and_revocation_retires_the_old_key(api, sims, db, interlock_config):
     admin = api.as_role("admin")
     old_key = interlock_config.app.env["WMS_STRIPE_API_KEY"]
