@@ -96,7 +96,8 @@ def test_a_teardown_failing_after_the_interrupt_is_one_line_too(tmp_path, signum
     (tmp_path / "tests").mkdir()
     (tmp_path / "tests" / "test_waits.py").write_text(FAILS_AFTER)
     process = subprocess.Popen(
-        [sys.executable, "-m", "interlock.cli", "run", "--", "-s"],
+        # serial: an xdist worker's -s output does not reach the terminal
+        [sys.executable, "-m", "interlock.cli", "run", "-n", "0", "--", "-s"],
         cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
