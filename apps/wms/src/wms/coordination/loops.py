@@ -27,9 +27,9 @@ def breaker_opener(redis_url: str) -> Callable[[str, int], Awaitable[str]]:
     """``open_breaker(service, attempts)`` for the orchestrator: opens the breaker that
     every process shares in Redis (``wms.integrations.resilience``) and returns what it
     did: ``breaker_opened``; ``breaker_already_open``; or ``not_consecutive`` when the
-    breaker counted fewer consecutive failures than the ``attempts`` the burst made, so a
-    call succeeded among or after them: an intermittent fault, or a service already
-    back, is left to the breaker itself."""
+    breaker counted fewer consecutive failures than the ``attempts`` the failing call
+    made, so a call succeeded after them: a service already back is left to the breaker
+    itself."""
 
     def open_now(service: str, attempts: int) -> str:
         client = sync_redis.Redis.from_url(redis_url, socket_timeout=1, socket_connect_timeout=1)

@@ -216,7 +216,10 @@ class Orchestrator:
             "strategy": strategy,
             "decided_at": datetime.now(UTC).isoformat(),
         }
-        attempts = sum(n for _, n in recent)
+        # this event's own attempts, not the burst's sum: the burst is this process's memory,
+        # while the breaker's count is shared and may have been reset since (a success, or
+        # a reset of transient state), so a sum could call consecutive failures intermittent
+        attempts = recent[-1][1]
         record.update(await self._run(strategy, dependency, data, len(recent), attempts))
         await self.redis.xadd(RECOVERIES, {"record": json.dumps(record)}, maxlen=10_000)
         return record

@@ -26,6 +26,7 @@ from tests.integration.helpers.operations import (
 from tests.integration.security.extremes import Side, extreme
 
 from interlock.helpers.api import ApiClient
+from interlock.helpers.deadline import poll
 
 pytestmark = pytest.mark.security
 
@@ -145,9 +146,25 @@ def test_no_operation_answers_an_extreme_but_valid_input_with_a_500(spec, places
     for method, template, operation in _operations(spec):
         path, params, body = _request(operation, template, side, places, definitions)
         for caller in places.callers:
-            answer = caller.request(method, path, params=params, json=body)
+            answer = _unshed(caller, method, path, params, body)
             if answer.status_code not in (401, 403):
                 break
         if answer.status_code >= 500:
             failures.append(f"{method} {template} -> {answer.status_code}: {answer.text[:200]}")
     assert failures == [], "\n".join(failures)
+
+
+def _unshed(caller: Any, method: str, path: str, params: Any, body: Any) -> Any:
+    """The operation's answer once WMS is not shedding low-priority work.
+
+    Extreme inputs can slow the database enough for WMS to shed (503 ``degraded_shed``,
+    its designed answer, not a failure of the operation): then the same request is sent
+    again once the shedding has ended, so the operation itself is judged.
+    """
+
+    def answered() -> Any:
+        answer = caller.request(method, path, params=params, json=body)
+        shed = answer.status_code == 503 and "degraded_shed" in answer.text
+        return None if shed else answer
+
+    return poll(answered, timeout=60, what=f"{method} {path} answered without shedding")
