@@ -39,9 +39,12 @@ SUITE = """\
 import os, time
 from pathlib import Path
 
+from interlock.helpers.deadline import poll
+
 def test_bulk(slo):
     for _ in range(30):
         with slo("bulk"):
+            # the work being timed (not a wait): SLOW_S is how slow the "app" is
             time.sleep(float(os.environ.get("SLOW_S", "0.001")))
 
 def test_plain():
@@ -50,7 +53,8 @@ def test_plain():
 def test_blocks():
     if os.environ.get("BLOCK"):
         Path(os.environ["BLOCK"]).write_text("blocking")
-        time.sleep(300)
+        # nothing ends this but the signal the test sends; the deadline bounds a mistake
+        poll(lambda: None, timeout=300, what="the run to be stopped")
 """
 
 
