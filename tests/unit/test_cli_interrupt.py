@@ -33,9 +33,14 @@ def signalled_run(tmp_path: Path, signum: int, when: str) -> tuple[int, str]:
     (tmp_path / "pyproject.toml").write_text(textwrap.dedent(SLOW_APP))
     (tmp_path / "tests").mkdir()
     (tmp_path / "tests" / "test_app.py").write_text("def test_up(api):\n    assert api\n")
+    return signalled(tmp_path, ["run"], signum, when)
+
+
+def signalled(root: Path, argv: list[str], signum: int, when: str) -> tuple[int, str]:
+    """Run ``interlock ARGV`` in ``root``; send ``signum`` on the first line holding ``when``."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "interlock.cli", "run"],
-        cwd=tmp_path,
+        [sys.executable, "-m", "interlock.cli", *argv],
+        cwd=root,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -95,24 +100,9 @@ def test_a_teardown_failing_after_the_interrupt_is_one_line_too(tmp_path, signum
     )
     (tmp_path / "tests").mkdir()
     (tmp_path / "tests" / "test_waits.py").write_text(FAILS_AFTER)
-    process = subprocess.Popen(
-        # serial: an xdist worker's -s output does not reach the terminal
-        [sys.executable, "-m", "interlock.cli", "run", "-n", "0", "--", "-s"],
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    assert process.stdout is not None
-    seen = []
-    for line in process.stdout:
-        seen.append(line)
-        if "waiting-now" in line:
-            process.send_signal(signum)
-            break
-    rest, _ = process.communicate(timeout=120)
-    output = "".join(seen) + rest
-    assert process.returncode == 130, output
+    # serial: an xdist worker's -s output does not reach the terminal
+    code, output = signalled(tmp_path, ["run", "-n", "0", "--", "-s"], signum, "waiting-now")
+    assert code == 130, output
     assert "Traceback" not in output
     lines = output.rstrip().splitlines()
     assert lines[-1] == LAST_LINE[signum], output

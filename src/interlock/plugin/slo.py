@@ -14,7 +14,6 @@ internal-error exit, and the other writers still write.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -25,7 +24,7 @@ import pytest
 from interlock.errors import ConfigError
 from interlock.plugin.run import RunContext, run_context
 from interlock.report.junit import Case, append_suite, junit_path
-from interlock.report.verdict import Reason, ledger
+from interlock.report.verdict import Reason, ledger, say
 from interlock.slo.journal import Journal, collect
 from interlock.slo.record import Recorder
 from interlock.slo.report import SloReport, build_report
@@ -160,12 +159,7 @@ class SloGate:
         )
 
     def _say(self, line: str) -> None:
-        """One line on stderr, never glued to the end of a test progress line on stdout."""
-        terminal = self.config.pluginmanager.get_plugin("terminalreporter")
-        if terminal is not None:
-            terminal.ensure_newline()
-            terminal.flush()
-        print(line, file=sys.stderr, flush=True)
+        say(self.config, line)
 
     def _write(self, report: SloReport, run_dir: Path) -> list[str]:
         """Call each ``pytest_interlock_report`` writer on its own; one line per failure.

@@ -276,12 +276,7 @@ class Judge:
         append_suite(path, "interlock.verdict", cases)
 
     def _say(self, line: str) -> None:
-        """One line on stderr, never glued to the end of a test progress line on stdout."""
-        terminal = self.config.pluginmanager.get_plugin("terminalreporter")
-        if terminal is not None:
-            terminal.ensure_newline()
-            terminal.flush()
-        print(line, file=sys.stderr, flush=True)
+        say(self.config, line)
 
 
 def judge_merged(run: Path, shards: list[Path]) -> Verdict:
@@ -323,3 +318,12 @@ def _document(path: Path) -> dict[str, Any] | None:
     if not isinstance(document, dict):
         raise ValueError(f"{path}: not a JSON object")
     return document
+
+
+def say(config: pytest.Config, line: str) -> None:
+    """One line on stderr, never glued to the end of a test progress line on stdout."""
+    terminal = config.pluginmanager.get_plugin("terminalreporter")
+    if terminal is not None:
+        terminal.ensure_newline()
+        terminal.flush()
+    print(line, file=sys.stderr, flush=True)

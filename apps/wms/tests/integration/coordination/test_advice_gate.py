@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from tests.integration.helpers.factories import customer_payload
+from tests.integration.helpers.factories import many_invoices
 
 pytestmark = pytest.mark.workflow
 
@@ -25,18 +25,8 @@ def index_recommendation(admin: Any) -> dict[str, Any]:
 
 def test_a_migration_is_refused_until_the_configuration_acknowledges_it_then_applied(api, db, slo):
     admin = api.as_role("admin")
-    customer = admin.post("/api/v1/customers", json=customer_payload())
-    assert customer.status_code == 201, customer.text
-    customer_id = customer.json()["id"]
     # enough invoices that listing the newest means sorting them all without an index
-    db.query(
-        "INSERT INTO invoices (id, customer_id, period_start, period_end, amount_cents,"
-        " refunded_cents, currency, status, attempt_count)"
-        " SELECT gen_random_uuid(), %s, DATE '2020-01-01' + n, DATE '2020-01-02' + n, 100,"
-        " 0, 'usd', 'paid', 0 FROM generate_series(1, 20000) AS n",
-        (customer_id,),
-    )
-    db.query("ANALYZE invoices")
+    customer_id = many_invoices(admin, db, 20_000)
     before = admin.get("/api/v1/config").json()["active"]["document"]
     index_id = None
     try:

@@ -17,7 +17,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
-from tests.integration.helpers.factories import customer_payload
+from tests.integration.helpers.factories import many_invoices
 
 from interlock.helpers.deadline import poll
 from wms.coordination.performance import PerformanceMonitor, RequestTimings
@@ -52,18 +52,8 @@ def test_each_endpoint_and_statement_is_timed(api, slo):
 
 def test_a_missing_index_is_recommended_from_the_plan_with_its_evidence(api, db, slo):
     admin = api.as_role("admin")
-    customer = admin.post("/api/v1/customers", json=customer_payload())
-    assert customer.status_code == 201, customer.text
-    customer_id = customer.json()["id"]
     # enough invoices that listing the newest means sorting them all without an index
-    db.query(
-        "INSERT INTO invoices (id, customer_id, period_start, period_end, amount_cents,"
-        " refunded_cents, currency, status, attempt_count)"
-        " SELECT gen_random_uuid(), %s, DATE '2020-01-01' + n, DATE '2020-01-02' + n, 100,"
-        " 0, 'usd', 'paid', 0 FROM generate_series(1, 20000) AS n",
-        (customer_id,),
-    )
-    db.query("ANALYZE invoices")
+    customer_id = many_invoices(admin, db, 20_000)
     try:
         with slo("performance_metrics"):
             for _ in range(3):
