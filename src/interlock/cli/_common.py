@@ -98,21 +98,11 @@ def check_sim_faults(
     flag: str = "--sim-fault",
     role: str = "a configured simulator",
 ) -> None:
-    """Each simulator fault parses and names one of ``simulators``; else one UsageError."""
-    if not specs:
-        return
-    from interlock.simulators import parse_fault_spec
+    """``interlock.simulators.faults.check_sim_faults``, imported only when there are specs."""
+    if specs:
+        from interlock.simulators.faults import check_sim_faults as check
 
-    for spec in specs:
-        try:
-            name, _ = parse_fault_spec(spec)
-        except InterlockError as exc:
-            raise UsageError(f"{flag} {spec!r}: {exc.message}", hint=exc.hint) from None
-        if name not in simulators:
-            raise UsageError(
-                f"{flag} {spec!r} names {name!r}, which is not {role}",
-                hint=f"choose from: {', '.join(simulators) or 'none'}",
-            )
+        check(specs, simulators, flag=flag, role=role)
 
 
 def check_dependencies(config: Config) -> None:

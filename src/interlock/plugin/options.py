@@ -133,8 +133,8 @@ def interlock_run_dir(pytestconfig: pytest.Config) -> Path:
 def _check_sim_faults(config: pytest.Config, run: RunContext) -> None:
     """Each ``--sim-fault`` names a configured simulator: checked before collection, as
     ``interlock run`` does, not when the first stack starts."""
-    from interlock.cli._common import check_sim_faults
     from interlock.errors import UsageError
+    from interlock.simulators.faults import check_sim_faults
 
     try:
         check_sim_faults(config.getoption("sim_fault") or [], run.config.simulators)

@@ -6,13 +6,21 @@ import itertools
 import math
 import random
 import re
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from interlock.errors import ConfigError
+from interlock.errors import ConfigError, InterlockError, UsageError
 from interlock.suggest import did_you_mean
 
-__all__ = ["FAULT_KINDS", "LATENCY_DISTRIBUTIONS", "FaultPlan", "FaultRule", "parse_fault_spec"]
+__all__ = [
+    "FAULT_KINDS",
+    "LATENCY_DISTRIBUTIONS",
+    "FaultPlan",
+    "FaultRule",
+    "check_sim_faults",
+    "parse_fault_spec",
+]
 
 FAULT_KINDS = ("status", "rate_limit", "latency", "hang", "drop", "malformed")
 #: how ``latency`` draws each delay: uniform ms ± jitter_ms; normal with mean ms and
@@ -235,3 +243,25 @@ def parse_fault_spec(spec: str) -> tuple[str, FaultRule]:
             )
         data["after"] = flag in _TRUE
     return service, FaultRule.from_dict(data)
+
+
+def check_sim_faults(
+    specs: Sequence[str],
+    simulators: Sequence[str],
+    *,
+    flag: str = "--sim-fault",
+    role: str = "a configured simulator",
+) -> None:
+    """Each simulator fault parses and names one of ``simulators``; else one UsageError."""
+    if not specs:
+        return
+    for spec in specs:
+        try:
+            name, _ = parse_fault_spec(spec)
+        except InterlockError as exc:
+            raise UsageError(f"{flag} {spec!r}: {exc.message}", hint=exc.hint) from None
+        if name not in simulators:
+            raise UsageError(
+                f"{flag} {spec!r} names {name!r}, which is not {role}",
+                hint=f"choose from: {', '.join(simulators) or 'none'}",
+            )
